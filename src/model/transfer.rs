@@ -1,0 +1,410 @@
+//! Owns guest file transfers: issuing single-use 10-minute tokens, redeeming them atomically,
+//! revoking them per VM, and keeping the table bounded.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::fault::{Fault, Refusal};
+use super::guest_fs::{AttrUpdate, GuestPath};
+
+/// How long a transfer URL stays valid: 10 minutes, as documented for `Transfers.create`.
+/// A URL is valid while `now < issued + TRANSFER_LIFETIME` and invalid from that instant on.
+pub const TRANSFER_LIFETIME: Duration = Duration::from_secs(600);
+
+/// Which way the bytes go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Direction {
+    /// Out of the guest (`GET /guestFile`).
+    Download,
+    /// Into the guest (`PUT /guestFile`).
+    Upload(UploadSpec),
+}
+
+/// What an upload declared at creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadSpec {
+    /// Exact body length required.
+    pub size: u64,
+    /// Whether an existing file may be replaced.
+    pub overwrite: bool,
+    /// Attributes to apply when the file lands.
+    pub attrs: AttrUpdate,
+}
+
+/// The HTTP method a `/guestFile` request used, in model words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redeem {
+    /// GET: a download.
+    Get,
+    /// PUT: an upload.
+    Put,
+}
+
+/// Where a transfer is in its life.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "reason")]
+pub enum TransferState {
+    /// Issued and not yet used.
+    Issued,
+    /// A request is streaming it now.
+    InFlight,
+    /// Used successfully.
+    Redeemed,
+    /// Ten minutes passed.
+    Expired,
+    /// Revoked; the reason says why (power off, suspend, reset, unregister, migrate).
+    Revoked(String),
+}
+
+/// A cancellation flag shared between the model and a streaming request: set when the
+/// transfer is revoked mid-flight.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// Whether the transfer was revoked.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn cancel(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// One transfer.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    /// The URL's `id`.
+    pub id: u64,
+    token: String,
+    /// The VM.
+    pub vm: String,
+    /// The guest path.
+    pub path: GuestPath,
+    /// The guest user who asked for it.
+    pub user: String,
+    /// Download or upload.
+    pub direction: Direction,
+    /// When issued.
+    pub created: OffsetDateTime,
+    /// When it stops being valid.
+    pub expires: OffsetDateTime,
+    /// Its state.
+    pub state: TransferState,
+    /// When it was redeemed, expired or revoked.
+    pub ended: Option<OffsetDateTime>,
+    cancel: Cancel,
+}
+
+impl Transfer {
+    /// The cancellation flag of an in-flight request.
+    pub fn cancel(&self) -> Cancel {
+        self.cancel.clone()
+    }
+
+    /// The URL token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+/// All transfers: live ones indexed by id and by VM, plus a bounded history of ended ones.
+#[derive(Debug)]
+pub struct TransferTable {
+    next_id: u64,
+    live: HashMap<u64, Transfer>,
+    by_vm: HashMap<String, BTreeSet<u64>>,
+    /// Live ids in issue order, for sweeping expired ones.
+    order: VecDeque<u64>,
+    history: VecDeque<Transfer>,
+    history_cap: usize,
+    live_cap: usize,
+}
+
+impl TransferTable {
+    /// An empty table keeping at most `live_cap` unused tokens and `history_cap` ended ones.
+    pub fn new(live_cap: usize, history_cap: usize) -> Self {
+        Self {
+            next_id: 1,
+            live: HashMap::new(),
+            by_vm: HashMap::new(),
+            order: VecDeque::new(),
+            history: VecDeque::new(),
+            history_cap,
+            live_cap: live_cap.max(1),
+        }
+    }
+
+    /// Issues a transfer and returns its id.
+    pub fn issue(
+        &mut self,
+        token: String,
+        vm: &str,
+        path: GuestPath,
+        user: &str,
+        direction: Direction,
+        now: OffsetDateTime,
+    ) -> u64 {
+        self.sweep(now);
+        while self.live.len() >= self.live_cap {
+            let Some(old) = self.order.pop_front() else { break };
+            self.end(old, TransferState::Expired, now);
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.live.insert(
+            id,
+            Transfer {
+                id,
+                token,
+                vm: vm.to_owned(),
+                path,
+                user: user.to_owned(),
+                direction,
+                created: now,
+                expires: now + TRANSFER_LIFETIME,
+                state: TransferState::Issued,
+                ended: None,
+                cancel: Cancel::default(),
+            },
+        );
+        self.by_vm.entry(vm.to_owned()).or_default().insert(id);
+        self.order.push_back(id);
+        id
+    }
+
+    /// Validates a `/guestFile` request and, when it wins, marks the transfer in flight.
+    /// Exactly one concurrent caller can win; a refused request changes nothing.
+    pub fn begin(&mut self, id: u64, token: &str, method: Redeem, now: OffsetDateTime) -> Result<Transfer, Fault> {
+        let refuse = |refusal| Err(Fault::TransferRefused { refusal });
+        let Some(t) = self.live.get(&id) else {
+            return match self.history.iter().find(|t| t.id == id && constant_eq(&t.token, token)) {
+                Some(t) => refuse(ended_refusal(&t.state)),
+                None => refuse(Refusal::Unknown),
+            };
+        };
+        if !constant_eq(&t.token, token) {
+            return refuse(Refusal::Unknown);
+        }
+        if now >= t.expires && t.state == TransferState::Issued {
+            self.end(id, TransferState::Expired, now);
+            return refuse(Refusal::Expired);
+        }
+        match (&t.direction, method) {
+            (Direction::Download, Redeem::Put) => return Err(Fault::TransferWrongMethod { expected: "GET" }),
+            (Direction::Upload(_), Redeem::Get) => return Err(Fault::TransferWrongMethod { expected: "PUT" }),
+            _ => {}
+        }
+        if t.state == TransferState::InFlight {
+            return refuse(match t.direction {
+                Direction::Download => Refusal::Used,
+                Direction::Upload(_) => Refusal::InProgress,
+            });
+        }
+        let t = self.live.get_mut(&id).expect("checked above");
+        t.state = TransferState::InFlight;
+        Ok(t.clone())
+    }
+
+    /// Ends an in-flight request. A download is used up whatever happened; an upload is used up
+    /// only when it succeeded, and otherwise may be tried again.
+    pub fn finish(&mut self, id: u64, succeeded: bool, now: OffsetDateTime) {
+        let Some(t) = self.live.get_mut(&id) else { return };
+        if t.state != TransferState::InFlight {
+            return;
+        }
+        match (&t.direction, succeeded) {
+            (Direction::Upload(_), false) => t.state = TransferState::Issued,
+            _ => self.end(id, TransferState::Redeemed, now),
+        }
+    }
+
+    /// Whether the transfer is still in flight and not revoked (checked before an upload lands).
+    pub fn still_in_flight(&self, id: u64) -> bool {
+        self.live.get(&id).is_some_and(|t| t.state == TransferState::InFlight)
+    }
+
+    /// Revokes every live transfer of `vm`, cutting off in-flight ones. Costs O(transfers of
+    /// that VM).
+    pub fn revoke_vm(&mut self, vm: &str, reason: &str, now: OffsetDateTime) -> usize {
+        let ids = self.by_vm.remove(vm).unwrap_or_default();
+        let n = ids.len();
+        for id in ids {
+            if let Some(t) = self.live.get(&id) {
+                t.cancel.cancel();
+            }
+            self.end(id, TransferState::Revoked(reason.to_owned()), now);
+        }
+        n
+    }
+
+    /// Whether a live in-flight transfer of `vm` holds `path` (or a path below it).
+    pub fn holds(&self, vm: &str, path: &GuestPath) -> bool {
+        self.by_vm.get(vm).is_some_and(|ids| {
+            ids.iter().filter_map(|id| self.live.get(id)).any(|t| {
+                t.state == TransferState::InFlight && (t.path.is_within(path) || path.is_within(&t.path))
+            })
+        })
+    }
+
+    /// Live transfers then ended ones, newest first within each.
+    pub fn all(&self) -> Vec<Transfer> {
+        let mut live: Vec<Transfer> = self.live.values().cloned().collect();
+        live.sort_by_key(|t| std::cmp::Reverse(t.id));
+        live.extend(self.history.iter().rev().cloned());
+        live
+    }
+
+    /// Live (issued or in-flight) transfers.
+    pub fn live_count(&self) -> usize {
+        self.live.len()
+    }
+
+    fn end(&mut self, id: u64, state: TransferState, now: OffsetDateTime) {
+        let Some(mut t) = self.live.remove(&id) else { return };
+        if let Some(ids) = self.by_vm.get_mut(&t.vm) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.by_vm.remove(&t.vm);
+            }
+        }
+        t.state = state;
+        t.ended = Some(now);
+        if self.history_cap > 0 {
+            if self.history.len() >= self.history_cap {
+                self.history.pop_front();
+            }
+            self.history.push_back(t);
+        }
+    }
+
+    /// Moves expired, unused transfers out of the live table, oldest first.
+    fn sweep(&mut self, now: OffsetDateTime) {
+        while let Some(&front) = self.order.front() {
+            match self.live.get(&front) {
+                Some(t) if t.state == TransferState::Issued && now >= t.expires => {
+                    self.order.pop_front();
+                    self.end(front, TransferState::Expired, now);
+                }
+                Some(_) => break,
+                None => {
+                    self.order.pop_front();
+                }
+            }
+        }
+        if self.order.len() > 2 * self.live.len() + 64 {
+            let live = &self.live;
+            self.order.retain(|id| live.contains_key(id));
+        }
+    }
+}
+
+fn ended_refusal(state: &TransferState) -> Refusal {
+    match state {
+        TransferState::Expired => Refusal::Expired,
+        TransferState::Revoked(_) => Refusal::Revoked,
+        _ => Refusal::Used,
+    }
+}
+
+/// Compares tokens in time independent of where they differ.
+fn constant_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::DEFAULT_MANUAL_START as T0;
+    use crate::model::guest_fs::Family;
+
+    fn table_with_one(direction: Direction) -> (TransferTable, u64) {
+        let mut t = TransferTable::new(100, 100);
+        let path = GuestPath::parse(Family::Linux, "/etc/hosts").unwrap();
+        let id = t.issue("tok".into(), "vm-1", path, "root", direction, T0);
+        (t, id)
+    }
+
+    fn upload() -> Direction {
+        Direction::Upload(UploadSpec {
+            size: 3,
+            overwrite: true,
+            attrs: AttrUpdate::default(),
+        })
+    }
+
+    fn refusal(r: Result<Transfer, Fault>) -> Refusal {
+        match r {
+            Err(Fault::TransferRefused { refusal }) => refusal,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_url_is_valid_just_before_ten_minutes_and_invalid_at_ten_minutes() {
+        let (mut t, id) = table_with_one(Direction::Download);
+        let just_before = T0 + TRANSFER_LIFETIME - Duration::from_millis(1);
+        assert!(t.begin(id, "tok", Redeem::Get, just_before).is_ok());
+
+        let (mut t, id) = table_with_one(Direction::Download);
+        assert_eq!(refusal(t.begin(id, "tok", Redeem::Get, T0 + TRANSFER_LIFETIME)), Refusal::Expired);
+    }
+
+    #[test]
+    fn a_download_is_used_up_once_it_has_started() {
+        let (mut t, id) = table_with_one(Direction::Download);
+        t.begin(id, "tok", Redeem::Get, T0).unwrap();
+        assert_eq!(refusal(t.begin(id, "tok", Redeem::Get, T0)), Refusal::Used);
+        t.finish(id, true, T0);
+        assert_eq!(refusal(t.begin(id, "tok", Redeem::Get, T0)), Refusal::Used);
+    }
+
+    #[test]
+    fn a_failed_upload_leaves_the_token_usable() {
+        let (mut t, id) = table_with_one(upload());
+        t.begin(id, "tok", Redeem::Put, T0).unwrap();
+        t.finish(id, false, T0);
+        assert!(t.begin(id, "tok", Redeem::Put, T0).is_ok());
+    }
+
+    #[test]
+    fn a_wrong_token_or_method_does_not_consume_the_transfer() {
+        let (mut t, id) = table_with_one(Direction::Download);
+        assert_eq!(refusal(t.begin(id, "nope", Redeem::Get, T0)), Refusal::Unknown);
+        assert!(matches!(t.begin(id, "tok", Redeem::Put, T0), Err(Fault::TransferWrongMethod { .. })));
+        assert!(t.begin(id, "tok", Redeem::Get, T0).is_ok());
+    }
+
+    #[test]
+    fn revoking_a_vm_cancels_in_flight_requests_and_refuses_later_ones() {
+        let (mut t, id) = table_with_one(Direction::Download);
+        let inflight = t.begin(id, "tok", Redeem::Get, T0).unwrap();
+        assert_eq!(t.revoke_vm("vm-1", "powered off", T0), 1);
+        assert!(inflight.cancel().is_cancelled());
+        assert_eq!(refusal(t.begin(id, "tok", Redeem::Get, T0)), Refusal::Revoked);
+    }
+
+    #[test]
+    fn expired_tokens_are_swept_so_the_table_stays_bounded() {
+        let mut t = TransferTable::new(10, 5);
+        let path = GuestPath::parse(Family::Linux, "/a").unwrap();
+        for i in 0..1000u64 {
+            let now = T0 + Duration::from_secs(i * 601);
+            t.issue(format!("t{i}"), "vm-1", path.clone(), "root", Direction::Download, now);
+        }
+        assert_eq!(t.live_count(), 1);
+        assert!(t.history.len() <= 5);
+    }
+}
+
+impl TransferTable {
+    /// The VM of a live transfer, if any.
+    pub fn all_live_vm(&self, id: u64) -> Option<String> {
+        self.live.get(&id).map(|t| t.vm.clone())
+    }
+}

@@ -1,0 +1,191 @@
+//! Owns one virtual machine: power state, VMware Tools, guest identity, accounts and filesystem.
+
+use std::collections::BTreeMap;
+
+use super::guest_fs::{Family, GuestFs, GuestUser};
+
+/// vCenter's VM power state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PowerState {
+    /// Running.
+    PoweredOn,
+    /// Off.
+    PoweredOff,
+    /// Suspended to disk.
+    Suspended,
+}
+
+impl PowerState {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PoweredOn => "POWERED_ON",
+            Self::PoweredOff => "POWERED_OFF",
+            Self::Suspended => "SUSPENDED",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "POWERED_ON" => Some(Self::PoweredOn),
+            "POWERED_OFF" => Some(Self::PoweredOff),
+            "SUSPENDED" => Some(Self::Suspended),
+            _ => None,
+        }
+    }
+}
+
+/// A power operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PowerOp {
+    /// Power on, or resume from suspend.
+    Start,
+    /// Hard power off.
+    Stop,
+    /// Suspend.
+    Suspend,
+    /// Hard reset.
+    Reset,
+}
+
+impl PowerOp {
+    /// The `action=` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Suspend => "suspend",
+            Self::Reset => "reset",
+        }
+    }
+}
+
+/// VMware Tools as the guest has them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tools {
+    /// Whether Tools are installed at all.
+    pub installed: bool,
+    /// Whether the Tools service starts when the guest boots.
+    pub starts_with_guest: bool,
+    /// Whether Tools are running right now.
+    pub running: bool,
+    /// Numeric version, e.g. 12352.
+    pub version_number: i64,
+    /// Human-readable version.
+    pub version: String,
+    /// vCenter's version status, e.g. `UNMANAGED`, `TOO_OLD_UNSUPPORTED`.
+    pub version_status: String,
+    /// Install type, e.g. `OPEN_VM_TOOLS`, `MSI`.
+    pub install_type: String,
+    /// `MANUAL` or `UPGRADE_AT_POWER_CYCLE`.
+    pub upgrade_policy: String,
+    /// Whether guest operations are enabled in the guest's Tools configuration.
+    pub guest_ops_enabled: bool,
+}
+
+impl Tools {
+    /// Whether these Tools are too old for guest operations.
+    pub fn too_old(&self) -> bool {
+        self.version_status == "TOO_OLD_UNSUPPORTED"
+    }
+}
+
+/// What the guest reports about itself through Tools.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestIdentity {
+    /// vCenter's GuestOS enum value, e.g. `UBUNTU_64`.
+    pub guest_os: String,
+    /// Human-readable OS name.
+    pub full_name: String,
+    /// Guest host name.
+    pub host_name: String,
+    /// Primary IP address.
+    pub ip_address: Option<String>,
+}
+
+/// One virtual machine.
+#[derive(Debug, Clone)]
+pub struct Vm {
+    /// vCenter id, e.g. `vm-1001`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Power state.
+    pub power: PowerState,
+    /// Whether the last power-off was clean (guest shutdown).
+    pub clean_power_off: bool,
+    /// Virtual CPUs.
+    pub cpu_count: i64,
+    /// Memory in MiB.
+    pub memory_mib: i64,
+    /// The ESXi host the VM runs on (changes on migration).
+    pub host: String,
+    /// VMware Tools.
+    pub tools: Tools,
+    /// Guest identity.
+    pub identity: GuestIdentity,
+    /// Guest accounts, by name as the guest compares them.
+    pub users: BTreeMap<String, GuestUser>,
+    /// SAML bearer tokens accepted by the guest, mapped to guest user names.
+    pub saml_tokens: BTreeMap<String, String>,
+    /// The guest's filesystem.
+    pub fs: GuestFs,
+    /// Set by the admin API to make every guest operation answer `RESOURCE_BUSY`.
+    pub busy: bool,
+}
+
+impl Vm {
+    /// The guest family.
+    pub fn family(&self) -> Family {
+        self.fs.family()
+    }
+
+    /// Looks up a guest account as the guest compares names.
+    pub fn user(&self, name: &str) -> Option<&GuestUser> {
+        self.users.get(&user_key(self.family(), name))
+    }
+
+    /// Applies a power change's effect on Tools.
+    pub fn set_power(&mut self, to: PowerState, clean: bool) {
+        self.power = to;
+        match to {
+            PowerState::PoweredOn => {
+                self.tools.running = self.tools.installed && self.tools.starts_with_guest;
+            }
+            PowerState::PoweredOff => {
+                self.tools.running = false;
+                self.clean_power_off = clean;
+            }
+            PowerState::Suspended => self.tools.running = false,
+        }
+    }
+
+    /// The guest power state vCenter reports (`RUNNING`, `NOT_RUNNING`, `STANDBY`, ...).
+    pub fn guest_power_state(&self) -> &'static str {
+        match self.power {
+            PowerState::PoweredOn if self.tools.running => "RUNNING",
+            PowerState::PoweredOn => "UNAVAILABLE",
+            PowerState::Suspended => "STANDBY",
+            PowerState::PoweredOff => "NOT_RUNNING",
+        }
+    }
+
+    /// Whether guest operations can run now.
+    pub fn guest_operations_ready(&self) -> bool {
+        self.power == PowerState::PoweredOn
+            && self.tools.running
+            && !self.tools.too_old()
+            && self.tools.guest_ops_enabled
+    }
+}
+
+/// The key a guest account is stored under: as is on Linux, lower-case on Windows.
+pub fn user_key(family: Family, name: &str) -> String {
+    match family {
+        Family::Linux => name.to_owned(),
+        Family::Windows => name.to_lowercase(),
+    }
+}
