@@ -1,0 +1,335 @@
+//! Owns the typed fixture builders ([`Vm`], [`User`]) that produce the same model as JSON
+//! fixtures, and [`VmHandle`], which changes a running VM as a vSphere administrator would.
+
+use crate::fixtures::{FileKind, FileSpec, GuestUserSpec, IdentitySpec, RoleSpec, ToolsSpec, UserSpec, VmSpec};
+use crate::model::guest_fs::Family;
+use crate::model::{Fault, PowerState};
+use crate::state::AppState;
+
+/// A VM for [`crate::Builder::vm`]: powered on with Tools running unless told otherwise.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Vm(VmSpec);
+
+impl Vm {
+    fn new(id: &str, family: Family) -> Self {
+        Self(VmSpec {
+            id: id.into(),
+            name: id.into(),
+            guest_family: family,
+            guest_os: None,
+            power_state: PowerState::PoweredOn,
+            cpu_count: 2,
+            memory_size_mib: 4096,
+            host: "host-1".into(),
+            tools: ToolsSpec::default(),
+            identity: IdentitySpec::default(),
+            disk_capacity: 20 << 30,
+            guest_users: Vec::new(),
+            saml_tokens: Default::default(),
+            files: Vec::new(),
+            busy: false,
+        })
+    }
+
+    /// A Linux VM with `/tmp` (mode 1777).
+    pub fn linux(id: &str) -> Self {
+        Self::new(id, Family::Linux).dir_with_mode("/tmp", "1777")
+    }
+
+    /// A Windows VM with `C:\Temp`.
+    pub fn windows(id: &str) -> Self {
+        Self::new(id, Family::Windows).dir("C:\\Temp")
+    }
+
+    /// Display name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.0.name = name.into();
+        self
+    }
+
+    /// Powered on (the default).
+    pub fn powered_on(mut self) -> Self {
+        self.0.power_state = PowerState::PoweredOn;
+        self
+    }
+
+    /// Powered off.
+    pub fn powered_off(mut self) -> Self {
+        self.0.power_state = PowerState::PoweredOff;
+        self
+    }
+
+    /// Suspended.
+    pub fn suspended(mut self) -> Self {
+        self.0.power_state = PowerState::Suspended;
+        self
+    }
+
+    /// Tools installed and running while the VM is on (the default).
+    pub fn tools_running(mut self) -> Self {
+        self.0.tools.installed = true;
+        self.0.tools.starts_with_guest = true;
+        self
+    }
+
+    /// Tools installed but not running.
+    pub fn tools_not_running(mut self) -> Self {
+        self.0.tools.starts_with_guest = false;
+        self
+    }
+
+    /// Tools too old for guest operations (`TOO_OLD_UNSUPPORTED`).
+    pub fn tools_too_old(mut self) -> Self {
+        self.0.tools.version_status = "TOO_OLD_UNSUPPORTED".into();
+        self
+    }
+
+    /// Guest operations disabled in the guest's Tools configuration.
+    pub fn guest_operations_disabled(mut self) -> Self {
+        self.0.tools.guest_operations_enabled = false;
+        self
+    }
+
+    /// Guest disk capacity in bytes.
+    pub fn disk_capacity(mut self, bytes: u64) -> Self {
+        self.0.disk_capacity = bytes;
+        self
+    }
+
+    /// A guest account. `root` gets uid 0; others get 1000, 1001, ... in order; on Windows,
+    /// `Administrator` is an administrator.
+    pub fn guest_user(self, name: &str, password: &str) -> Self {
+        let uid = if name == "root" {
+            0
+        } else {
+            1000 + self.0.guest_users.iter().filter(|u| u.uid >= 1000).count() as u32
+        };
+        let admin = self.0.guest_family == Family::Windows && name.eq_ignore_ascii_case("administrator");
+        self.guest_user_spec(GuestUserSpec {
+            name: name.into(),
+            password: password.into(),
+            uid,
+            gid: None,
+            groups: Vec::new(),
+            admin,
+            interactive: false,
+            temp_dir: None,
+        })
+    }
+
+    /// A guest account described in full.
+    pub fn guest_user_spec(mut self, user: GuestUserSpec) -> Self {
+        self.0.guest_users.retain(|u| u.name != user.name);
+        self.0.guest_users.push(user);
+        self
+    }
+
+    /// A SAML bearer token the guest maps to `user`.
+    pub fn saml_token(mut self, token: &str, user: &str) -> Self {
+        self.0.saml_tokens.insert(token.into(), user.into());
+        self
+    }
+
+    /// A file with text or binary content.
+    pub fn file(self, path: &str, content: impl AsRef<[u8]>) -> Self {
+        let bytes = content.as_ref();
+        let spec = match std::str::from_utf8(bytes) {
+            Ok(text) => FileSpec { path: path.into(), content: Some(text.into()), ..FileSpec::default() },
+            Err(_) => {
+                use base64::Engine as _;
+                FileSpec {
+                    path: path.into(),
+                    content_base64: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+                    ..FileSpec::default()
+                }
+            }
+        };
+        self.entry(spec)
+    }
+
+    /// A file of `len` generated bytes (never held in memory).
+    pub fn large_file(self, path: &str, len: u64) -> Self {
+        self.entry(FileSpec { path: path.into(), size: Some(len), ..FileSpec::default() })
+    }
+
+    /// A directory (mode 755, root-owned).
+    pub fn dir(self, path: &str) -> Self {
+        self.entry(FileSpec { path: path.into(), kind: FileKind::Directory, ..FileSpec::default() })
+    }
+
+    /// A directory with explicit octal permissions.
+    pub fn dir_with_mode(self, path: &str, mode: &str) -> Self {
+        self.entry(FileSpec { path: path.into(), kind: FileKind::Directory, mode: Some(mode.into()), ..FileSpec::default() })
+    }
+
+    /// A symbolic link.
+    pub fn symlink(self, path: &str, target: &str) -> Self {
+        self.entry(FileSpec { path: path.into(), kind: FileKind::Symlink, target: Some(target.into()), ..FileSpec::default() })
+    }
+
+    /// Any entry in fixture form (owner, mode, attributes, ACL...).
+    pub fn entry(mut self, spec: FileSpec) -> Self {
+        self.0.files.retain(|f| f.path != spec.path);
+        self.0.files.push(spec);
+        self
+    }
+
+    /// The fixture description.
+    pub fn into_spec(self) -> VmSpec {
+        self.0
+    }
+}
+
+/// A vCenter user for [`crate::Builder::user`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct User {
+    login: String,
+    password: String,
+    role: String,
+    privileges: Vec<String>,
+}
+
+impl User {
+    /// A user with every privilege.
+    pub fn admin(login: &str, password: &str) -> Self {
+        Self { login: login.into(), password: password.into(), role: "Admin".into(), privileges: vec!["*".into()] }
+    }
+
+    /// A user with only `System.Read` (cannot power VMs or use guest operations).
+    pub fn read_only(login: &str, password: &str) -> Self {
+        Self {
+            login: login.into(),
+            password: password.into(),
+            role: "ReadOnly".into(),
+            privileges: vec!["System.Anonymous".into(), "System.Read".into(), "System.View".into()],
+        }
+    }
+
+    /// A user with a role of its own holding exactly `privileges`.
+    pub fn with_privileges(login: &str, password: &str, privileges: &[&str]) -> Self {
+        Self {
+            login: login.into(),
+            password: password.into(),
+            role: format!("role-{login}"),
+            privileges: privileges.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+
+    /// The role and user in fixture form.
+    pub fn into_specs(self) -> (RoleSpec, UserSpec) {
+        (
+            RoleSpec { name: self.role.clone(), privileges: self.privileges },
+            UserSpec { login: self.login, password: self.password, role: self.role, display: None },
+        )
+    }
+}
+
+/// One VM of a running server, changed as a vSphere administrator would (no vCenter session,
+/// no guest credentials). Power changes revoke the VM's transfer URLs.
+#[derive(Debug, Clone)]
+pub struct VmHandle<'a> {
+    state: &'a AppState,
+    id: String,
+}
+
+impl<'a> VmHandle<'a> {
+    pub(crate) fn new(state: &'a AppState, id: &str) -> Self {
+        Self { state, id: id.into() }
+    }
+
+    fn power(&self, to: PowerState) -> Result<(), Fault> {
+        self.state.vc().set_power_state(&self.id, to, self.state.now())
+    }
+
+    /// Powers the VM on.
+    pub fn power_on(&self) -> Result<(), Fault> {
+        self.power(PowerState::PoweredOn)
+    }
+
+    /// Powers the VM off.
+    pub fn power_off(&self) -> Result<(), Fault> {
+        self.power(PowerState::PoweredOff)
+    }
+
+    /// Suspends the VM.
+    pub fn suspend(&self) -> Result<(), Fault> {
+        self.power(PowerState::Suspended)
+    }
+
+    /// The VM's power state.
+    pub fn power_state(&self) -> Result<PowerState, Fault> {
+        self.state.vc().with_vm(&self.id, |v| v.power)
+    }
+
+    /// Starts or stops Tools (only running while the VM is on).
+    pub fn set_tools_running(&self, running: bool) -> Result<(), Fault> {
+        self.state.vc().set_tools_running(&self.id, running)
+    }
+
+    /// Makes every guest operation answer `RESOURCE_BUSY` (or stops doing so).
+    pub fn set_busy(&self, busy: bool) -> Result<(), Fault> {
+        self.state.vc().with_vm_mut(&self.id, |v| v.busy = busy)
+    }
+
+    /// Moves the VM to another host (revokes transfers).
+    pub fn migrate(&self, host: &str) -> Result<(), Fault> {
+        self.state.vc().migrate(&self.id, host, self.state.now())
+    }
+
+    /// Unregisters the VM (revokes transfers).
+    pub fn unregister(&self) -> Result<(), Fault> {
+        self.state.vc().unregister(&self.id, self.state.now())
+    }
+
+    /// Writes a guest file (creating parents), without permission checks.
+    pub fn put_file(&self, path: &str, content: impl AsRef<[u8]>) -> Result<(), Fault> {
+        let bytes = bytes::Bytes::copy_from_slice(content.as_ref());
+        let now = self.state.now();
+        self.state.vc().with_vm_mut(&self.id, |v| {
+            let p = v.fs.path(path)?;
+            let meta = crate::model::guest_fs::Meta {
+                modified: now,
+                accessed: now,
+                created: now,
+                owner: 0,
+                group: 0,
+                mode: 0o644,
+                hidden: false,
+                read_only: false,
+                acl: None,
+            };
+            v.fs.insert(&p, crate::model::guest_fs::NodeKind::File(crate::model::guest_fs::Blob::Bytes(bytes)), meta)
+        })?
+    }
+
+    /// Reads a guest file's bytes, without permission checks (`None` if there is no file).
+    pub fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, Fault> {
+        self.state.vc().with_vm(&self.id, |v| {
+            let p = v.fs.path(path)?;
+            Ok(v.fs.read_unchecked(&p).and_then(|b| b.to_vec().ok()))
+        })?
+    }
+
+    /// Whether anything exists at `path`.
+    pub fn exists(&self, path: &str) -> Result<bool, Fault> {
+        self.state.vc().with_vm(&self.id, |v| {
+            let p = v.fs.path(path)?;
+            Ok(v.fs.stat_unchecked(&p).is_some())
+        })?
+    }
+
+    /// Removes a guest file or directory, without permission checks.
+    pub fn remove(&self, path: &str) -> Result<bool, Fault> {
+        self.state.vc().with_vm_mut(&self.id, |v| {
+            let p = v.fs.path(path)?;
+            Ok(v.fs.remove_unchecked(&p))
+        })?
+    }
+
+    /// Guest disk: (capacity, used) in bytes.
+    pub fn disk(&self) -> Result<(u64, u64), Fault> {
+        self.state.vc().with_vm(&self.id, |v| (v.fs.capacity(), v.fs.used()))
+    }
+}

@@ -1,0 +1,370 @@
+//! Owns the admin API under `/_mock/`: health, readiness, info, certificate, error catalogue,
+//! reset, state snapshots, VM control, clock, fault rules, journal, transfers and metrics.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{no_content, ok_json};
+use crate::clock::ClockMode;
+use crate::fixtures::{self, FORMAT, FileSpec, Fixture, VmSpec};
+use crate::model::{Fault, PowerState};
+use crate::state::AppState;
+use crate::toolkit::{FaultSpec, JournalFilter};
+use crate::vapi::dto::{datetime, parse_datetime};
+use crate::vapi::error::{ApiError, catalogue};
+use crate::vapi::extract::{JsonBody, parse_json};
+
+/// The admin routes (mounted only when the admin API is enabled).
+pub fn routes(state: AppState) -> Router<AppState> {
+    let guarded = Router::new()
+        .route("/_mock/info", get(info))
+        .route("/_mock/errors", get(errors))
+        .route("/_mock/reset", post(reset))
+        .route("/_mock/state", get(state_dump).post(state_load))
+        .route("/_mock/vms", post(add_vms))
+        .route("/_mock/vms/{vm}", axum::routing::delete(unregister))
+        .route("/_mock/vms/{vm}/migrate", post(migrate))
+        .route("/_mock/vms/{vm}/power", put(set_power))
+        .route("/_mock/vms/{vm}/tools", put(set_tools))
+        .route("/_mock/vms/{vm}/busy", put(set_busy))
+        .route("/_mock/vms/{vm}/files", get(read_file).put(put_file).delete(delete_file))
+        .route("/_mock/clock", get(clock).post(move_clock))
+        .route("/_mock/faults", get(list_faults).post(add_fault).delete(clear_faults))
+        .route("/_mock/faults/{id}", axum::routing::delete(delete_fault))
+        .route("/_mock/journal", get(journal).delete(clear_journal))
+        .route("/_mock/transfers", get(transfers))
+        .route("/_mock/metrics", get(metrics))
+        .layer(middleware::from_fn_with_state(state, require_token));
+    Router::new()
+        .route("/_mock/health", get(health))
+        .route("/_mock/ready", get(ready))
+        .route("/_mock/certificate", get(certificate))
+        .merge(guarded)
+}
+
+/// With `--admin-token`, every admin endpoint but health, readiness and the certificate needs
+/// `Authorization: Bearer TOKEN`.
+async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(token) = &state.settings().admin_token {
+        let given = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if given != Some(token.as_str()) {
+            return ApiError(Fault::AdminTokenRequired).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn bad(detail: impl Into<String>) -> ApiError {
+    ApiError(Fault::InvalidInput { detail: detail.into() })
+}
+
+async fn health() -> Response {
+    ok_json(&json!({"status": "ok"}))
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    if state.is_ready() {
+        ok_json(&json!({"ready": true}))
+    } else {
+        crate::vapi::error::json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({"ready": false}))
+    }
+}
+
+async fn info(State(state): State<AppState>) -> Response {
+    let vc = state.vc();
+    ok_json(&json!({
+        "name": "vcmock",
+        "version": env!("CARGO_PKG_VERSION"),
+        "seed": state.ids().seed(),
+        "clock": {"mode": state.clock().mode(), "now": datetime(state.now())},
+        "tls": state.settings().tls,
+        "transfer_host": state.settings().transfer_host,
+        "counts": {
+            "vms": vc.vm_ids().len(),
+            "sessions": vc.session_count(),
+            "transfers_live": vc.live_transfer_count(),
+            "journal_entries": state.journal().requests().len(),
+            "fault_rules": state.faults().list().len(),
+        },
+    }))
+}
+
+async fn certificate(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let cert = state.cert().ok_or_else(|| ApiError(Fault::AdminNotFound { what: "a certificate (TLS is off)".into() }))?;
+    Ok(([(CONTENT_TYPE, "application/x-pem-file")], cert.pem.clone()).into_response())
+}
+
+async fn errors() -> Response {
+    ok_json(&serde_json::to_value(catalogue()).unwrap_or_default())
+}
+
+/// `POST /_mock/reset`: back to the loaded fixture. An optional fixture body replaces it.
+async fn reset(State(state): State<AppState>, body: JsonBody) -> Result<Response, ApiError> {
+    let fixture = if body.bytes().iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(load_fixture(&body)?)
+    };
+    state.reset(fixture);
+    Ok(no_content())
+}
+
+fn load_fixture(body: &JsonBody) -> Result<Fixture, ApiError> {
+    let text = std::str::from_utf8(body.bytes()).map_err(|_| bad("the fixture is not UTF-8"))?;
+    Fixture::from_json(text, "request body").map_err(|e| bad(e.to_string()))
+}
+
+async fn state_dump(State(state): State<AppState>) -> Response {
+    ok_json(&serde_json::to_value(state.snapshot()).unwrap_or_default())
+}
+
+/// `POST /_mock/state`: restores a snapshot (it becomes what reset restores).
+async fn state_load(State(state): State<AppState>, body: JsonBody) -> Result<Response, ApiError> {
+    let fixture = load_fixture(&body)?;
+    state.reset(Some(fixture));
+    Ok(no_content())
+}
+
+/// `POST /_mock/vms`: registers VMs given as a fixture document, or one VM object.
+async fn add_vms(State(state): State<AppState>, body: JsonBody) -> Result<Response, ApiError> {
+    let value: Value = body.parse()?;
+    let specs: Vec<VmSpec> = if value.get("vms").is_some() {
+        let mut doc = value;
+        doc["format"] = json!(FORMAT);
+        let text = doc.to_string();
+        Fixture::from_json(&text, "request body").map_err(|e| bad(e.to_string()))?.vms
+    } else {
+        let spec: VmSpec = parse_json(value.to_string().as_bytes())?;
+        let doc = Fixture { format: FORMAT.into(), vms: vec![spec], ..Fixture::default() };
+        doc.validate("request body").map_err(|e| bad(e.to_string()))?;
+        doc.vms
+    };
+    let now = state.now();
+    let ids: Vec<String> = specs.iter().map(|s| s.id.clone()).collect();
+    for s in &specs {
+        state.vc().add_vm(fixtures::build_vm(s, now), now);
+    }
+    Ok(super::created_json(&json!({"added": ids})))
+}
+
+async fn unregister(State(state): State<AppState>, Path(vm): Path<String>) -> Result<Response, ApiError> {
+    state.vc().unregister(&vm, state.now())?;
+    Ok(no_content())
+}
+
+#[derive(Deserialize)]
+struct MigrateBody {
+    host: String,
+}
+
+async fn migrate(State(state): State<AppState>, Path(vm): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let b: MigrateBody = body.parse()?;
+    state.vc().migrate(&vm, &b.host, state.now())?;
+    Ok(no_content())
+}
+
+#[derive(Deserialize)]
+struct PowerBody {
+    state: PowerState,
+}
+
+async fn set_power(State(state): State<AppState>, Path(vm): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let b: PowerBody = body.parse()?;
+    state.vc().set_power_state(&vm, b.state, state.now())?;
+    Ok(no_content())
+}
+
+#[derive(Deserialize)]
+struct ToolsBody {
+    running: bool,
+}
+
+async fn set_tools(State(state): State<AppState>, Path(vm): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let b: ToolsBody = body.parse()?;
+    state.vc().set_tools_running(&vm, b.running)?;
+    Ok(no_content())
+}
+
+#[derive(Deserialize)]
+struct BusyBody {
+    busy: bool,
+}
+
+async fn set_busy(State(state): State<AppState>, Path(vm): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let b: BusyBody = body.parse()?;
+    state.vc().with_vm_mut(&vm, |v| v.busy = b.busy)?;
+    Ok(no_content())
+}
+
+#[derive(Deserialize)]
+struct PathQuery {
+    path: String,
+}
+
+/// `GET /_mock/vms/{vm}/files?path=...`: a file's bytes, without guest permission checks.
+async fn read_file(State(state): State<AppState>, Path(vm): Path<String>, Query(q): Query<PathQuery>) -> Result<Response, ApiError> {
+    let blob = state.vc().with_vm(&vm, |v| {
+        let p = v.fs.path(&q.path)?;
+        v.fs.read_unchecked(&p).ok_or_else(|| Fault::not_found(p.display()))
+    })??;
+    let bytes = blob.to_vec().map_err(|e| ApiError(Fault::Internal { detail: e.to_string() }))?;
+    Ok(([(CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+/// `PUT /_mock/vms/{vm}/files`: adds or replaces a file, directory or link (fixture format).
+async fn put_file(State(state): State<AppState>, Path(vm): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+    let spec: FileSpec = body.parse()?;
+    let now = state.now();
+    state.vc().with_vm_mut(&vm, |v| {
+        let (path, kind, meta) = fixtures::node_of(v.family(), &spec, now).map_err(|e| Fault::InvalidInput { detail: e })?;
+        v.fs.insert(&path, kind, meta)
+    })??;
+    Ok(no_content())
+}
+
+async fn delete_file(State(state): State<AppState>, Path(vm): Path<String>, Query(q): Query<PathQuery>) -> Result<Response, ApiError> {
+    let removed = state.vc().with_vm_mut(&vm, |v| {
+        let p = v.fs.path(&q.path)?;
+        Ok::<_, Fault>(v.fs.remove_unchecked(&p))
+    })??;
+    if removed {
+        Ok(no_content())
+    } else {
+        Err(ApiError(Fault::not_found(q.path)))
+    }
+}
+
+async fn clock(State(state): State<AppState>) -> Response {
+    ok_json(&json!({"mode": state.clock().mode(), "now": datetime(state.now())}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockBody {
+    #[serde(default)]
+    mode: Option<ClockMode>,
+    #[serde(default)]
+    advance_seconds: Option<f64>,
+    #[serde(default)]
+    set: Option<String>,
+}
+
+/// `POST /_mock/clock`: `{"advance_seconds": 601}`, `{"set": "2024-01-01T00:00:00Z"}` or
+/// `{"mode": "manual"|"system"}`. Moving the clock switches it to manual.
+async fn move_clock(State(state): State<AppState>, body: JsonBody) -> Result<Response, ApiError> {
+    let b: ClockBody = body.parse()?;
+    if let Some(mode) = b.mode {
+        state.clock().set_mode(mode);
+    }
+    if let Some(s) = &b.set {
+        state.clock().set(parse_datetime("set", s)?);
+    }
+    if let Some(secs) = b.advance_seconds {
+        if !(0.0..=1e12).contains(&secs) {
+            return Err(bad("advance_seconds must be between 0 and 1e12"));
+        }
+        state.clock().advance(Duration::from_secs_f64(secs));
+    }
+    Ok(clock(State(state)).await)
+}
+
+async fn list_faults(State(state): State<AppState>) -> Response {
+    ok_json(&serde_json::to_value(state.faults().list()).unwrap_or_default())
+}
+
+async fn add_fault(State(state): State<AppState>, body: JsonBody) -> Result<Response, ApiError> {
+    let spec: FaultSpec = body.parse()?;
+    let rule = state.faults().add(spec).map_err(bad)?;
+    Ok(super::created_json(&serde_json::to_value(rule).unwrap_or_default()))
+}
+
+async fn clear_faults(State(state): State<AppState>) -> Response {
+    state.faults().clear();
+    no_content()
+}
+
+async fn delete_fault(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let found = id.parse().map(|id| state.faults().remove(id)).unwrap_or(false);
+    if found {
+        Ok(no_content())
+    } else {
+        Err(ApiError(Fault::AdminNotFound { what: format!("fault rule {id}") }))
+    }
+}
+
+async fn journal(State(state): State<AppState>, headers: HeaderMap, uri: axum::http::Uri) -> Result<Response, ApiError> {
+    let _ = headers;
+    let filter: JournalFilter = serde_json::from_value(query_object(&uri)).map_err(|e| bad(format!("journal filter: {e}")))?;
+    Ok(ok_json(&serde_json::to_value(state.journal().entries(&filter)).unwrap_or_default()))
+}
+
+/// The query string as a JSON object (numbers where they parse).
+fn query_object(uri: &axum::http::Uri) -> Value {
+    let mut map = serde_json::Map::new();
+    for pair in uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned();
+        let value = v.parse::<u64>().map_or(Value::String(v), Value::from);
+        map.insert(k.to_owned(), value);
+    }
+    Value::Object(map)
+}
+
+async fn clear_journal(State(state): State<AppState>) -> Response {
+    state.journal().clear();
+    no_content()
+}
+
+async fn transfers(State(state): State<AppState>) -> Response {
+    let list: Vec<Value> = state
+        .vc()
+        .transfers()
+        .iter()
+        .map(|t| {
+            let (direction, size) = match &t.direction {
+                crate::model::transfer::Direction::Download => ("download", None),
+                crate::model::transfer::Direction::Upload(u) => ("upload", Some(u.size)),
+            };
+            let mut v = json!({
+                "id": t.id,
+                "vm": t.vm,
+                "path": t.path.display(),
+                "direction": direction,
+                "guest_user": t.user,
+                "created": datetime(t.created),
+                "expires": datetime(t.expires),
+                "ended": t.ended.map(datetime),
+            });
+            let state_json = serde_json::to_value(&t.state).unwrap_or_default();
+            v["state"] = state_json["state"].clone();
+            if let Some(r) = state_json.get("reason") {
+                v["reason"] = r.clone();
+            }
+            if let Some(s) = size {
+                v["size"] = json!(s);
+            }
+            v
+        })
+        .collect();
+    ok_json(&Value::Array(list))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let vc = state.vc();
+    let text = state.metrics().render(vc.session_count(), vc.live_transfer_count());
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

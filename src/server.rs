@@ -1,0 +1,559 @@
+//! Owns running the server: the accept loop (TLS or plain, graceful shutdown), the
+//! [`MockVcenter`] handle and its builder, and the preparation shared by the binary and the
+//! library.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt as _;
+
+use crate::builder::{User, Vm};
+use crate::clock::{ManualClock, SwitchableClock};
+use crate::fixtures::Fixture;
+use crate::model::Limits;
+use crate::routes::{self, ResetConnection};
+use crate::state::{AppState, CertInfo, Settings};
+use crate::tls::{self, TlsMaterial};
+use crate::toolkit::{FaultRule, FaultSpec, JournalEntry};
+
+/// The application router for `state` (for tests without sockets: call it with `oneshot`).
+pub fn app(state: AppState) -> Router {
+    routes::router(state)
+}
+
+/// How long a TLS handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets requests in
+/// flight finish (up to a grace period) and returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let acceptor = tls.map(TlsAcceptor::from);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let app = app.clone();
+                let acceptor = acceptor.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                        let app = app.clone();
+                        async move {
+                            let resp = app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {});
+                            if resp.extensions().get::<ResetConnection>().is_some() {
+                                return Err(std::io::Error::other("connection reset by a fault rule"));
+                            }
+                            Ok::<_, std::io::Error>(resp)
+                        }
+                    });
+                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    match acceptor {
+                        Some(acceptor) => {
+                            let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await else {
+                                return;
+                            };
+                            let conn = builder.serve_connection(TokioIo::new(tls), service);
+                            let _ = watcher.watch(conn.into_owned()).await;
+                        }
+                        None => {
+                            let conn = builder.serve_connection(TokioIo::new(stream), service);
+                            let _ = watcher.watch(conn.into_owned()).await;
+                        }
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("requests still in flight at shutdown were cut off"),
+    }
+    Ok(())
+}
+
+/// Where the certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSource {
+    /// Plain HTTP.
+    Off,
+    /// A self-signed certificate generated at start, for the default names plus these.
+    Generate(Vec<String>),
+    /// PEM files.
+    Files {
+        /// Certificate chain.
+        cert: PathBuf,
+        /// Private key.
+        key: PathBuf,
+    },
+    /// PEM text.
+    Pem {
+        /// Certificate chain.
+        cert: String,
+        /// Private key.
+        key: String,
+    },
+}
+
+/// Everything needed to start a server, whether from the command line or the builder.
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    /// Address to bind (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// TLS.
+    pub tls: TlsSource,
+    /// Where to write the certificate PEM (`{port}` is replaced by the real port).
+    pub cert_out: Option<PathBuf>,
+    /// The inventory.
+    pub fixture: Fixture,
+    /// Seed for ids and tokens.
+    pub seed: Option<u64>,
+    /// The clock.
+    pub clock: SwitchableClock,
+    /// Runtime settings (port and TLS flag are filled in at start).
+    pub settings: Settings,
+    /// Model limits.
+    pub limits: Limits,
+    /// Journal size.
+    pub journal_size: usize,
+}
+
+impl Default for ServerSpec {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: TlsSource::Generate(Vec::new()),
+            cert_out: None,
+            fixture: Fixture::default_fixture(),
+            seed: None,
+            clock: SwitchableClock::system(),
+            settings: Settings::default(),
+            limits: Limits::default(),
+            journal_size: 1000,
+        }
+    }
+}
+
+/// A server that is bound and ready to serve.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The bound listener (connections queue from now on).
+    pub listener: std::net::TcpListener,
+    /// The real address.
+    pub addr: SocketAddr,
+    /// The shared state.
+    pub state: AppState,
+    /// TLS configuration, when serving HTTPS.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Prepared {
+    /// The base URL clients use, e.g. `https://127.0.0.1:8443`.
+    pub fn base_url(&self) -> String {
+        base_url(self.addr, self.tls.is_some())
+    }
+}
+
+fn base_url(addr: SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    let host = match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+        ip if ip.is_unspecified() => "[::1]".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("{scheme}://{host}:{}", addr.port())
+}
+
+/// Binds the listener, prepares TLS (writing the certificate where asked) and builds the state.
+pub fn prepare(spec: ServerSpec) -> Result<Prepared, String> {
+    let listener = std::net::TcpListener::bind(spec.listen).map_err(|e| format!("cannot listen on {}: {e}", spec.listen))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let material: Option<TlsMaterial> = match &spec.tls {
+        TlsSource::Off => None,
+        TlsSource::Generate(extra) => Some(tls::self_signed(&tls::default_sans(extra))?),
+        TlsSource::Files { cert, key } => Some(tls::from_files(cert, key)?),
+        TlsSource::Pem { cert, key } => Some(tls::from_pem(cert, key)?),
+    };
+    let cert = match material.as_ref().map(|m| m.info.clone()) {
+        Some(mut info) => {
+            if let Some(path) = &spec.cert_out {
+                let path = PathBuf::from(path.to_string_lossy().replace("{port}", &addr.port().to_string()));
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                }
+                std::fs::write(&path, &info.pem).map_err(|e| format!("cannot write the certificate to {}: {e}", path.display()))?;
+                info.path = Some(path);
+            }
+            Some(info)
+        }
+        None => None,
+    };
+    let settings = Settings {
+        tls: material.is_some(),
+        port: addr.port(),
+        ..spec.settings
+    };
+    let state = AppState::new(spec.fixture, spec.limits, spec.clock, spec.seed, settings, cert, spec.journal_size)
+        .map_err(|e| format!("cannot create the spill directory: {e}"))?;
+    Ok(Prepared {
+        listener,
+        addr,
+        state,
+        tls: material.map(|m| m.config),
+    })
+}
+
+/// A running mock vCenter, on its own thread and runtime. Dropping it stops the server.
+///
+/// See the crate documentation for an example.
+#[derive(Debug)]
+pub struct MockVcenter {
+    state: AppState,
+    addr: SocketAddr,
+    base_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MockVcenter {
+    /// A builder starting from the built-in fixture.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Starts a server on the built-in fixture with defaults (HTTPS, 127.0.0.1, a free port).
+    pub fn start() -> std::io::Result<Self> {
+        Self::builder().start()
+    }
+
+    /// The listener's address.
+    pub fn address(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `https://127.0.0.1:PORT` (or `http://` with TLS off).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The served certificate in PEM, when TLS is on.
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.state.cert().map(|c| c.pem.as_str())
+    }
+
+    /// SHA-1 thumbprint of the certificate (`AA:BB:...`), when TLS is on.
+    pub fn thumbprint_sha1(&self) -> Option<&str> {
+        self.state.cert().map(|c| c.sha1.as_str())
+    }
+
+    /// SHA-256 thumbprint of the certificate, when TLS is on.
+    pub fn thumbprint_sha256(&self) -> Option<&str> {
+        self.state.cert().map(|c| c.sha256.as_str())
+    }
+
+    /// The shared state (the same one request handlers use).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Puts everything back to the loaded fixture: VMs, files, sessions; transfers are
+    /// revoked and the seeded generator restarts. The port and certificate stay.
+    pub fn reset(&self) {
+        self.state.reset(None);
+    }
+
+    /// A fixture describing the current state (loads back with [`MockVcenter::load_state`]).
+    pub fn snapshot(&self) -> Fixture {
+        self.state.snapshot()
+    }
+
+    /// Replaces the state with `fixture` (which reset then restores).
+    pub fn load_state(&self, fixture: Fixture) {
+        self.state.reset(Some(fixture));
+    }
+
+    /// Controls one VM as a vSphere administrator would.
+    pub fn vm(&self, id: &str) -> crate::builder::VmHandle<'_> {
+        crate::builder::VmHandle::new(&self.state, id)
+    }
+
+    /// The clock (advance it, set it, or switch it between system and manual).
+    pub fn clock(&self) -> &SwitchableClock {
+        self.state.clock()
+    }
+
+    /// The request journal.
+    pub fn journal(&self) -> &crate::toolkit::Journal {
+        self.state.journal()
+    }
+
+    /// Adds a fault rule.
+    pub fn add_fault(&self, spec: FaultSpec) -> Result<FaultRule, String> {
+        self.state.faults().add(spec)
+    }
+
+    /// Fault rules with their counters.
+    pub fn faults(&self) -> Vec<FaultRule> {
+        self.state.faults().list()
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.state.faults().clear();
+    }
+
+    /// Every transfer issued, with its state.
+    pub fn transfers(&self) -> Vec<crate::model::transfer::Transfer> {
+        self.state.vc().transfers()
+    }
+
+    /// Requests seen so far (shorthand for `journal().requests()`).
+    pub fn requests(&self) -> Vec<JournalEntry> {
+        self.state.journal().requests()
+    }
+
+    /// A `reqwest` client that trusts this server's certificate.
+    #[cfg(feature = "client")]
+    pub fn client(&self) -> reqwest::Client {
+        let mut b = reqwest::Client::builder().use_rustls_tls();
+        if let Some(pem) = self.certificate_pem() {
+            if let Ok(cert) = reqwest::Certificate::from_pem(pem.as_bytes()) {
+                b = b.add_root_certificate(cert);
+            }
+        }
+        b.build().expect("a reqwest client with rustls")
+    }
+
+    /// Stops the server and waits for its thread.
+    pub fn stop(mut self) {
+        self.shutdown_now();
+    }
+
+    fn shutdown_now(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for MockVcenter {
+    fn drop(&mut self) {
+        self.shutdown_now();
+    }
+}
+
+/// Configures and starts a [`MockVcenter`].
+#[derive(Debug, Clone)]
+pub struct Builder {
+    spec: ServerSpec,
+    manual: Option<ManualClock>,
+    vms: Vec<Vm>,
+    users: Vec<User>,
+    keep_default_vms: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            spec: ServerSpec::default(),
+            manual: None,
+            vms: Vec::new(),
+            users: Vec::new(),
+            keep_default_vms: true,
+        }
+    }
+}
+
+impl Builder {
+    /// Seeds ids, tokens and temporary names, for reproducible runs.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.spec.seed = Some(seed);
+        self
+    }
+
+    /// Drives time with `clock` (clones of it move the server's time).
+    pub fn clock(mut self, clock: ManualClock) -> Self {
+        self.manual = Some(clock);
+        self
+    }
+
+    /// HTTPS (default) or plain HTTP.
+    pub fn tls(mut self, on: bool) -> Self {
+        self.spec.tls = if on { TlsSource::Generate(Vec::new()) } else { TlsSource::Off };
+        self
+    }
+
+    /// Serves this certificate and key (PEM) instead of a generated one.
+    pub fn tls_pem(mut self, cert: impl Into<String>, key: impl Into<String>) -> Self {
+        self.spec.tls = TlsSource::Pem { cert: cert.into(), key: key.into() };
+        self
+    }
+
+    /// Binds this address instead of `127.0.0.1:0`.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.spec.listen = addr;
+        self
+    }
+
+    /// Starts from `fixture` instead of the built-in one.
+    pub fn fixture(mut self, fixture: Fixture) -> Self {
+        self.spec.fixture = fixture;
+        self
+    }
+
+    /// Drops the built-in VMs (users and roles stay), keeping only VMs added with
+    /// [`Builder::vm`].
+    pub fn without_default_vms(mut self) -> Self {
+        self.keep_default_vms = false;
+        self
+    }
+
+    /// Adds a VM (replacing one with the same id).
+    pub fn vm(mut self, vm: Vm) -> Self {
+        self.vms.push(vm);
+        self
+    }
+
+    /// Adds a vCenter user.
+    pub fn user(mut self, user: User) -> Self {
+        self.users.push(user);
+        self
+    }
+
+    /// Replaces `*` in transfer URLs with `host` (or `host:port`).
+    pub fn transfer_host(mut self, host: impl Into<String>) -> Self {
+        self.spec.settings.transfer_host = Some(host.into());
+        self
+    }
+
+    /// Requires `Authorization: Bearer TOKEN` on the admin API.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.spec.settings.admin_token = Some(token.into());
+        self
+    }
+
+    /// How many requests the journal keeps (default 1000).
+    pub fn journal_size(mut self, n: usize) -> Self {
+        self.spec.journal_size = n;
+        self
+    }
+
+    /// Session idle timeout (default 30 minutes).
+    pub fn session_idle_timeout(mut self, d: Duration) -> Self {
+        self.spec.limits.session_idle = d;
+        self
+    }
+
+    /// Most sessions kept at once (default 10,000; the oldest goes first).
+    pub fn max_sessions(mut self, n: usize) -> Self {
+        self.spec.limits.max_sessions = n;
+        self
+    }
+
+    /// Uploads above this many bytes spill to a temporary file (default 8 MiB).
+    pub fn spill_threshold(mut self, bytes: u64) -> Self {
+        self.spec.settings.spill_threshold = bytes;
+        self
+    }
+
+    /// Largest JSON request body (default 1 MiB).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.spec.settings.body_limit = bytes;
+        self
+    }
+
+    /// The server spec this builder describes (fixture merged).
+    pub fn into_spec(mut self) -> Result<ServerSpec, String> {
+        if let Some(m) = self.manual.take() {
+            self.spec.clock = SwitchableClock::manual(m);
+        }
+        let fx = &mut self.spec.fixture;
+        if !self.keep_default_vms {
+            fx.vms.clear();
+        }
+        for vm in self.vms {
+            let spec = vm.into_spec();
+            fx.vms.retain(|v| v.id != spec.id);
+            fx.vms.push(spec);
+        }
+        for u in self.users {
+            let (role, user) = u.into_specs();
+            if !fx.roles.iter().any(|r| r.name == role.name) {
+                fx.roles.push(role);
+            }
+            fx.users.retain(|x| !x.login.eq_ignore_ascii_case(&user.login));
+            fx.users.push(user);
+        }
+        fx.validate("builder").map_err(|e| e.to_string())?;
+        Ok(self.spec)
+    }
+
+    /// Binds the listener (so [`MockVcenter::base_url`] works at once) and starts serving on a
+    /// thread of its own, with a runtime of its own: works from plain `#[test]`s and from any
+    /// tokio runtime, and a test's paused tokio time does not affect it.
+    pub fn start(self) -> std::io::Result<MockVcenter> {
+        let spec = self.into_spec().map_err(std::io::Error::other)?;
+        let prepared = prepare(spec).map_err(std::io::Error::other)?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = prepared.state.clone();
+        let addr = prepared.addr;
+        let base_url = prepared.base_url();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let thread = std::thread::Builder::new().name(format!("vcmock-{}", addr.port())).spawn(move || {
+            runtime.block_on(async move {
+                let Prepared { listener, state, tls, .. } = prepared;
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+                state.set_ready(true);
+                let app = app(state.clone());
+                let _ = serve(listener, app, tls, async {
+                    let _ = rx.await;
+                })
+                .await;
+                state.vc().revoke_all("server stopped", state.now());
+            });
+        })?;
+        Ok(MockVcenter {
+            state,
+            addr,
+            base_url,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+/// The certificate of a prepared server, for printing.
+pub fn cert_info(state: &AppState) -> Option<CertInfo> {
+    state.cert().cloned()
+}

@@ -1,0 +1,196 @@
+//! Owns the state shared by every request: the current vCenter (swapped on reset), the loaded
+//! fixture, the clock, the id generator, settings, the certificate, and the toolkit's journal,
+//! fault rules and metrics.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use time::OffsetDateTime;
+
+use crate::clock::{Clock, SwitchableClock};
+use crate::fixtures::Fixture;
+use crate::ids::IdGen;
+use crate::model::{Limits, Vcenter};
+use crate::toolkit::{FaultRules, Journal, Metrics};
+
+/// Settings fixed at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Whether the listener speaks TLS (decides `https` or `http` in transfer URLs).
+    pub tls: bool,
+    /// The port the listener is bound to (the fallback for transfer URLs).
+    pub port: u16,
+    /// Replaces `*` in transfer URLs (`host` or `host:port`).
+    pub transfer_host: Option<String>,
+    /// Bearer token the admin API requires, if any.
+    pub admin_token: Option<String>,
+    /// Whether the admin API is served.
+    pub admin_enabled: bool,
+    /// Largest JSON request body, in bytes.
+    pub body_limit: usize,
+    /// Uploads larger than this spill to a temporary file instead of memory.
+    pub spill_threshold: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            tls: true,
+            port: 0,
+            transfer_host: None,
+            admin_token: None,
+            admin_enabled: true,
+            body_limit: 1 << 20,
+            spill_threshold: 8 << 20,
+        }
+    }
+}
+
+/// The served certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertInfo {
+    /// PEM text of the certificate (not the key).
+    pub pem: String,
+    /// SHA-1 thumbprint, colon-separated upper-case hex.
+    pub sha1: String,
+    /// SHA-256 thumbprint, colon-separated upper-case hex.
+    pub sha256: String,
+    /// Where the PEM was written, if anywhere.
+    pub path: Option<std::path::PathBuf>,
+}
+
+/// Everything a request handler can reach. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    vc: RwLock<Arc<Vcenter>>,
+    fixture: RwLock<Fixture>,
+    limits: Limits,
+    clock: SwitchableClock,
+    ids: IdGen,
+    settings: Settings,
+    cert: Option<CertInfo>,
+    spill_dir: tempfile::TempDir,
+    journal: Journal,
+    faults: FaultRules,
+    metrics: Metrics,
+    ready: AtomicBool,
+}
+
+impl AppState {
+    /// Builds the state and the vCenter from `fixture`.
+    pub fn new(
+        fixture: Fixture,
+        limits: Limits,
+        clock: SwitchableClock,
+        seed: Option<u64>,
+        settings: Settings,
+        cert: Option<CertInfo>,
+        journal_size: usize,
+    ) -> std::io::Result<Self> {
+        let vc = fixture.build(limits.clone(), clock.now());
+        Ok(Self(Arc::new(Inner {
+            vc: RwLock::new(Arc::new(vc)),
+            fixture: RwLock::new(fixture),
+            limits,
+            clock,
+            ids: IdGen::new(seed),
+            settings,
+            cert,
+            spill_dir: tempfile::Builder::new().prefix("vcmock-").tempdir()?,
+            journal: Journal::new(journal_size),
+            faults: FaultRules::default(),
+            metrics: Metrics::default(),
+            ready: AtomicBool::new(false),
+        })))
+    }
+
+    /// The current vCenter.
+    pub fn vc(&self) -> Arc<Vcenter> {
+        self.0.vc.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// The instant to use for this request.
+    pub fn now(&self) -> OffsetDateTime {
+        self.0.clock.now()
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &SwitchableClock {
+        &self.0.clock
+    }
+
+    /// The id generator.
+    pub fn ids(&self) -> &IdGen {
+        &self.0.ids
+    }
+
+    /// Settings.
+    pub fn settings(&self) -> &Settings {
+        &self.0.settings
+    }
+
+    /// The certificate, when serving TLS.
+    pub fn cert(&self) -> Option<&CertInfo> {
+        self.0.cert.as_ref()
+    }
+
+    /// Where spilled uploads go (removed on shutdown).
+    pub fn spill_dir(&self) -> &std::path::Path {
+        self.0.spill_dir.path()
+    }
+
+    /// The request journal.
+    pub fn journal(&self) -> &Journal {
+        &self.0.journal
+    }
+
+    /// The fault rules.
+    pub fn faults(&self) -> &FaultRules {
+        &self.0.faults
+    }
+
+    /// Counters for `/_mock/metrics`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    /// The fixture the server was loaded with (what reset restores).
+    pub fn fixture(&self) -> Fixture {
+        self.0.fixture.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Rebuilds the vCenter from the loaded fixture (or from `fixture`, which then becomes the
+    /// one reset restores). Outstanding transfers are revoked; sessions end; the seeded
+    /// generator restarts.
+    pub fn reset(&self, fixture: Option<Fixture>) {
+        let now = self.now();
+        if let Some(f) = fixture {
+            *self.0.fixture.write().unwrap_or_else(std::sync::PoisonError::into_inner) = f;
+        }
+        let fresh = Arc::new(self.fixture().build(self.0.limits.clone(), now));
+        let old = std::mem::replace(
+            &mut *self.0.vc.write().unwrap_or_else(std::sync::PoisonError::into_inner),
+            fresh,
+        );
+        old.revoke_all("reset", now);
+        self.0.ids.reset();
+    }
+
+    /// A fixture describing the current state.
+    pub fn snapshot(&self) -> Fixture {
+        Fixture::snapshot(&self.vc(), &self.fixture().roles)
+    }
+
+    /// Whether the listener is up and the fixture loaded.
+    pub fn is_ready(&self) -> bool {
+        self.0.ready.load(Ordering::Acquire)
+    }
+
+    /// Marks the server ready (or not).
+    pub fn set_ready(&self, ready: bool) {
+        self.0.ready.store(ready, Ordering::Release);
+    }
+}

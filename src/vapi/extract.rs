@@ -1,0 +1,128 @@
+//! Owns request extraction: JSON bodies read into typed inputs with vAPI errors on failure, and
+//! the caller's vCenter session.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{CONTENT_TYPE, COOKIE};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::model::Fault;
+use crate::model::inventory::VcUser;
+use crate::state::AppState;
+
+/// The session header vCenter uses.
+pub const SESSION_HEADER: &str = "vmware-api-session-id";
+
+/// A request body read whole (up to the configured limit), parsed later with [`JsonBody::parse`]
+/// so that route and session checks come first, as on vCenter.
+#[derive(Debug, Clone)]
+pub struct JsonBody {
+    bytes: Bytes,
+    content_type: Option<String>,
+}
+
+impl JsonBody {
+    /// Parses the body as `T`. A Content-Type other than JSON, bad JSON, wrong types, unknown
+    /// enum values and missing fields give 400 `INVALID_ARGUMENT` naming the JSON path.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Fault> {
+        if let Some(ct) = &self.content_type {
+            let json_like = ct.starts_with("application/json") || ct.contains("+json");
+            if !json_like {
+                return Err(Fault::InvalidInput {
+                    detail: format!("Content-Type '{ct}' is not application/json"),
+                });
+            }
+        }
+        parse_json(&self.bytes)
+    }
+
+    /// The raw bytes.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+}
+
+/// Parses JSON bytes as `T`, naming the JSON path of any problem. An empty body reads as `{}`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Fault> {
+    let text = std::str::from_utf8(bytes).map_err(|e| Fault::InvalidInput {
+        detail: format!("the body is not UTF-8 ({e})"),
+    })?;
+    let text = if text.trim().is_empty() { "{}" } else { text };
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let result: Result<T, _> = serde_path_to_error::deserialize(de);
+    result.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let inner = match inner.rfind(" at line ") {
+            Some(i) => inner[..i].to_owned(),
+            None => inner,
+        };
+        Fault::InvalidInput {
+            detail: if path == "." { inner } else { format!("{path}: {inner}") },
+        }
+    })
+}
+
+impl FromRequest<AppState> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("?").to_ascii_lowercase())
+            .filter(|v| !v.is_empty());
+        let limit = state.settings().body_limit;
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| ApiError(Fault::BodyTooLarge { limit }))?;
+        Ok(Self { bytes, content_type })
+    }
+}
+
+/// The raw session id from the request parts (see [`session_id_from_headers`]).
+pub fn session_id(parts: &Parts) -> Option<String> {
+    session_id_from_headers(&parts.headers)
+}
+
+/// The raw session id from the `vmware-api-session-id` header or cookie, if any.
+pub fn session_id_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
+    if let Some(v) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
+        return Some(v.trim().to_owned());
+    }
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| k.trim() == SESSION_HEADER)
+        .map(|(_, v)| v.trim().trim_matches('"').to_owned())
+}
+
+/// The vCenter user behind the request's session; 401 `UNAUTHENTICATED` without one.
+#[derive(Debug, Clone)]
+pub struct Caller(pub VcUser);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let id = session_id(parts).ok_or(Fault::SessionRequired)?;
+        Ok(Caller(state.vc().caller(&id, state.now())?))
+    }
+}
+
+/// The session id of an authenticated request (for session get and delete).
+#[derive(Debug, Clone)]
+pub struct SessionId(pub String);
+
+impl FromRequestParts<AppState> for SessionId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        session_id(parts).map(SessionId).ok_or(ApiError(Fault::SessionRequired))
+    }
+}

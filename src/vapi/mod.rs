@@ -1,0 +1,7 @@
+//! Owns the wire: JSON shapes, the error catalogue, and request extractors. No handlers.
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+
+pub use error::{ApiError, ErrorType, VapiError};
