@@ -6,6 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -44,6 +45,9 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let acceptor = tls.map(TlsAcceptor::from);
+    // Requests being handled right now; shutdown waits for these, not for idle keep-alive
+    // connections.
+    let in_flight = Arc::new(AtomicUsize::new(0));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -60,10 +64,13 @@ pub async fn serve(
                 let app = app.clone();
                 let acceptor = acceptor.clone();
                 let watcher = graceful.watcher();
+                let in_flight = in_flight.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                         let app = app.clone();
+                        let guard = InFlight::enter(&in_flight);
                         async move {
+                            let _guard = guard;
                             let resp = app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {});
                             if resp.extensions().get::<ResetConnection>().is_some() {
                                 return Err(std::io::Error::other("connection reset by a fault rule"));
@@ -91,11 +98,33 @@ pub async fn serve(
         }
     }
     drop(listener);
+    let drained = async {
+        while in_flight.load(Ordering::Acquire) > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
     tokio::select! {
         () = graceful.shutdown() => {}
+        () = drained => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("requests still in flight at shutdown were cut off"),
     }
     Ok(())
+}
+
+/// Counts a request as in flight until dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn enter(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Where the certificate comes from.
