@@ -1,0 +1,157 @@
+//! The test harness: a real server on 127.0.0.1:0 over HTTPS, and a client that trusts it.
+
+#![allow(dead_code)]
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use vcmock::{Builder, ManualClock, MockVcenter};
+
+/// A running server plus an HTTPS client that trusts its certificate.
+pub struct TestApp {
+    pub vc: MockVcenter,
+    pub client: reqwest::Client,
+    pub clock: ManualClock,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as JSON (Null when empty or not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// `error_type` of a vAPI error body.
+    pub fn error_type(&self) -> String {
+        self.json()["error_type"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The Content-Type header.
+    pub fn content_type(&self) -> String {
+        self.headers.get("content-type").map(|v| v.to_str().unwrap_or_default().to_owned()).unwrap_or_default()
+    }
+}
+
+pub const ADMIN: (&str, &str) = ("administrator@vsphere.local", "VMware1!");
+pub const READONLY: (&str, &str) = ("readonly@vsphere.local", "ReadOnly1!");
+
+/// `USERNAME_PASSWORD` guest credentials.
+pub fn creds(user: &str, password: &str) -> Value {
+    json!({"interactive_session": false, "type": "USERNAME_PASSWORD", "user_name": user, "password": password})
+}
+
+/// root on the default Linux guest (vm-1001).
+pub fn root() -> Value {
+    creds("root", "rootpw")
+}
+
+/// alice (uid 1000) on the default Linux guest.
+pub fn alice() -> Value {
+    creds("alice", "alicepw")
+}
+
+/// Administrator on the default Windows guest (vm-1002).
+pub fn win_admin() -> Value {
+    creds("Administrator", "AdminPw1!")
+}
+
+/// bob on the default Windows guest.
+pub fn bob() -> Value {
+    creds("bob", "bobpw")
+}
+
+impl TestApp {
+    /// The default fixture, a manual clock at 2024-01-01T00:00:00Z, seed 42, HTTPS.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|b| b).await
+    }
+
+    /// Like [`TestApp::spawn`], with the builder adjusted by `f`.
+    pub async fn spawn_with(f: impl FnOnce(Builder) -> Builder) -> Self {
+        let clock = ManualClock::default();
+        let builder = f(MockVcenter::builder().seed(42).clock(clock.clone()));
+        let vc = tokio::task::spawn_blocking(move || builder.start()).await.unwrap().expect("server starts");
+        let mut cb = reqwest::Client::builder().use_rustls_tls();
+        if let Some(pem) = vc.certificate_pem() {
+            cb = cb.add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap());
+        }
+        let client = cb.build().unwrap();
+        Self { vc, client, clock }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.vc.base_url(), path)
+    }
+
+    /// Logs in as `user` and returns the session id.
+    pub async fn login_as(&self, user: (&str, &str)) -> String {
+        let r = self.client.post(self.url("/api/session")).basic_auth(user.0, Some(user.1)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "login as {}", user.0);
+        r.json::<String>().await.unwrap()
+    }
+
+    /// Logs in as the administrator.
+    pub async fn login(&self) -> String {
+        self.login_as(ADMIN).await
+    }
+
+    /// Sends a request with an optional session and JSON body.
+    pub async fn send(&self, method: Method, path: &str, session: Option<&str>, body: Option<Value>) -> Reply {
+        let mut rb = self.client.request(method, self.url(path));
+        if let Some(s) = session {
+            rb = rb.header("vmware-api-session-id", s);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        Self::read(rb.send().await.unwrap()).await
+    }
+
+    pub async fn read(r: reqwest::Response) -> Reply {
+        let status = r.status();
+        let headers = r.headers().clone();
+        let body = r.bytes().await.unwrap().to_vec();
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, session: &str) -> Reply {
+        self.send(Method::GET, path, Some(session), None).await
+    }
+
+    pub async fn post(&self, path: &str, session: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(session), Some(body)).await
+    }
+
+    /// `POST /api/vcenter/vm/{vm}/guest/filesystem/{tail}` (tail like `files?action=list`).
+    pub async fn guest(&self, session: &str, vm: &str, tail: &str, body: Value) -> Reply {
+        self.post(&format!("/api/vcenter/vm/{vm}/guest/filesystem/{tail}"), session, body).await
+    }
+
+    /// Creates a transfer and returns the URL as returned (with `*`).
+    pub async fn transfer(&self, session: &str, vm: &str, body: Value) -> Reply {
+        self.post(&format!("/api/vcenter/vm/{vm}/guest/filesystem?action=create"), session, body).await
+    }
+
+    /// Replaces `*` in a transfer URL with 127.0.0.1 (as clients do).
+    pub fn substitute(&self, url: &str) -> String {
+        url.replacen('*', "127.0.0.1", 1)
+    }
+
+    /// Creates a download URL for `path` on `vm` as root (Linux) and returns it substituted.
+    pub async fn download_url(&self, session: &str, vm: &str, guest_creds: Value, path: &str) -> String {
+        let r = self.transfer(session, vm, json!({"credentials": guest_creds, "spec": {"path": path}})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        self.substitute(r.json().as_str().unwrap())
+    }
+}
