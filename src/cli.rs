@@ -18,8 +18,12 @@ pub fn run(cli: Cli) -> ExitCode {
         None => serve(&cli.serve),
         Some(Command::Serve(args)) => serve(&args),
         Some(Command::Healthcheck(args)) => healthcheck(&args),
-        Some(Command::Fixtures { command: FixturesCommand::Check { paths } }) => check_fixtures(&paths),
-        Some(Command::Fixtures { command: FixturesCommand::Default }) => {
+        Some(Command::Fixtures {
+            command: FixturesCommand::Check { paths },
+        }) => check_fixtures(&paths),
+        Some(Command::Fixtures {
+            command: FixturesCommand::Default,
+        }) => {
             print!("{DEFAULT_FIXTURE}");
             ExitCode::SUCCESS
         }
@@ -27,8 +31,11 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn init_logging(args: &ServeArgs) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match args.log {
         LogFormat::Pretty => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
@@ -44,7 +51,10 @@ fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("vcmock: cannot start the runtime: {e}");
@@ -81,7 +91,12 @@ pub fn ready_line(p: &Prepared) -> serde_json::Value {
 
 async fn serve_until_signal(p: Prepared) -> std::io::Result<()> {
     let line = ready_line(&p);
-    let Prepared { listener, state, tls, addr } = p;
+    let Prepared {
+        listener,
+        state,
+        tls,
+        addr,
+    } = p;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     state.set_ready(true);
     tracing::info!(%addr, vms = state.vc().vm_ids().len(), "vcmock is ready");
@@ -123,14 +138,23 @@ fn check_fixtures(paths: &[std::path::PathBuf]) -> ExitCode {
     let mut failed = false;
     for p in paths {
         match Fixture::from_paths(std::slice::from_ref(p)) {
-            Ok(f) => println!("{}: ok ({} VMs, {} users)", p.display(), f.vms.len(), f.users.len()),
+            Ok(f) => println!(
+                "{}: ok ({} VMs, {} users)",
+                p.display(),
+                f.vms.len(),
+                f.users.len()
+            ),
             Err(e) => {
                 eprintln!("{e}");
                 failed = true;
             }
         }
     }
-    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Accepts any certificate: the health probe only talks to the local server.
@@ -175,10 +199,17 @@ impl rustls::client::danger::ServerCertVerifier for AnyCert {
 fn healthcheck(args: &ServeArgs) -> ExitCode {
     let mut addr = args.listen;
     if addr.ip().is_unspecified() {
-        addr.set_ip(if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
+        addr.set_ip(if addr.is_ipv4() {
+            [127, 0, 0, 1].into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
     }
     let tls = args.tls == Switch::On;
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
         return ExitCode::FAILURE;
     };
     let probe = async move {
@@ -194,7 +225,8 @@ fn healthcheck(args: &ServeArgs) -> ExitCode {
                 .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
                 .with_no_client_auth();
             let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-            let name = rustls::pki_types::ServerName::try_from("localhost").map_err(std::io::Error::other)?;
+            let name = rustls::pki_types::ServerName::try_from("localhost")
+                .map_err(std::io::Error::other)?;
             let mut s = connector.connect(name, stream).await?;
             s.write_all(request).await?;
             let _ = s.read_to_end(&mut reply).await;
@@ -205,10 +237,15 @@ fn healthcheck(args: &ServeArgs) -> ExitCode {
         }
         Ok::<_, std::io::Error>(reply)
     };
-    match rt.block_on(async { tokio::time::timeout(std::time::Duration::from_secs(3), probe).await }) {
+    match rt
+        .block_on(async { tokio::time::timeout(std::time::Duration::from_secs(3), probe).await })
+    {
         Ok(Ok(reply)) if reply.starts_with(b"HTTP/1.1 200") => ExitCode::SUCCESS,
         Ok(Ok(reply)) => {
-            eprintln!("vcmock healthcheck: not ready: {}", String::from_utf8_lossy(reply.split(|b| *b == b'\r').next().unwrap_or_default()));
+            eprintln!(
+                "vcmock healthcheck: not ready: {}",
+                String::from_utf8_lossy(reply.split(|b| *b == b'\r').next().unwrap_or_default())
+            );
             ExitCode::FAILURE
         }
         Ok(Err(e)) => {

@@ -18,7 +18,10 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
-        #[expect(clippy::disallowed_methods, reason = "the one place that reads the wall clock")]
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the one place that reads the wall clock"
+        )]
         OffsetDateTime::now_utc()
     }
 }
@@ -146,7 +149,10 @@ pub struct Stopwatch(std::time::Instant);
 impl Stopwatch {
     /// Starts measuring.
     pub fn start() -> Self {
-        #[expect(clippy::disallowed_methods, reason = "the one place that reads the monotonic clock")]
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the one place that reads the monotonic clock"
+        )]
         Self(std::time::Instant::now())
     }
 

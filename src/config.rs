@@ -114,7 +114,11 @@ pub struct ServeArgs {
     #[arg(long, env = "VCMOCK_CLOCK", value_enum, default_value = "system")]
     pub clock: ClockArg,
     /// Start instant of the manual clock (RFC 3339).
-    #[arg(long, env = "VCMOCK_CLOCK_START", default_value = "2024-01-01T00:00:00Z")]
+    #[arg(
+        long,
+        env = "VCMOCK_CLOCK_START",
+        default_value = "2024-01-01T00:00:00Z"
+    )]
     pub clock_start: String,
     /// Session idle timeout, in seconds.
     #[arg(long, env = "VCMOCK_SESSION_IDLE_TIMEOUT", default_value_t = 1800)]
@@ -158,14 +162,20 @@ impl ServeArgs {
         };
         let tls = match (self.tls, &self.tls_cert, &self.tls_key) {
             (Switch::Off, _, _) => TlsSource::Off,
-            (Switch::On, Some(cert), Some(key)) => TlsSource::Files { cert: cert.clone(), key: key.clone() },
+            (Switch::On, Some(cert), Some(key)) => TlsSource::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
             (Switch::On, _, _) => TlsSource::Generate(self.tls_san.clone()),
         };
         let clock = match self.clock {
             ClockArg::System => SwitchableClock::system(),
             ClockArg::Manual => {
-                let start = time::OffsetDateTime::parse(&self.clock_start, &time::format_description::well_known::Rfc3339)
-                    .map_err(|e| format!("--clock-start: {e}"))?;
+                let start = time::OffsetDateTime::parse(
+                    &self.clock_start,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .map_err(|e| format!("--clock-start: {e}"))?;
                 SwitchableClock::manual(ManualClock::new(start))
             }
         };
@@ -173,7 +183,11 @@ impl ServeArgs {
             listen: self.listen,
             cert_out: match tls {
                 TlsSource::Off => None,
-                _ => Some(self.cert_out.clone().unwrap_or_else(|| std::env::temp_dir().join("vcmock-cert-{port}.pem"))),
+                _ => Some(
+                    self.cert_out
+                        .clone()
+                        .unwrap_or_else(|| std::env::temp_dir().join("vcmock-cert-{port}.pem")),
+                ),
             },
             tls,
             fixture,

@@ -248,7 +248,11 @@ pub struct FileSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acl: Option<Vec<String>>,
     /// Modification time (RFC 3339; default: load time).
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub modified: Option<OffsetDateTime>,
 }
 
@@ -368,7 +372,13 @@ impl Fixture {
             merged.users.extend(one.users);
             merged.vms.extend(one.vms);
         }
-        merged.validate(&files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" + "))?;
+        merged.validate(
+            &files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" + "),
+        )?;
         Ok(merged)
     }
 
@@ -380,49 +390,91 @@ impl Fixture {
             message,
         };
         if self.format != FORMAT {
-            return Err(err("format".into(), format!("expected \"{FORMAT}\", found \"{}\"", self.format)));
+            return Err(err(
+                "format".into(),
+                format!("expected \"{FORMAT}\", found \"{}\"", self.format),
+            ));
         }
         let roles: BTreeSet<&str> = self.roles.iter().map(|r| r.name.as_str()).collect();
         let mut logins = BTreeSet::new();
         for (i, u) in self.users.iter().enumerate() {
             if !roles.contains(u.role.as_str()) {
-                return Err(err(format!("users[{i}].role"), format!("unknown role \"{}\"", u.role)));
+                return Err(err(
+                    format!("users[{i}].role"),
+                    format!("unknown role \"{}\"", u.role),
+                ));
             }
             if !logins.insert(u.login.to_lowercase()) {
-                return Err(err(format!("users[{i}].login"), format!("duplicate user \"{}\"", u.login)));
+                return Err(err(
+                    format!("users[{i}].login"),
+                    format!("duplicate user \"{}\"", u.login),
+                ));
             }
         }
         let mut ids = BTreeSet::new();
         for (i, vm) in self.vms.iter().enumerate() {
             if !ids.insert(vm.id.as_str()) {
-                return Err(err(format!("vms[{i}].id"), format!("duplicate VM id \"{}\"", vm.id)));
+                return Err(err(
+                    format!("vms[{i}].id"),
+                    format!("duplicate VM id \"{}\"", vm.id),
+                ));
             }
             let mut names = BTreeSet::new();
             for (j, u) in vm.guest_users.iter().enumerate() {
                 if !names.insert(user_key(vm.guest_family, &u.name)) {
-                    return Err(err(format!("vms[{i}].guest_users[{j}].name"), format!("duplicate guest user \"{}\"", u.name)));
+                    return Err(err(
+                        format!("vms[{i}].guest_users[{j}].name"),
+                        format!("duplicate guest user \"{}\"", u.name),
+                    ));
                 }
             }
             for (token, user) in &vm.saml_tokens {
                 if !names.contains(&user_key(vm.guest_family, user)) {
-                    return Err(err(format!("vms[{i}].saml_tokens.{token}"), format!("unknown guest user \"{user}\"")));
+                    return Err(err(
+                        format!("vms[{i}].saml_tokens.{token}"),
+                        format!("unknown guest user \"{user}\""),
+                    ));
                 }
             }
             for (j, f) in vm.files.iter().enumerate() {
                 let at = |field: &str| format!("vms[{i}].files[{j}].{field}");
-                GuestPath::parse(vm.guest_family, &f.path).map_err(|e| err(at("path"), format!("invalid {} path: {e:?}", family_word(vm.guest_family))))?;
+                GuestPath::parse(vm.guest_family, &f.path).map_err(|e| {
+                    err(
+                        at("path"),
+                        format!("invalid {} path: {e:?}", family_word(vm.guest_family)),
+                    )
+                })?;
                 if let Some(m) = &f.mode {
-                    guest_fs::parse_mode(m).ok_or_else(|| err(at("mode"), format!("\"{m}\" is not octal permissions such as \"644\"")))?;
+                    guest_fs::parse_mode(m).ok_or_else(|| {
+                        err(
+                            at("mode"),
+                            format!("\"{m}\" is not octal permissions such as \"644\""),
+                        )
+                    })?;
                 }
-                let contents = [f.content.is_some(), f.content_base64.is_some(), f.size.is_some()].iter().filter(|b| **b).count();
+                let contents = [
+                    f.content.is_some(),
+                    f.content_base64.is_some(),
+                    f.size.is_some(),
+                ]
+                .iter()
+                .filter(|b| **b)
+                .count();
                 if contents > 1 {
-                    return Err(err(at("content"), "give at most one of content, content_base64 and size".into()));
+                    return Err(err(
+                        at("content"),
+                        "give at most one of content, content_base64 and size".into(),
+                    ));
                 }
                 if let Some(b) = &f.content_base64 {
-                    base64::engine::general_purpose::STANDARD.decode(b).map_err(|e| err(at("content_base64"), e.to_string()))?;
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b)
+                        .map_err(|e| err(at("content_base64"), e.to_string()))?;
                 }
                 match f.kind {
-                    FileKind::Symlink if f.target.is_none() => return Err(err(at("target"), "a symlink needs a target".into())),
+                    FileKind::Symlink if f.target.is_none() => {
+                        return Err(err(at("target"), "a symlink needs a target".into()));
+                    }
                     FileKind::Directory | FileKind::Symlink | FileKind::Special if contents > 0 => {
                         return Err(err(at("content"), "only regular files have content".into()));
                     }
@@ -521,7 +573,8 @@ pub fn build_vm(spec: &VmSpec, now: OffsetDateTime) -> Vm {
                 continue;
             }
         }
-        fs.insert(&path, kind, meta).expect("validated fixture paths fit");
+        fs.insert(&path, kind, meta)
+            .expect("validated fixture paths fit");
     }
     let users = spec
         .guest_users
@@ -557,7 +610,11 @@ pub fn build_vm(spec: &VmSpec, now: OffsetDateTime) -> Vm {
             running: false,
             version_number: t.version_number,
             version: t.version.clone(),
-            version_status: if t.installed { t.version_status.clone() } else { "NOT_INSTALLED".into() },
+            version_status: if t.installed {
+                t.version_status.clone()
+            } else {
+                "NOT_INSTALLED".into()
+            },
             install_type: t.install_type.clone(),
             upgrade_policy: t.upgrade_policy.clone(),
             guest_ops_enabled: t.guest_operations_enabled,
@@ -567,11 +624,19 @@ pub fn build_vm(spec: &VmSpec, now: OffsetDateTime) -> Vm {
                 Family::Linux => "OTHER_LINUX_64".into(),
                 Family::Windows => "WINDOWS_9_64".into(),
             }),
-            full_name: spec.identity.full_name.clone().unwrap_or_else(|| match family {
-                Family::Linux => "Other Linux (64-bit)".into(),
-                Family::Windows => "Microsoft Windows 10 (64-bit)".into(),
-            }),
-            host_name: spec.identity.host_name.clone().unwrap_or_else(|| spec.name.clone()),
+            full_name: spec
+                .identity
+                .full_name
+                .clone()
+                .unwrap_or_else(|| match family {
+                    Family::Linux => "Other Linux (64-bit)".into(),
+                    Family::Windows => "Microsoft Windows 10 (64-bit)".into(),
+                }),
+            host_name: spec
+                .identity
+                .host_name
+                .clone()
+                .unwrap_or_else(|| spec.name.clone()),
             ip_address: spec.identity.ip_address.clone(),
         },
         users,
@@ -585,18 +650,27 @@ pub fn build_vm(spec: &VmSpec, now: OffsetDateTime) -> Vm {
 
 /// The path, node and metadata a file entry describes; fails if the path is invalid for the
 /// guest family.
-pub fn node_of(family: Family, f: &FileSpec, now: OffsetDateTime) -> Result<(GuestPath, NodeKind, Meta), String> {
+pub fn node_of(
+    family: Family,
+    f: &FileSpec,
+    now: OffsetDateTime,
+) -> Result<(GuestPath, NodeKind, Meta), String> {
     let path = GuestPath::parse(family, &f.path).map_err(|e| format!("invalid path: {e:?}"))?;
     let (kind, default_mode) = match f.kind {
         FileKind::Directory => (NodeKind::Dir(BTreeMap::new()), 0o755),
-        FileKind::Symlink => (NodeKind::Symlink(f.target.clone().unwrap_or_default()), 0o777),
+        FileKind::Symlink => (
+            NodeKind::Symlink(f.target.clone().unwrap_or_default()),
+            0o777,
+        ),
         FileKind::Special => (NodeKind::Special, 0o666),
         FileKind::File => {
             let blob = if let Some(text) = &f.content {
                 Blob::Bytes(Bytes::from(text.clone()))
             } else if let Some(b64) = &f.content_base64 {
                 Blob::Bytes(Bytes::from(
-                    base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| format!("content_base64: {e}"))?,
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64)
+                        .map_err(|e| format!("content_base64: {e}"))?,
                 ))
             } else if let Some(len) = f.size {
                 Blob::Pattern { len }
@@ -607,7 +681,8 @@ pub fn node_of(family: Family, f: &FileSpec, now: OffsetDateTime) -> Result<(Gue
         }
     };
     let mode = match &f.mode {
-        Some(m) => guest_fs::parse_mode(m).ok_or_else(|| format!("mode: \"{m}\" is not octal permissions"))?,
+        Some(m) => guest_fs::parse_mode(m)
+            .ok_or_else(|| format!("mode: \"{m}\" is not octal permissions"))?,
         None => default_mode,
     };
     let t = f.modified.unwrap_or(now);
@@ -654,7 +729,11 @@ fn snapshot_vm(vm: &Vm) -> VmSpec {
                 NodeKind::File(blob) => match blob.to_vec() {
                     Ok(bytes) => match String::from_utf8(bytes) {
                         Ok(text) => f.content = Some(text),
-                        Err(e) => f.content_base64 = Some(base64::engine::general_purpose::STANDARD.encode(e.into_bytes())),
+                        Err(e) => {
+                            f.content_base64 = Some(
+                                base64::engine::general_purpose::STANDARD.encode(e.into_bytes()),
+                            )
+                        }
                     },
                     Err(_) => f.size = Some(blob.len()),
                 },

@@ -222,7 +222,8 @@ fn base_url(addr: SocketAddr, tls: bool) -> String {
 
 /// Binds the listener, prepares TLS (writing the certificate where asked) and builds the state.
 pub fn prepare(spec: ServerSpec) -> Result<Prepared, String> {
-    let listener = std::net::TcpListener::bind(spec.listen).map_err(|e| format!("cannot listen on {}: {e}", spec.listen))?;
+    let listener = std::net::TcpListener::bind(spec.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", spec.listen))?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let material: Option<TlsMaterial> = match &spec.tls {
@@ -234,11 +235,16 @@ pub fn prepare(spec: ServerSpec) -> Result<Prepared, String> {
     let cert = match material.as_ref().map(|m| m.info.clone()) {
         Some(mut info) => {
             if let Some(path) = &spec.cert_out {
-                let path = PathBuf::from(path.to_string_lossy().replace("{port}", &addr.port().to_string()));
+                let path = PathBuf::from(
+                    path.to_string_lossy()
+                        .replace("{port}", &addr.port().to_string()),
+                );
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
                 }
-                std::fs::write(&path, &info.pem).map_err(|e| format!("cannot write the certificate to {}: {e}", path.display()))?;
+                std::fs::write(&path, &info.pem).map_err(|e| {
+                    format!("cannot write the certificate to {}: {e}", path.display())
+                })?;
                 info.path = Some(path);
             }
             Some(info)
@@ -250,8 +256,16 @@ pub fn prepare(spec: ServerSpec) -> Result<Prepared, String> {
         port: addr.port(),
         ..spec.settings
     };
-    let state = AppState::new(spec.fixture, spec.limits, spec.clock, spec.seed, settings, cert, spec.journal_size)
-        .map_err(|e| format!("cannot create the spill directory: {e}"))?;
+    let state = AppState::new(
+        spec.fixture,
+        spec.limits,
+        spec.clock,
+        spec.seed,
+        settings,
+        cert,
+        spec.journal_size,
+    )
+    .map_err(|e| format!("cannot create the spill directory: {e}"))?;
     Ok(Prepared {
         listener,
         addr,
@@ -439,13 +453,20 @@ impl Builder {
 
     /// HTTPS (default) or plain HTTP.
     pub fn tls(mut self, on: bool) -> Self {
-        self.spec.tls = if on { TlsSource::Generate(Vec::new()) } else { TlsSource::Off };
+        self.spec.tls = if on {
+            TlsSource::Generate(Vec::new())
+        } else {
+            TlsSource::Off
+        };
         self
     }
 
     /// Serves this certificate and key (PEM) instead of a generated one.
     pub fn tls_pem(mut self, cert: impl Into<String>, key: impl Into<String>) -> Self {
-        self.spec.tls = TlsSource::Pem { cert: cert.into(), key: key.into() };
+        self.spec.tls = TlsSource::Pem {
+            cert: cert.into(),
+            key: key.into(),
+        };
         self
     }
 
@@ -541,7 +562,8 @@ impl Builder {
             if !fx.roles.iter().any(|r| r.name == role.name) {
                 fx.roles.push(role);
             }
-            fx.users.retain(|x| !x.login.eq_ignore_ascii_case(&user.login));
+            fx.users
+                .retain(|x| !x.login.eq_ignore_ascii_case(&user.login));
             fx.users.push(user);
         }
         fx.validate("builder").map_err(|e| e.to_string())?;
@@ -558,20 +580,31 @@ impl Builder {
         let state = prepared.state.clone();
         let addr = prepared.addr;
         let base_url = prepared.base_url();
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let thread = std::thread::Builder::new().name(format!("vcmock-{}", addr.port())).spawn(move || {
-            runtime.block_on(async move {
-                let Prepared { listener, state, tls, .. } = prepared;
-                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
-                state.set_ready(true);
-                let app = app(state.clone());
-                let _ = serve(listener, app, tls, async {
-                    let _ = rx.await;
-                })
-                .await;
-                state.vc().revoke_all("server stopped", state.now());
-            });
-        })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let thread = std::thread::Builder::new()
+            .name(format!("vcmock-{}", addr.port()))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Prepared {
+                        listener,
+                        state,
+                        tls,
+                        ..
+                    } = prepared;
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    state.set_ready(true);
+                    let app = app(state.clone());
+                    let _ = serve(listener, app, tls, async {
+                        let _ = rx.await;
+                    })
+                    .await;
+                    state.vc().revoke_all("server stopped", state.now());
+                });
+            })?;
         Ok(MockVcenter {
             state,
             addr,

@@ -109,7 +109,11 @@ impl AppState {
 
     /// The current vCenter.
     pub fn vc(&self) -> Arc<Vcenter> {
-        self.0.vc.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.0
+            .vc
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The instant to use for this request.
@@ -159,7 +163,11 @@ impl AppState {
 
     /// The fixture the server was loaded with (what reset restores).
     pub fn fixture(&self) -> Fixture {
-        self.0.fixture.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.0
+            .fixture
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Rebuilds the vCenter from the loaded fixture (or from `fixture`, which then becomes the
@@ -168,11 +176,19 @@ impl AppState {
     pub fn reset(&self, fixture: Option<Fixture>) {
         let now = self.now();
         if let Some(f) = fixture {
-            *self.0.fixture.write().unwrap_or_else(std::sync::PoisonError::into_inner) = f;
+            *self
+                .0
+                .fixture
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = f;
         }
         let fresh = Arc::new(self.fixture().build(self.0.limits.clone(), now));
         let old = std::mem::replace(
-            &mut *self.0.vc.write().unwrap_or_else(std::sync::PoisonError::into_inner),
+            &mut *self
+                .0
+                .vc
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
             fresh,
         );
         old.revoke_all("reset", now);

@@ -19,7 +19,11 @@ pub struct TlsMaterial {
 
 /// Colon-separated upper-case hex, as vSphere prints thumbprints.
 fn colon_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// The SHA-1 and SHA-256 thumbprints of a DER certificate.
@@ -32,7 +36,11 @@ pub fn thumbprints(der: &[u8]) -> (String, String) {
 /// The names a generated certificate covers: localhost, 127.0.0.1, ::1, this machine's host
 /// name, and `extra`.
 pub fn default_sans(extra: &[String]) -> Vec<String> {
-    let mut sans = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let mut sans = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     if let Ok(h) = gethostname::gethostname().into_string() {
         if !h.is_empty() {
             sans.push(h);
@@ -48,11 +56,18 @@ pub fn default_sans(extra: &[String]) -> Vec<String> {
 
 /// Generates a self-signed certificate for `sans`.
 pub fn self_signed(sans: &[String]) -> Result<TlsMaterial, String> {
-    let mut params = rcgen::CertificateParams::new(sans.to_vec()).map_err(|e| format!("certificate names: {e}"))?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, "vcmock");
-    params.distinguished_name.push(rcgen::DnType::OrganizationName, "vcmock mock vCenter");
+    let mut params = rcgen::CertificateParams::new(sans.to_vec())
+        .map_err(|e| format!("certificate names: {e}"))?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "vcmock");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "vcmock mock vCenter");
     let key = rcgen::KeyPair::generate().map_err(|e| format!("key generation: {e}"))?;
-    let cert = params.self_signed(&key).map_err(|e| format!("certificate: {e}"))?;
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| format!("certificate: {e}"))?;
     from_pem(&cert.pem(), &key.serialize_pem())
 }
 
@@ -61,7 +76,10 @@ pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<TlsMaterial, String> {
     let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut cert_pem.as_bytes())
         .collect::<Result<_, _>>()
         .map_err(|e| format!("certificate PEM: {e}"))?;
-    let first = certs.first().ok_or("the certificate file holds no certificate")?.clone();
+    let first = certs
+        .first()
+        .ok_or("the certificate file holds no certificate")?
+        .clone();
     let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut key_pem.as_bytes())
         .map_err(|e| format!("key PEM: {e}"))?
         .ok_or("the key file holds no private key")?;
@@ -81,7 +99,12 @@ pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<TlsMaterial, String> {
         .unwrap_or_else(|| cert_pem.to_owned());
     Ok(TlsMaterial {
         config: Arc::new(config),
-        info: CertInfo { pem, sha1, sha256, path: None },
+        info: CertInfo {
+            pem,
+            sha1,
+            sha256,
+            path: None,
+        },
     })
 }
 

@@ -144,9 +144,15 @@ impl Vcenter {
     pub fn new(vms: Vec<Vm>, users: Vec<VcUser>, limits: Limits) -> Self {
         Self {
             vms: vms.into_iter().map(|v| (v.id.clone(), v)).collect(),
-            users: users.into_iter().map(|u| (u.login.to_lowercase(), u)).collect(),
+            users: users
+                .into_iter()
+                .map(|u| (u.login.to_lowercase(), u))
+                .collect(),
             sessions: Mutex::new(SessionTable::new(limits.session_idle, limits.max_sessions)),
-            transfers: Mutex::new(TransferTable::new(limits.max_live_transfers, limits.transfer_history)),
+            transfers: Mutex::new(TransferTable::new(
+                limits.max_live_transfers,
+                limits.transfer_history,
+            )),
             limits,
         }
     }
@@ -159,7 +165,13 @@ impl Vcenter {
     // ----------------------------------------------------------------- sessions
 
     /// `POST /api/session`: checks the user and password and opens a session.
-    pub fn login(&self, login: &str, password: &str, ids: &IdGen, now: OffsetDateTime) -> Result<String, Fault> {
+    pub fn login(
+        &self,
+        login: &str,
+        password: &str,
+        ids: &IdGen,
+        now: OffsetDateTime,
+    ) -> Result<String, Fault> {
         let user = self
             .users
             .get(&login.to_lowercase())
@@ -172,7 +184,9 @@ impl Vcenter {
 
     /// Finds the session `id` and marks it used.
     pub fn session(&self, id: &str, now: OffsetDateTime) -> Result<Session, Fault> {
-        lock(&self.sessions).touch(id, now).ok_or(Fault::SessionRequired)
+        lock(&self.sessions)
+            .touch(id, now)
+            .ok_or(Fault::SessionRequired)
     }
 
     /// The user behind a session id.
@@ -235,7 +249,12 @@ impl Vcenter {
     }
 
     /// Reads a VM for `caller`, who needs `System.Read`.
-    pub fn read_vm<R>(&self, caller: &VcUser, id: &str, f: impl FnOnce(&Vm) -> R) -> Result<R, Fault> {
+    pub fn read_vm<R>(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        f: impl FnOnce(&Vm) -> R,
+    ) -> Result<R, Fault> {
         let r = self.with_vm(id, f)?;
         Self::require(caller, inventory::SYSTEM_READ)?;
         Ok(r)
@@ -281,7 +300,13 @@ impl Vcenter {
     }
 
     /// `POST .../power?action=...` by an API user.
-    pub fn power(&self, caller: &VcUser, id: &str, op: PowerOp, now: OffsetDateTime) -> Result<(), Fault> {
+    pub fn power(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        op: PowerOp,
+        now: OffsetDateTime,
+    ) -> Result<(), Fault> {
         let mut vm = self
             .vms
             .get_mut(id)
@@ -309,7 +334,9 @@ impl Vcenter {
             (PowerOp::Start, _) => (PowerState::PoweredOn, "powered on"),
             (PowerOp::Stop, PowerState::PoweredOff) => return Err(already(PowerState::PoweredOff)),
             (PowerOp::Stop, _) => (PowerState::PoweredOff, "powered off"),
-            (PowerOp::Suspend, PowerState::Suspended) => return Err(already(PowerState::Suspended)),
+            (PowerOp::Suspend, PowerState::Suspended) => {
+                return Err(already(PowerState::Suspended));
+            }
             (PowerOp::Suspend, PowerState::PoweredOff) => return Err(not_allowed()),
             (PowerOp::Suspend, _) => (PowerState::Suspended, "suspended"),
             (PowerOp::Reset, PowerState::PoweredOn) => (PowerState::PoweredOn, "reset"),
@@ -322,7 +349,12 @@ impl Vcenter {
 
     /// Sets a VM's power state directly, as an administrator clicking in vSphere would
     /// (no already-in-state errors). Revokes the VM's transfers when the state changes.
-    pub fn set_power_state(&self, id: &str, to: PowerState, now: OffsetDateTime) -> Result<(), Fault> {
+    pub fn set_power_state(
+        &self,
+        id: &str,
+        to: PowerState,
+        now: OffsetDateTime,
+    ) -> Result<(), Fault> {
         let mut vm = self
             .vms
             .get_mut(id)
@@ -341,7 +373,9 @@ impl Vcenter {
 
     /// Sets whether Tools run in a VM (admin).
     pub fn set_tools_running(&self, id: &str, running: bool) -> Result<(), Fault> {
-        self.with_vm_mut(id, |vm| vm.tools.running = running && vm.power == PowerState::PoweredOn)
+        self.with_vm_mut(id, |vm| {
+            vm.tools.running = running && vm.power == PowerState::PoweredOn
+        })
     }
 
     /// Registers a VM (admin). Replaces one with the same id, revoking its transfers.
@@ -454,13 +488,18 @@ impl Vcenter {
         let raw = match (&user.temp_dir, vm.family()) {
             (Some(dir), _) => dir.clone(),
             (None, guest_fs::Family::Linux) => "/tmp".into(),
-            (None, guest_fs::Family::Windows) => format!("C:\\Users\\{}\\AppData\\Local\\Temp", user.name),
+            (None, guest_fs::Family::Windows) => {
+                format!("C:\\Users\\{}\\AppData\\Local\\Temp", user.name)
+            }
         };
         vm.fs.path(&raw)
     }
 
     /// `Files.createTemporary` / `Directories.createTemporary`.
-    #[expect(clippy::too_many_arguments, reason = "mirrors the vAPI operation's inputs")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "mirrors the vAPI operation's inputs"
+    )]
     pub fn create_temporary(
         &self,
         caller: &VcUser,
@@ -473,25 +512,36 @@ impl Vcenter {
         ids: &IdGen,
         now: OffsetDateTime,
     ) -> Result<String, Fault> {
-        self.guest(caller, id, creds, inventory::GUEST_MODIFY, |vm, user, transfers| {
-            let parent = parent.map(|p| Self::free_path(vm, p, transfers)).transpose()?;
-            let default = Self::temp_dir(vm, user)?;
-            let created = vm.fs.create_temporary(
-                user,
-                parent.as_ref(),
-                &default,
-                prefix,
-                suffix,
-                directory,
-                &mut || ids.temp_part(),
-                now,
-            )?;
-            Ok(created.display())
-        })
+        self.guest(
+            caller,
+            id,
+            creds,
+            inventory::GUEST_MODIFY,
+            |vm, user, transfers| {
+                let parent = parent
+                    .map(|p| Self::free_path(vm, p, transfers))
+                    .transpose()?;
+                let default = Self::temp_dir(vm, user)?;
+                let created = vm.fs.create_temporary(
+                    user,
+                    parent.as_ref(),
+                    &default,
+                    prefix,
+                    suffix,
+                    directory,
+                    &mut || ids.temp_part(),
+                    now,
+                )?;
+                Ok(created.display())
+            },
+        )
     }
 
     /// `Files.list`.
-    #[expect(clippy::too_many_arguments, reason = "mirrors the vAPI operation's inputs")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "mirrors the vAPI operation's inputs"
+    )]
     pub fn list_files(
         &self,
         caller: &VcUser,
@@ -509,7 +559,13 @@ impl Vcenter {
     }
 
     /// `Files.get`.
-    pub fn stat(&self, caller: &VcUser, id: &str, creds: &Credentials, path: &str) -> Result<FileInfo, Fault> {
+    pub fn stat(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        creds: &Credentials,
+        path: &str,
+    ) -> Result<FileInfo, Fault> {
         self.guest(caller, id, creds, inventory::GUEST_QUERY, |vm, user, _| {
             let path = vm.fs.path(path)?;
             vm.fs.stat(&path, user)
@@ -517,15 +573,26 @@ impl Vcenter {
     }
 
     /// `Files.delete`.
-    pub fn delete_file(&self, caller: &VcUser, id: &str, creds: &Credentials, path: &str) -> Result<(), Fault> {
-        self.guest(caller, id, creds, inventory::GUEST_MODIFY, |vm, user, transfers| {
-            let path = Self::free_path(vm, path, transfers)?;
-            vm.fs.delete_file(&path, user)
-        })
+    pub fn delete_file(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        creds: &Credentials,
+        path: &str,
+    ) -> Result<(), Fault> {
+        self.guest(
+            caller,
+            id,
+            creds,
+            inventory::GUEST_MODIFY,
+            |vm, user, transfers| {
+                let path = Self::free_path(vm, path, transfers)?;
+                vm.fs.delete_file(&path, user)
+            },
+        )
     }
 
     /// `Files.move`.
-    #[expect(clippy::too_many_arguments, reason = "mirrors the vAPI operation's inputs")]
     pub fn move_file(
         &self,
         caller: &VcUser,
@@ -535,11 +602,17 @@ impl Vcenter {
         to: &str,
         overwrite: bool,
     ) -> Result<(), Fault> {
-        self.guest(caller, id, creds, inventory::GUEST_MODIFY, |vm, user, transfers| {
-            let from = Self::free_path(vm, from, transfers)?;
-            let to = Self::free_path(vm, to, transfers)?;
-            vm.fs.move_file(&from, &to, user, overwrite)
-        })
+        self.guest(
+            caller,
+            id,
+            creds,
+            inventory::GUEST_MODIFY,
+            |vm, user, transfers| {
+                let from = Self::free_path(vm, from, transfers)?;
+                let to = Self::free_path(vm, to, transfers)?;
+                vm.fs.move_file(&from, &to, user, overwrite)
+            },
+        )
     }
 
     /// `Files.update`.
@@ -551,10 +624,16 @@ impl Vcenter {
         path: &str,
         attrs: &AttrUpdate,
     ) -> Result<(), Fault> {
-        self.guest(caller, id, creds, inventory::GUEST_MODIFY, |vm, user, transfers| {
-            let path = Self::free_path(vm, path, transfers)?;
-            vm.fs.update(&path, user, attrs)
-        })
+        self.guest(
+            caller,
+            id,
+            creds,
+            inventory::GUEST_MODIFY,
+            |vm, user, transfers| {
+                let path = Self::free_path(vm, path, transfers)?;
+                vm.fs.update(&path, user, attrs)
+            },
+        )
     }
 
     /// `Directories.create`.
@@ -567,10 +646,16 @@ impl Vcenter {
         parents: bool,
         now: OffsetDateTime,
     ) -> Result<(), Fault> {
-        self.guest(caller, id, creds, inventory::GUEST_MODIFY, |vm, user, transfers| {
-            let path = Self::free_path(vm, path, transfers)?;
-            vm.fs.mkdir(&path, user, parents, now)
-        })
+        self.guest(
+            caller,
+            id,
+            creds,
+            inventory::GUEST_MODIFY,
+            |vm, user, transfers| {
+                let path = Self::free_path(vm, path, transfers)?;
+                vm.fs.mkdir(&path, user, parents, now)
+            },
+        )
     }
 
     /// `Directories.delete`.
@@ -582,19 +667,38 @@ impl Vcenter {
         path: &str,
         recursive: bool,
     ) -> Result<(), Fault> {
-        self.guest(caller, id, creds, inventory::GUEST_MODIFY, |vm, user, transfers| {
-            let path = Self::free_path(vm, path, transfers)?;
-            vm.fs.rmdir(&path, user, recursive)
-        })
+        self.guest(
+            caller,
+            id,
+            creds,
+            inventory::GUEST_MODIFY,
+            |vm, user, transfers| {
+                let path = Self::free_path(vm, path, transfers)?;
+                vm.fs.rmdir(&path, user, recursive)
+            },
+        )
     }
 
     /// `Directories.move`.
-    pub fn move_dir(&self, caller: &VcUser, id: &str, creds: &Credentials, from: &str, to: &str) -> Result<(), Fault> {
-        self.guest(caller, id, creds, inventory::GUEST_MODIFY, |vm, user, transfers| {
-            let from = Self::free_path(vm, from, transfers)?;
-            let to = Self::free_path(vm, to, transfers)?;
-            vm.fs.move_dir(&from, &to, user)
-        })
+    pub fn move_dir(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        creds: &Credentials,
+        from: &str,
+        to: &str,
+    ) -> Result<(), Fault> {
+        self.guest(
+            caller,
+            id,
+            creds,
+            inventory::GUEST_MODIFY,
+            |vm, user, transfers| {
+                let from = Self::free_path(vm, from, transfers)?;
+                let to = Self::free_path(vm, to, transfers)?;
+                vm.fs.move_dir(&from, &to, user)
+            },
+        )
     }
 
     // ----------------------------------------------------------------- transfers
@@ -610,25 +714,31 @@ impl Vcenter {
         ids: &IdGen,
         now: OffsetDateTime,
     ) -> Result<(u64, String), Fault> {
-        let (path, user) = self.guest(caller, id, creds, inventory::GUEST_MODIFY, |vm, user, transfers| {
-            let path = Self::free_path(vm, &request.path, transfers)?;
-            match &request.upload {
-                None => vm.fs.read(&path, user).map(|_| ())?,
-                Some(spec) => {
-                    match (vm.family(), &spec.attrs.windows, &spec.attrs.posix) {
-                        (guest_fs::Family::Linux, Some(_), _) => {
-                            return Err(Fault::AttributesNotApplicable { given: "windows" });
+        let (path, user) = self.guest(
+            caller,
+            id,
+            creds,
+            inventory::GUEST_MODIFY,
+            |vm, user, transfers| {
+                let path = Self::free_path(vm, &request.path, transfers)?;
+                match &request.upload {
+                    None => vm.fs.read(&path, user).map(|_| ())?,
+                    Some(spec) => {
+                        match (vm.family(), &spec.attrs.windows, &spec.attrs.posix) {
+                            (guest_fs::Family::Linux, Some(_), _) => {
+                                return Err(Fault::AttributesNotApplicable { given: "windows" });
+                            }
+                            (guest_fs::Family::Windows, _, Some(_)) => {
+                                return Err(Fault::AttributesNotApplicable { given: "posix" });
+                            }
+                            _ => {}
                         }
-                        (guest_fs::Family::Windows, _, Some(_)) => {
-                            return Err(Fault::AttributesNotApplicable { given: "posix" });
-                        }
-                        _ => {}
+                        vm.fs.check_upload(&path, user, spec.size, spec.overwrite)?;
                     }
-                    vm.fs.check_upload(&path, user, spec.size, spec.overwrite)?;
                 }
-            }
-            Ok((path, user.name.clone()))
-        })?;
+                Ok((path, user.name.clone()))
+            },
+        )?;
         let token = ids.token();
         let direction = match &request.upload {
             None => Direction::Download,
@@ -640,17 +750,23 @@ impl Vcenter {
 
     /// `/guestFile`: redeems a token. On success the transfer is in flight and, for a download,
     /// the ticket carries the content.
-    pub fn begin_transfer(&self, tid: u64, token: &str, method: Redeem, now: OffsetDateTime) -> Result<Ticket, Fault> {
+    pub fn begin_transfer(
+        &self,
+        tid: u64,
+        token: &str,
+        method: Redeem,
+        now: OffsetDateTime,
+    ) -> Result<Ticket, Fault> {
         // Lock order everywhere: VM entry, then the transfer table.
-        let vm_id = lock(&self.transfers)
-            .all_live_vm(tid)
-            .unwrap_or_default();
+        let vm_id = lock(&self.transfers).all_live_vm(tid).unwrap_or_default();
         let vm = self.vms.get(&vm_id);
         let mut transfers = lock(&self.transfers);
         let transfer = transfers.begin(tid, token, method, now)?;
         let Some(vm) = vm else {
             transfers.finish(tid, false, now);
-            return Err(Fault::TransferRefused { refusal: Refusal::Revoked });
+            return Err(Fault::TransferRefused {
+                refusal: Refusal::Revoked,
+            });
         };
         let blob = match transfer.direction {
             Direction::Download => match vm.fs.read_unchecked(&transfer.path) {
@@ -678,7 +794,12 @@ impl Vcenter {
 
     /// Lands a completed upload atomically, unless the transfer was revoked meanwhile or the
     /// guest changed so that the write is no longer allowed.
-    pub fn commit_upload(&self, ticket: &Transfer, blob: Blob, now: OffsetDateTime) -> Result<(), Fault> {
+    pub fn commit_upload(
+        &self,
+        ticket: &Transfer,
+        blob: Blob,
+        now: OffsetDateTime,
+    ) -> Result<(), Fault> {
         let Direction::Upload(spec) = &ticket.direction else {
             return Err(Fault::TransferWrongMethod { expected: "GET" });
         };
@@ -690,8 +811,12 @@ impl Vcenter {
             return Err(Fault::TransferAborted);
         }
         let result = (|| {
-            let user = vm.user(&ticket.user).cloned().ok_or(Fault::GuestAuthFailed)?;
-            vm.fs.check_upload(&ticket.path, &user, blob.len(), spec.overwrite)?;
+            let user = vm
+                .user(&ticket.user)
+                .cloned()
+                .ok_or(Fault::GuestAuthFailed)?;
+            vm.fs
+                .check_upload(&ticket.path, &user, blob.len(), spec.overwrite)?;
             let a = &spec.attrs;
             let mut meta = Meta::new_for(&user, now, 0o644);
             meta.modified = a.modified.unwrap_or(now);
@@ -726,7 +851,10 @@ impl Vcenter {
 fn natural_id_order(a: &str, b: &str) -> std::cmp::Ordering {
     fn split(s: &str) -> (&str, u64) {
         let digits = s.trim_start_matches(|c: char| !c.is_ascii_digit());
-        (&s[..s.len() - digits.len()], digits.parse().unwrap_or(u64::MAX))
+        (
+            &s[..s.len() - digits.len()],
+            digits.parse().unwrap_or(u64::MAX),
+        )
     }
     split(a).cmp(&split(b)).then_with(|| a.cmp(b))
 }

@@ -99,7 +99,11 @@ impl SessionTable {
 
     /// All live sessions with their ids (admin state dump).
     pub fn all(&self) -> Vec<(String, Session)> {
-        let mut v: Vec<_> = self.live.iter().map(|(k, s)| (k.clone(), s.clone())).collect();
+        let mut v: Vec<_> = self
+            .live
+            .iter()
+            .map(|(k, s)| (k.clone(), s.clone()))
+            .collect();
         v.sort_by(|a, b| a.1.created.cmp(&b.1.created).then(a.0.cmp(&b.0)));
         v
     }

@@ -152,7 +152,9 @@ impl TransferTable {
     ) -> u64 {
         self.sweep(now);
         while self.live.len() >= self.live_cap {
-            let Some(old) = self.order.pop_front() else { break };
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
             self.end(old, TransferState::Expired, now);
         }
         let id = self.next_id;
@@ -180,10 +182,20 @@ impl TransferTable {
 
     /// Validates a `/guestFile` request and, when it wins, marks the transfer in flight.
     /// Exactly one concurrent caller can win; a refused request changes nothing.
-    pub fn begin(&mut self, id: u64, token: &str, method: Redeem, now: OffsetDateTime) -> Result<Transfer, Fault> {
+    pub fn begin(
+        &mut self,
+        id: u64,
+        token: &str,
+        method: Redeem,
+        now: OffsetDateTime,
+    ) -> Result<Transfer, Fault> {
         let refuse = |refusal| Err(Fault::TransferRefused { refusal });
         let Some(t) = self.live.get(&id) else {
-            return match self.history.iter().find(|t| t.id == id && constant_eq(&t.token, token)) {
+            return match self
+                .history
+                .iter()
+                .find(|t| t.id == id && constant_eq(&t.token, token))
+            {
                 Some(t) => refuse(ended_refusal(&t.state)),
                 None => refuse(Refusal::Unknown),
             };
@@ -196,8 +208,12 @@ impl TransferTable {
             return refuse(Refusal::Expired);
         }
         match (&t.direction, method) {
-            (Direction::Download, Redeem::Put) => return Err(Fault::TransferWrongMethod { expected: "GET" }),
-            (Direction::Upload(_), Redeem::Get) => return Err(Fault::TransferWrongMethod { expected: "PUT" }),
+            (Direction::Download, Redeem::Put) => {
+                return Err(Fault::TransferWrongMethod { expected: "GET" });
+            }
+            (Direction::Upload(_), Redeem::Get) => {
+                return Err(Fault::TransferWrongMethod { expected: "PUT" });
+            }
             _ => {}
         }
         if t.state == TransferState::InFlight {
@@ -214,7 +230,9 @@ impl TransferTable {
     /// Ends an in-flight request. A download is used up whatever happened; an upload is used up
     /// only when it succeeded, and otherwise may be tried again.
     pub fn finish(&mut self, id: u64, succeeded: bool, now: OffsetDateTime) {
-        let Some(t) = self.live.get_mut(&id) else { return };
+        let Some(t) = self.live.get_mut(&id) else {
+            return;
+        };
         if t.state != TransferState::InFlight {
             return;
         }
@@ -226,7 +244,9 @@ impl TransferTable {
 
     /// Whether the transfer is still in flight and not revoked (checked before an upload lands).
     pub fn still_in_flight(&self, id: u64) -> bool {
-        self.live.get(&id).is_some_and(|t| t.state == TransferState::InFlight)
+        self.live
+            .get(&id)
+            .is_some_and(|t| t.state == TransferState::InFlight)
     }
 
     /// Revokes every live transfer of `vm`, cutting off in-flight ones. Costs O(transfers of
@@ -247,7 +267,8 @@ impl TransferTable {
     pub fn holds(&self, vm: &str, path: &GuestPath) -> bool {
         self.by_vm.get(vm).is_some_and(|ids| {
             ids.iter().filter_map(|id| self.live.get(id)).any(|t| {
-                t.state == TransferState::InFlight && (t.path.is_within(path) || path.is_within(&t.path))
+                t.state == TransferState::InFlight
+                    && (t.path.is_within(path) || path.is_within(&t.path))
             })
         })
     }
@@ -266,7 +287,9 @@ impl TransferTable {
     }
 
     fn end(&mut self, id: u64, state: TransferState, now: OffsetDateTime) {
-        let Some(mut t) = self.live.remove(&id) else { return };
+        let Some(mut t) = self.live.remove(&id) else {
+            return;
+        };
         if let Some(ids) = self.by_vm.get_mut(&t.vm) {
             ids.remove(&id);
             if ids.is_empty() {
@@ -304,6 +327,13 @@ impl TransferTable {
     }
 }
 
+impl TransferTable {
+    /// The VM of a live transfer, if any.
+    pub fn all_live_vm(&self, id: u64) -> Option<String> {
+        self.live.get(&id).map(|t| t.vm.clone())
+    }
+}
+
 fn ended_refusal(state: &TransferState) -> Refusal {
     match state {
         TransferState::Expired => Refusal::Expired,
@@ -314,7 +344,11 @@ fn ended_refusal(state: &TransferState) -> Refusal {
 
 /// Compares tokens in time independent of where they differ.
 fn constant_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]
@@ -352,7 +386,10 @@ mod tests {
         assert!(t.begin(id, "tok", Redeem::Get, just_before).is_ok());
 
         let (mut t, id) = table_with_one(Direction::Download);
-        assert_eq!(refusal(t.begin(id, "tok", Redeem::Get, T0 + TRANSFER_LIFETIME)), Refusal::Expired);
+        assert_eq!(
+            refusal(t.begin(id, "tok", Redeem::Get, T0 + TRANSFER_LIFETIME)),
+            Refusal::Expired
+        );
     }
 
     #[test]
@@ -375,8 +412,14 @@ mod tests {
     #[test]
     fn a_wrong_token_or_method_does_not_consume_the_transfer() {
         let (mut t, id) = table_with_one(Direction::Download);
-        assert_eq!(refusal(t.begin(id, "nope", Redeem::Get, T0)), Refusal::Unknown);
-        assert!(matches!(t.begin(id, "tok", Redeem::Put, T0), Err(Fault::TransferWrongMethod { .. })));
+        assert_eq!(
+            refusal(t.begin(id, "nope", Redeem::Get, T0)),
+            Refusal::Unknown
+        );
+        assert!(matches!(
+            t.begin(id, "tok", Redeem::Put, T0),
+            Err(Fault::TransferWrongMethod { .. })
+        ));
         assert!(t.begin(id, "tok", Redeem::Get, T0).is_ok());
     }
 
@@ -386,7 +429,10 @@ mod tests {
         let inflight = t.begin(id, "tok", Redeem::Get, T0).unwrap();
         assert_eq!(t.revoke_vm("vm-1", "powered off", T0), 1);
         assert!(inflight.cancel().is_cancelled());
-        assert_eq!(refusal(t.begin(id, "tok", Redeem::Get, T0)), Refusal::Revoked);
+        assert_eq!(
+            refusal(t.begin(id, "tok", Redeem::Get, T0)),
+            Refusal::Revoked
+        );
     }
 
     #[test]
@@ -395,16 +441,16 @@ mod tests {
         let path = GuestPath::parse(Family::Linux, "/a").unwrap();
         for i in 0..1000u64 {
             let now = T0 + Duration::from_secs(i * 601);
-            t.issue(format!("t{i}"), "vm-1", path.clone(), "root", Direction::Download, now);
+            t.issue(
+                format!("t{i}"),
+                "vm-1",
+                path.clone(),
+                "root",
+                Direction::Download,
+                now,
+            );
         }
         assert_eq!(t.live_count(), 1);
         assert!(t.history.len() <= 5);
-    }
-}
-
-impl TransferTable {
-    /// The VM of a live transfer, if any.
-    pub fn all_live_vm(&self, id: u64) -> Option<String> {
-        self.live.get(&id).map(|t| t.vm.clone())
     }
 }

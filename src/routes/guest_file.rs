@@ -30,9 +30,16 @@ pub fn routes() -> Router<AppState> {
 /// Reads `id` and `token`: each exactly once, `id` a number.
 fn id_and_token(uri: &Uri) -> Result<(u64, String), Fault> {
     let (mut id, mut token) = (Vec::new(), Vec::new());
-    for pair in uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+    for pair in uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned();
+        let v = percent_encoding::percent_decode_str(v)
+            .decode_utf8_lossy()
+            .into_owned();
         match k {
             "id" => id.push(v),
             "token" => token.push(v),
@@ -41,11 +48,17 @@ fn id_and_token(uri: &Uri) -> Result<(u64, String), Fault> {
     }
     let one = |name: &str, v: Vec<String>| match v.len() {
         1 => Ok(v.into_iter().next().unwrap_or_default()),
-        0 => Err(Fault::InvalidInput { detail: format!("the {name} query parameter is missing") }),
-        _ => Err(Fault::InvalidInput { detail: format!("the {name} query parameter is given more than once") }),
+        0 => Err(Fault::InvalidInput {
+            detail: format!("the {name} query parameter is missing"),
+        }),
+        _ => Err(Fault::InvalidInput {
+            detail: format!("the {name} query parameter is given more than once"),
+        }),
     };
     let id = one("id", id)?;
-    let id = id.parse().map_err(|_| Fault::InvalidInput { detail: format!("id '{id}' is not a number") })?;
+    let id = id.parse().map_err(|_| Fault::InvalidInput {
+        detail: format!("id '{id}' is not a number"),
+    })?;
     Ok((id, one("token", token)?))
 }
 
@@ -72,7 +85,11 @@ impl Drop for DownloadGuard {
 }
 
 async fn download(State(state): State<AppState>, req: Request) -> Response {
-    let shaping = req.extensions().get::<StreamShaping>().copied().unwrap_or_default();
+    let shaping = req
+        .extensions()
+        .get::<StreamShaping>()
+        .copied()
+        .unwrap_or_default();
     let (id, token) = match id_and_token(req.uri()) {
         Ok(v) => v,
         Err(f) => return refused(f),
@@ -84,10 +101,23 @@ async fn download(State(state): State<AppState>, req: Request) -> Response {
     };
     let blob = ticket.blob.clone().unwrap_or_else(Blob::empty);
     let len = blob.len();
-    let guard = DownloadGuard { vc, state: state.clone(), id };
-    let body = Body::from_stream(stream_blob(blob, ticket.transfer, shaping, state.clone(), guard));
+    let guard = DownloadGuard {
+        vc,
+        state: state.clone(),
+        id,
+    };
+    let body = Body::from_stream(stream_blob(
+        blob,
+        ticket.transfer,
+        shaping,
+        state.clone(),
+        guard,
+    ));
     let mut resp = Response::new(body);
-    resp.headers_mut().insert(CONTENT_TYPE, "application/octet-stream".parse().expect("static"));
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        "application/octet-stream".parse().expect("static"),
+    );
     resp.headers_mut().insert(CONTENT_LENGTH, len.into());
     resp
 }
@@ -126,7 +156,15 @@ fn stream_blob(
         Blob::Pattern { .. } => Source::Pattern,
         Blob::Spilled(f) => Source::Unopened(f),
     };
-    let s = Streaming { source, sent: 0, len, transfer, shaping, state, _guard: guard };
+    let s = Streaming {
+        source,
+        sent: 0,
+        len,
+        transfer,
+        shaping,
+        state,
+        _guard: guard,
+    };
     futures_util::stream::unfold(Some(s), |s| async move {
         let mut s = s?;
         if s.sent >= s.len {
@@ -206,14 +244,27 @@ async fn upload(State(state): State<AppState>, req: Request) -> Response {
         Ok(t) => t.transfer,
         Err(f) => return refused(f),
     };
-    let mut guard = UploadGuard { vc: vc.clone(), state: state.clone(), id, armed: true };
+    let mut guard = UploadGuard {
+        vc: vc.clone(),
+        state: state.clone(),
+        id,
+        armed: true,
+    };
     let Direction::Upload(spec) = &ticket.direction else {
         return refused(Fault::TransferWrongMethod { expected: "GET" });
     };
     let expected = spec.size;
-    if let Some(announced) = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
+    if let Some(announced) = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
         if announced != expected {
-            return refused(Fault::UploadLengthMismatch { expected, received: announced });
+            return refused(Fault::UploadLengthMismatch {
+                expected,
+                received: announced,
+            });
         }
     }
     if expected == 0 {
@@ -225,7 +276,11 @@ async fn upload(State(state): State<AppState>, req: Request) -> Response {
             Ok(Sink::File(f, writer))
         }) {
             Ok(sink) => sink,
-            Err(e) => return refused(Fault::Internal { detail: format!("cannot create a temporary file: {e}") }),
+            Err(e) => {
+                return refused(Fault::Internal {
+                    detail: format!("cannot create a temporary file: {e}"),
+                });
+            }
         }
     } else {
         Sink::Memory(Vec::with_capacity(expected as usize))
@@ -253,7 +308,9 @@ async fn upload(State(state): State<AppState>, req: Request) -> Response {
             Sink::File(_, w) => w.write_all(&chunk).await,
         };
         if let Err(e) = written {
-            return refused(Fault::Internal { detail: format!("cannot write the upload: {e}") });
+            return refused(Fault::Internal {
+                detail: format!("cannot write the upload: {e}"),
+            });
         }
     }
     if received != expected {
@@ -263,9 +320,14 @@ async fn upload(State(state): State<AppState>, req: Request) -> Response {
         Sink::Memory(v) => Blob::Bytes(Bytes::from(v)),
         Sink::File(f, mut w) => {
             if let Err(e) = w.flush().await {
-                return refused(Fault::Internal { detail: format!("cannot write the upload: {e}") });
+                return refused(Fault::Internal {
+                    detail: format!("cannot write the upload: {e}"),
+                });
             }
-            Blob::Spilled(Arc::new(SpilledFile { path: f.into_temp_path(), len: received }))
+            Blob::Spilled(Arc::new(SpilledFile {
+                path: f.into_temp_path(),
+                len: received,
+            }))
         }
     };
     match vc.commit_upload(&ticket, blob, state.now()) {

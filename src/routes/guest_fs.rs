@@ -10,7 +10,10 @@ use serde_json::json;
 use super::{action_of, authenticate, no_content, ok_json, unknown_action};
 use crate::model::Fault;
 use crate::state::AppState;
-use crate::vapi::dto::{self, CreateDir, CreateTemporary, CredentialsOnly, DeleteDir, ListFiles, MoveDir, MoveFile, UpdateFile};
+use crate::vapi::dto::{
+    self, CreateDir, CreateTemporary, CredentialsOnly, DeleteDir, ListFiles, MoveDir, MoveFile,
+    UpdateFile,
+};
 use crate::vapi::error::ApiError;
 use crate::vapi::extract::JsonBody;
 
@@ -18,8 +21,14 @@ use crate::vapi::extract::JsonBody;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/vcenter/vm/{vm}/guest/filesystem/files", post(files))
-        .route("/api/vcenter/vm/{vm}/guest/filesystem/files/{*path}", post(file_at))
-        .route("/api/vcenter/vm/{vm}/guest/filesystem/directories", post(directories))
+        .route(
+            "/api/vcenter/vm/{vm}/guest/filesystem/files/{*path}",
+            post(file_at),
+        )
+        .route(
+            "/api/vcenter/vm/{vm}/guest/filesystem/directories",
+            post(directories),
+        )
 }
 
 /// Builds a `match_pattern` filter. vCenter documents Perl-compatible expressions; the mock
@@ -48,7 +57,17 @@ async fn files(
         "createTemporary" => {
             let b: CreateTemporary = body.parse()?;
             let creds = b.credentials.validate()?;
-            let path = vc.create_temporary(&caller, &vm, &creds, &b.prefix, &b.suffix, b.parent_path.as_deref(), false, state.ids(), state.now())?;
+            let path = vc.create_temporary(
+                &caller,
+                &vm,
+                &creds,
+                &b.prefix,
+                &b.suffix,
+                b.parent_path.as_deref(),
+                false,
+                state.ids(),
+                state.now(),
+            )?;
             Ok(ok_json(&json!(path)))
         }
         "list" => {
@@ -56,13 +75,22 @@ async fn files(
             let creds = b.credentials.validate()?;
             let (index, size) = dto::paging(b.iteration.as_ref())?;
             let re = name_filter(b.filter.as_ref().and_then(|f| f.match_pattern.as_deref()))?;
-            let page = vc.list_files(&caller, &vm, &creds, &b.path, index, size, &|n| re.is_match(n))?;
+            let page = vc.list_files(&caller, &vm, &creds, &b.path, index, size, &|n| {
+                re.is_match(n)
+            })?;
             Ok(ok_json(&dto::list_result(&page)))
         }
         "move" => {
             let b: MoveFile = body.parse()?;
             let creds = b.credentials.validate()?;
-            vc.move_file(&caller, &vm, &creds, &b.path, &b.new_path, b.overwrite.unwrap_or(false))?;
+            vc.move_file(
+                &caller,
+                &vm,
+                &creds,
+                &b.path,
+                &b.new_path,
+                b.overwrite.unwrap_or(false),
+            )?;
             Ok(no_content())
         }
         _ => {
@@ -77,7 +105,11 @@ async fn files(
 
 /// The guest path carried in the URL after `/files/`, percent-decoded once.
 fn tail_path(uri: &Uri) -> Result<String, Fault> {
-    let raw = uri.path().split_once("/guest/filesystem/files/").map(|(_, t)| t).unwrap_or_default();
+    let raw = uri
+        .path()
+        .split_once("/guest/filesystem/files/")
+        .map(|(_, t)| t)
+        .unwrap_or_default();
     percent_encoding::percent_decode_str(raw)
         .decode_utf8()
         .map(|s| s.into_owned())
@@ -131,7 +163,14 @@ async fn directories(
         "create" => {
             let b: CreateDir = body.parse()?;
             let creds = b.credentials.validate()?;
-            vc.create_dir(&caller, &vm, &creds, &b.path, b.create_parents.unwrap_or(false), state.now())?;
+            vc.create_dir(
+                &caller,
+                &vm,
+                &creds,
+                &b.path,
+                b.create_parents.unwrap_or(false),
+                state.now(),
+            )?;
             Ok(no_content())
         }
         "delete" => {
@@ -149,7 +188,17 @@ async fn directories(
         _ => {
             let b: CreateTemporary = body.parse()?;
             let creds = b.credentials.validate()?;
-            let path = vc.create_temporary(&caller, &vm, &creds, &b.prefix, &b.suffix, b.parent_path.as_deref(), true, state.ids(), state.now())?;
+            let path = vc.create_temporary(
+                &caller,
+                &vm,
+                &creds,
+                &b.prefix,
+                &b.suffix,
+                b.parent_path.as_deref(),
+                true,
+                state.ids(),
+                state.now(),
+            )?;
             Ok(ok_json(&json!(path)))
         }
     }

@@ -64,7 +64,9 @@ pub fn router(state: AppState) -> Router {
     app.fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .with_state(state)
 }
 
@@ -116,16 +118,17 @@ impl ActionQuery {
 
 /// Parses a query string leniently (bad or repeated parameters fall back to defaults).
 pub fn action_of(uri: &Uri) -> ActionQuery {
-    uri.query()
-        .and_then(|q| serde_urlencoded_like(q))
-        .unwrap_or_default()
+    uri.query().and_then(parse_action_query).unwrap_or_default()
 }
 
-fn serde_urlencoded_like(q: &str) -> Option<ActionQuery> {
+fn parse_action_query(q: &str) -> Option<ActionQuery> {
     let mut out = ActionQuery::default();
     for pair in q.split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = percent_encoding::percent_decode_str(v).decode_utf8().ok()?.into_owned();
+        let v = percent_encoding::percent_decode_str(v)
+            .decode_utf8()
+            .ok()?
+            .into_owned();
         match k {
             "action" => out.action = Some(v),
             "~action" => out.tilde_action = Some(v),
@@ -177,8 +180,15 @@ pub fn classify(method: &Method, path: &str, action: Option<&str>) -> (String, O
             ("POST", _) => "session.create",
             _ => "session.delete",
         }),
-        ["guestFile"] => op(if m == "PUT" { "guestFile.put" } else { "guestFile.get" }),
-        ["_mock", rest @ ..] => (format!("admin.{}", rest.first().copied().unwrap_or("")), None),
+        ["guestFile"] => op(if m == "PUT" {
+            "guestFile.put"
+        } else {
+            "guestFile.get"
+        }),
+        ["_mock", rest @ ..] => (
+            format!("admin.{}", rest.first().copied().unwrap_or("")),
+            None,
+        ),
         ["api" | "rest", "vcenter", "vm"] => op("vm.list"),
         ["api" | "rest", "vcenter", "vm", vm, rest @ ..] => {
             let vm = Some((*vm).to_owned());
@@ -244,7 +254,9 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
             }
             Err(_) => {
                 let resp = ApiError(Fault::BodyTooLarge { limit }).into_response();
-                return finish(&state, resp, &method, &path, &operation, vm, None, started, now, None);
+                return finish(
+                    &state, resp, &method, &path, &operation, vm, None, started, now, None,
+                );
             }
         }
     } else {
@@ -262,24 +274,48 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         if let Some((rule, effect)) = state.faults().check(&facts, state.ids()) {
             fired = Some(format!("fault rule {rule}"));
             match effect {
-                Effect::Error { error_type, message } => {
-                    let resp = ApiError(Fault::Injected { error_type, message }).into_response();
-                    return finish(&state, resp, &method, &path, &operation, vm, guest_path, started, now, fired);
+                Effect::Error {
+                    error_type,
+                    message,
+                } => {
+                    let resp = ApiError(Fault::Injected {
+                        error_type,
+                        message,
+                    })
+                    .into_response();
+                    return finish(
+                        &state, resp, &method, &path, &operation, vm, guest_path, started, now,
+                        fired,
+                    );
                 }
                 Effect::Status { status, body } => {
-                    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    let status =
+                        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                     let resp = match body {
-                        Some(Value::String(text)) => (status, [(axum::http::header::CONTENT_TYPE, "text/plain")], text).into_response(),
+                        Some(Value::String(text)) => (
+                            status,
+                            [(axum::http::header::CONTENT_TYPE, "text/plain")],
+                            text,
+                        )
+                            .into_response(),
                         Some(v) => json_response(status, &v),
                         None => status.into_response(),
                     };
-                    return finish(&state, resp, &method, &path, &operation, vm, guest_path, started, now, fired);
+                    return finish(
+                        &state, resp, &method, &path, &operation, vm, guest_path, started, now,
+                        fired,
+                    );
                 }
-                Effect::Delay { ms } => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+                Effect::Delay { ms } => {
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await
+                }
                 Effect::Reset => {
                     let mut resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();
                     resp.extensions_mut().insert(ResetConnection);
-                    return finish(&state, resp, &method, &path, &operation, vm, guest_path, started, now, fired);
+                    return finish(
+                        &state, resp, &method, &path, &operation, vm, guest_path, started, now,
+                        fired,
+                    );
                 }
                 Effect::Truncate { after_bytes } => {
                     req.extensions_mut().insert(StreamShaping {
@@ -297,10 +333,15 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         }
     }
     let resp = next.run(req).await;
-    finish(&state, resp, &method, &path, &operation, vm, guest_path, started, now, fired)
+    finish(
+        &state, resp, &method, &path, &operation, vm, guest_path, started, now, fired,
+    )
 }
 
-#[expect(clippy::too_many_arguments, reason = "one journal entry's worth of facts")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one journal entry's worth of facts"
+)]
 fn finish(
     state: &AppState,
     resp: Response,
@@ -361,12 +402,15 @@ async fn rest_shape(req: Request, next: Next) -> Response {
         }
         s if s.is_success() => {
             let (parts, body) = resp.into_parts();
-            let bytes: Bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let bytes: Bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
             let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             let mut out = json_response(StatusCode::OK, &serde_json::json!({"value": value}));
             out.extensions_mut().extend(parts.extensions);
             for (k, v) in parts.headers.iter() {
-                if k != axum::http::header::CONTENT_TYPE && k != axum::http::header::CONTENT_LENGTH {
+                if k != axum::http::header::CONTENT_TYPE && k != axum::http::header::CONTENT_LENGTH
+                {
                     out.headers_mut().append(k, v.clone());
                 }
             }

@@ -2,8 +2,8 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
 use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::post;
 use base64::Engine as _;
@@ -23,7 +23,10 @@ pub fn api_routes() -> Router<AppState> {
 
 /// `/rest/com/vmware/cis/session` (the `/rest` layer reshapes the answers).
 pub fn rest_routes() -> Router<AppState> {
-    Router::new().route("/rest/com/vmware/cis/session", post(rest_post).delete(delete))
+    Router::new().route(
+        "/rest/com/vmware/cis/session",
+        post(rest_post).delete(delete),
+    )
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
@@ -32,7 +35,9 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, pass) = text.split_once(':')?;
     Some((user.to_owned(), pass.to_owned()))
@@ -44,7 +49,10 @@ async fn create(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     Ok(created_json(&json!(id)))
 }
 
-async fn info(State(state): State<AppState>, SessionId(id): SessionId) -> Result<Response, ApiError> {
+async fn info(
+    State(state): State<AppState>,
+    SessionId(id): SessionId,
+) -> Result<Response, ApiError> {
     let s = state.vc().session(&id, state.now())?;
     Ok(ok_json(&json!({
         "user": s.user,
@@ -53,19 +61,26 @@ async fn info(State(state): State<AppState>, SessionId(id): SessionId) -> Result
     })))
 }
 
-async fn delete(State(state): State<AppState>, SessionId(id): SessionId) -> Result<Response, ApiError> {
+async fn delete(
+    State(state): State<AppState>,
+    SessionId(id): SessionId,
+) -> Result<Response, ApiError> {
     state.vc().logout(&id, state.now())?;
     Ok(no_content())
 }
 
-async fn rest_post(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn rest_post(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     match action_of(&uri).get() {
         None => create(State(state), headers).await,
         Some("get") => {
-            let id = crate::vapi::extract::session_id_from_headers(&headers).ok_or(Fault::SessionRequired)?;
+            let id = crate::vapi::extract::session_id_from_headers(&headers)
+                .ok_or(Fault::SessionRequired)?;
             info(State(state), SessionId(id)).await
         }
         Some(_) => Err(unknown_action(&uri)),
     }
 }
-

@@ -3,20 +3,20 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
 use axum::http::header::HOST;
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::post;
 use serde_json::json;
 
 use super::{action_of, authenticate, created_json, ok_json, unknown_action};
+use crate::model::Fault;
 use crate::model::TransferRequest;
 use crate::model::transfer::UploadSpec;
 use crate::state::{AppState, Settings};
 use crate::vapi::dto::{CreateTransfer, PreviewGet, PreviewPut};
 use crate::vapi::error::ApiError;
 use crate::vapi::extract::JsonBody;
-use crate::model::Fault;
 
 /// The transfer routes.
 pub fn routes() -> Router<AppState> {
@@ -51,12 +51,24 @@ fn called_port(headers: &HeaderMap, uri: &Uri, settings: &Settings) -> u16 {
 /// Builds `https://*:PORT/guestFile?id=N&token=T` as vCenter does: `*` stands for the host the
 /// client called, the port is left out when it is the scheme's default, and `--transfer-host`
 /// replaces `*` (and the port, when it names one).
-pub fn transfer_url(settings: &Settings, headers: &HeaderMap, uri: &Uri, id: u64, token: &str) -> String {
+pub fn transfer_url(
+    settings: &Settings,
+    headers: &HeaderMap,
+    uri: &Uri,
+    id: u64,
+    token: &str,
+) -> String {
     let scheme = if settings.tls { "https" } else { "http" };
     let port = called_port(headers, uri, settings);
     let default_port = if settings.tls { 443 } else { 80 };
     let host = match &settings.transfer_host {
-        Some(h) if h.rsplit_once(']').map_or(h.as_str(), |(_, r)| r).contains(':') => h.clone(),
+        Some(h)
+            if h.rsplit_once(']')
+                .map_or(h.as_str(), |(_, r)| r)
+                .contains(':') =>
+        {
+            h.clone()
+        }
         Some(h) if port == default_port => h.clone(),
         Some(h) => format!("{h}:{port}"),
         None if port == default_port => "*".to_owned(),
@@ -75,7 +87,10 @@ async fn issue(
 ) -> Result<String, ApiError> {
     let caller = authenticate(state, headers)?;
     let creds = creds.validate()?;
-    let (id, token) = state.vc().create_transfer(&caller, vm, &creds, &request, state.ids(), state.now())?;
+    let (id, token) =
+        state
+            .vc()
+            .create_transfer(&caller, vm, &creds, &request, state.ids(), state.now())?;
     Ok(transfer_url(state.settings(), headers, uri, id, &token))
 }
 
@@ -91,8 +106,24 @@ async fn create(
     }
     authenticate(&state, &headers)?;
     let b: CreateTransfer = body.parse()?;
-    let upload = b.spec.attributes.as_ref().map(|a| a.to_upload()).transpose()?;
-    let url = issue(&state, &headers, &uri, &vm, b.credentials, TransferRequest { path: b.spec.path, upload }).await?;
+    let upload = b
+        .spec
+        .attributes
+        .as_ref()
+        .map(|a| a.to_upload())
+        .transpose()?;
+    let url = issue(
+        &state,
+        &headers,
+        &uri,
+        &vm,
+        b.credentials,
+        TransferRequest {
+            path: b.spec.path,
+            upload,
+        },
+    )
+    .await?;
     Ok(created_json(&json!(url)))
 }
 
@@ -106,7 +137,18 @@ async fn preview_get(
 ) -> Result<Response, ApiError> {
     authenticate(&state, &headers)?;
     let b: PreviewGet = body.parse()?;
-    let url = issue(&state, &headers, &uri, &vm, b.credentials, TransferRequest { path: b.path, upload: None }).await?;
+    let url = issue(
+        &state,
+        &headers,
+        &uri,
+        &vm,
+        b.credentials,
+        TransferRequest {
+            path: b.path,
+            upload: None,
+        },
+    )
+    .await?;
     Ok(ok_json(&json!(url)))
 }
 
@@ -124,12 +166,26 @@ async fn preview_put(
     let size = u64::try_from(b.file_size).map_err(|_| Fault::InvalidInput {
         detail: format!("file_size: {} is negative", b.file_size),
     })?;
-    let attrs = b.file_attributes.unwrap_or_default().to_model("file_attributes")?;
+    let attrs = b
+        .file_attributes
+        .unwrap_or_default()
+        .to_model("file_attributes")?;
     let upload = UploadSpec {
         size,
         overwrite: b.overwrite.unwrap_or(false),
         attrs,
     };
-    let url = issue(&state, &headers, &uri, &vm, b.credentials, TransferRequest { path: b.path, upload: Some(upload) }).await?;
+    let url = issue(
+        &state,
+        &headers,
+        &uri,
+        &vm,
+        b.credentials,
+        TransferRequest {
+            path: b.path,
+            upload: Some(upload),
+        },
+    )
+    .await?;
     Ok(ok_json(&json!(url)))
 }

@@ -19,11 +19,17 @@ pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/api/vcenter/vm", get(list))
         .route("/api/vcenter/vm/{vm}", get(vm_info))
-        .route("/api/vcenter/vm/{vm}/power", get(power_info).post(power_action))
+        .route(
+            "/api/vcenter/vm/{vm}/power",
+            get(power_info).post(power_action),
+        )
         .route("/api/vcenter/vm/{vm}/tools", get(tools_info))
         .route("/api/vcenter/vm/{vm}/guest/identity", get(identity))
         .route("/api/vcenter/vm/{vm}/guest/power", get(guest_power))
-        .route("/api/vcenter/vm/{vm}/guest/operations", get(guest_operations))
+        .route(
+            "/api/vcenter/vm/{vm}/guest/operations",
+            get(guest_operations),
+        )
 }
 
 /// The legacy `/rest/vcenter/vm...` routes (no guest operations readiness there).
@@ -42,7 +48,12 @@ pub fn rest_routes() -> Router<AppState> {
 /// comma-separated, with or without the legacy `filter.` prefix.
 fn filter_of(uri: &Uri) -> Result<VmFilter, Fault> {
     let mut f = VmFilter::default();
-    for pair in uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+    for pair in uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let k = k.strip_prefix("filter.").unwrap_or(k);
         let v = percent_encoding::percent_decode_str(&v.replace('+', " "))
@@ -65,33 +76,60 @@ fn filter_of(uri: &Uri) -> Result<VmFilter, Fault> {
     Ok(f)
 }
 
-async fn list(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let caller = authenticate(&state, &headers)?;
     let filter = filter_of(&uri)?;
     let vms = state.vc().list_vms(&caller, &filter)?;
-    Ok(ok_json(&Value::Array(vms.iter().map(dto::vm_summary).collect())))
+    Ok(ok_json(&Value::Array(
+        vms.iter().map(dto::vm_summary).collect(),
+    )))
 }
 
 /// Answers with `render(vm)` for an authenticated caller with `System.Read`.
-fn read(state: &AppState, headers: &HeaderMap, vm: &str, render: fn(&Vm) -> Value) -> Result<Response, ApiError> {
+fn read(
+    state: &AppState,
+    headers: &HeaderMap,
+    vm: &str,
+    render: fn(&Vm) -> Value,
+) -> Result<Response, ApiError> {
     let caller = authenticate(state, headers)?;
     let v = state.vc().read_vm(&caller, vm, render)?;
     Ok(ok_json(&v))
 }
 
-async fn vm_info(State(state): State<AppState>, Path(vm): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn vm_info(
+    State(state): State<AppState>,
+    Path(vm): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     read(&state, &headers, &vm, dto::vm_info)
 }
 
-async fn power_info(State(state): State<AppState>, Path(vm): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn power_info(
+    State(state): State<AppState>,
+    Path(vm): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     read(&state, &headers, &vm, dto::power_info)
 }
 
-async fn tools_info(State(state): State<AppState>, Path(vm): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn tools_info(
+    State(state): State<AppState>,
+    Path(vm): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     read(&state, &headers, &vm, dto::tools_info)
 }
 
-async fn identity(State(state): State<AppState>, Path(vm): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn identity(
+    State(state): State<AppState>,
+    Path(vm): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let caller = authenticate(&state, &headers)?;
     let v = state.vc().read_vm(&caller, &vm, |v| {
         if v.tools.running {
@@ -103,11 +141,19 @@ async fn identity(State(state): State<AppState>, Path(vm): Path<String>, headers
     Ok(ok_json(&v))
 }
 
-async fn guest_power(State(state): State<AppState>, Path(vm): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn guest_power(
+    State(state): State<AppState>,
+    Path(vm): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     read(&state, &headers, &vm, dto::guest_power_info)
 }
 
-async fn guest_operations(State(state): State<AppState>, Path(vm): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn guest_operations(
+    State(state): State<AppState>,
+    Path(vm): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     read(&state, &headers, &vm, dto::guest_operations_info)
 }
 
@@ -121,8 +167,16 @@ fn power_op(name: &str) -> Option<PowerOp> {
     }
 }
 
-async fn power_action(State(state): State<AppState>, Path(vm): Path<String>, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
-    let op = action_of(&uri).get().and_then(power_op).ok_or_else(|| unknown_action(&uri))?;
+async fn power_action(
+    State(state): State<AppState>,
+    Path(vm): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let op = action_of(&uri)
+        .get()
+        .and_then(power_op)
+        .ok_or_else(|| unknown_action(&uri))?;
     let caller = authenticate(&state, &headers)?;
     state.vc().power(&caller, &vm, op, state.now())?;
     Ok(no_content())

@@ -406,7 +406,9 @@ fn vm_uuid(id: &str, salt: u8) -> String {
         h ^= u128::from(b);
         h = h.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013B);
     }
-    uuid::Builder::from_random_bytes(h.to_be_bytes()).into_uuid().to_string()
+    uuid::Builder::from_random_bytes(h.to_be_bytes())
+        .into_uuid()
+        .to_string()
 }
 
 /// A VMware-range MAC address derived from the VM id.
@@ -466,7 +468,9 @@ pub fn vm_info(vm: &Vm) -> Value {
 /// `Power.Info`.
 pub fn power_info(vm: &Vm) -> Value {
     match vm.power {
-        crate::model::PowerState::PoweredOff => json!({"state": "POWERED_OFF", "clean_power_off": vm.clean_power_off}),
+        crate::model::PowerState::PoweredOff => {
+            json!({"state": "POWERED_OFF", "clean_power_off": vm.clean_power_off})
+        }
         s => json!({"state": s.as_str()}),
     }
 }

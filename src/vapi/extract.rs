@@ -60,7 +60,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Fault> {
             None => inner,
         };
         Fault::InvalidInput {
-            detail: if path == "." { inner } else { format!("{path}: {inner}") },
+            detail: if path == "." {
+                inner
+            } else {
+                format!("{path}: {inner}")
+            },
         }
     })
 }
@@ -78,7 +82,10 @@ impl FromRequest<AppState> for JsonBody {
         let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|_| ApiError(Fault::BodyTooLarge { limit }))?;
-        Ok(Self { bytes, content_type })
+        Ok(Self {
+            bytes,
+            content_type,
+        })
     }
 }
 
@@ -109,7 +116,10 @@ pub struct Caller(pub VcUser);
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let id = session_id(parts).ok_or(Fault::SessionRequired)?;
         Ok(Caller(state.vc().caller(&id, state.now())?))
     }
@@ -122,7 +132,12 @@ pub struct SessionId(pub String);
 impl FromRequestParts<AppState> for SessionId {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
-        session_id(parts).map(SessionId).ok_or(ApiError(Fault::SessionRequired))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        session_id(parts)
+            .map(SessionId)
+            .ok_or(ApiError(Fault::SessionRequired))
     }
 }

@@ -34,12 +34,18 @@ impl Reply {
 
     /// `error_type` of a vAPI error body.
     pub fn error_type(&self) -> String {
-        self.json()["error_type"].as_str().unwrap_or_default().to_owned()
+        self.json()["error_type"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// The Content-Type header.
     pub fn content_type(&self) -> String {
-        self.headers.get("content-type").map(|v| v.to_str().unwrap_or_default().to_owned()).unwrap_or_default()
+        self.headers
+            .get("content-type")
+            .map(|v| v.to_str().unwrap_or_default().to_owned())
+            .unwrap_or_default()
     }
 }
 
@@ -81,7 +87,10 @@ impl TestApp {
     pub async fn spawn_with(f: impl FnOnce(Builder) -> Builder) -> Self {
         let clock = ManualClock::default();
         let builder = f(MockVcenter::builder().seed(42).clock(clock.clone()));
-        let vc = tokio::task::spawn_blocking(move || builder.start()).await.unwrap().expect("server starts");
+        let vc = tokio::task::spawn_blocking(move || builder.start())
+            .await
+            .unwrap()
+            .expect("server starts");
         let mut cb = reqwest::Client::builder().use_rustls_tls();
         if let Some(pem) = vc.certificate_pem() {
             cb = cb.add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap());
@@ -96,7 +105,13 @@ impl TestApp {
 
     /// Logs in as `user` and returns the session id.
     pub async fn login_as(&self, user: (&str, &str)) -> String {
-        let r = self.client.post(self.url("/api/session")).basic_auth(user.0, Some(user.1)).send().await.unwrap();
+        let r = self
+            .client
+            .post(self.url("/api/session"))
+            .basic_auth(user.0, Some(user.1))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::CREATED, "login as {}", user.0);
         r.json::<String>().await.unwrap()
     }
@@ -107,7 +122,13 @@ impl TestApp {
     }
 
     /// Sends a request with an optional session and JSON body.
-    pub async fn send(&self, method: Method, path: &str, session: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        session: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut rb = self.client.request(method, self.url(path));
         if let Some(s) = session {
             rb = rb.header("vmware-api-session-id", s);
@@ -122,7 +143,11 @@ impl TestApp {
         let status = r.status();
         let headers = r.headers().clone();
         let body = r.bytes().await.unwrap().to_vec();
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, session: &str) -> Reply {
@@ -130,17 +155,28 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, session: &str, body: Value) -> Reply {
-        self.send(Method::POST, path, Some(session), Some(body)).await
+        self.send(Method::POST, path, Some(session), Some(body))
+            .await
     }
 
     /// `POST /api/vcenter/vm/{vm}/guest/filesystem/{tail}` (tail like `files?action=list`).
     pub async fn guest(&self, session: &str, vm: &str, tail: &str, body: Value) -> Reply {
-        self.post(&format!("/api/vcenter/vm/{vm}/guest/filesystem/{tail}"), session, body).await
+        self.post(
+            &format!("/api/vcenter/vm/{vm}/guest/filesystem/{tail}"),
+            session,
+            body,
+        )
+        .await
     }
 
     /// Creates a transfer and returns the URL as returned (with `*`).
     pub async fn transfer(&self, session: &str, vm: &str, body: Value) -> Reply {
-        self.post(&format!("/api/vcenter/vm/{vm}/guest/filesystem?action=create"), session, body).await
+        self.post(
+            &format!("/api/vcenter/vm/{vm}/guest/filesystem?action=create"),
+            session,
+            body,
+        )
+        .await
     }
 
     /// Replaces `*` in a transfer URL with 127.0.0.1 (as clients do).
@@ -149,8 +185,20 @@ impl TestApp {
     }
 
     /// Creates a download URL for `path` on `vm` as root (Linux) and returns it substituted.
-    pub async fn download_url(&self, session: &str, vm: &str, guest_creds: Value, path: &str) -> String {
-        let r = self.transfer(session, vm, json!({"credentials": guest_creds, "spec": {"path": path}})).await;
+    pub async fn download_url(
+        &self,
+        session: &str,
+        vm: &str,
+        guest_creds: Value,
+        path: &str,
+    ) -> String {
+        let r = self
+            .transfer(
+                session,
+                vm,
+                json!({"credentials": guest_creds, "spec": {"path": path}}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         self.substitute(r.json().as_str().unwrap())
     }
