@@ -110,6 +110,11 @@ pub enum Fault {
         /// The request method.
         method: String,
     },
+    /// A JSON-RPC call names a service or operation vcmock does not serve.
+    OperationNotFound {
+        /// `serviceId.operationId`.
+        operation: String,
+    },
     /// The handler panicked or failed unexpectedly.
     Internal {
         /// A short description.

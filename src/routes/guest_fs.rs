@@ -33,7 +33,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Builds a `match_pattern` filter. vCenter documents Perl-compatible expressions; the mock
 /// uses Rust's `regex` (no look-around or back-references), searched anywhere in the name.
-fn name_filter(pattern: Option<&str>) -> Result<regex::Regex, Fault> {
+pub fn name_filter(pattern: Option<&str>) -> Result<regex::Regex, Fault> {
     regex::Regex::new(pattern.unwrap_or(".*")).map_err(|e| Fault::InvalidInput {
         detail: format!("filter.match_pattern: {e}"),
     })

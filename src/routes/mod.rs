@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod guest_file;
 pub mod guest_fs;
+pub mod jsonrpc;
 pub mod session;
 pub mod transfers;
 pub mod vm;
@@ -49,7 +50,8 @@ pub fn router(state: AppState) -> Router {
         .merge(session::api_routes())
         .merge(vm::api_routes())
         .merge(guest_fs::routes())
-        .merge(transfers::routes());
+        .merge(transfers::routes())
+        .merge(jsonrpc::routes());
     let rest = Router::new()
         .merge(session::rest_routes())
         .merge(vm::rest_routes())

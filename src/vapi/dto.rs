@@ -117,6 +117,40 @@ pub struct CreateTemporary {
     pub parent_path: Option<String>,
 }
 
+/// Inputs `{credentials, path}` (the JSON-RPC form of `Files.get` and `Files.delete`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CredentialsAndPath {
+    /// Guest credentials.
+    pub credentials: CredentialsDto,
+    /// Guest path.
+    pub path: String,
+}
+
+/// `VM.FilterSpec` (JSON-RPC `VM.list` input).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct VmFilterSpec {
+    /// VM ids.
+    #[serde(default)]
+    pub vms: Option<Vec<String>>,
+    /// VM names.
+    #[serde(default)]
+    pub names: Option<Vec<String>>,
+    /// Power states.
+    #[serde(default)]
+    pub power_states: Option<Vec<crate::model::PowerState>>,
+}
+
+impl VmFilterSpec {
+    /// The model filter.
+    pub fn to_model(self) -> crate::model::VmFilter {
+        crate::model::VmFilter {
+            vms: self.vms.unwrap_or_default(),
+            names: self.names.unwrap_or_default(),
+            power_states: self.power_states.unwrap_or_default(),
+        }
+    }
+}
+
 /// `Files.list` body.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ListFiles {

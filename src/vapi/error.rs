@@ -308,6 +308,18 @@ fn describe(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<StatusCod
             none,
             Some(StatusCode::METHOD_NOT_ALLOWED),
         ),
+        Fault::OperationNotFound { operation } => (
+            row!(
+                "OperationNotFound",
+                E::OperationNotFound,
+                "vapi.method.input.invalid.interface",
+                "Cannot find operation '{0}'.",
+                "JSON-RPC: OPERATION_NOT_FOUND for a service or operation that is not served"
+            ),
+            vec![operation.clone()],
+            none,
+            None,
+        ),
         Fault::Internal { detail } => (
             row!(
                 "Internal",
@@ -843,6 +855,35 @@ impl VapiError {
     /// The legacy `/rest` body: `{"type": "com.vmware.vapi.std.errors.x", "value": {...}}`.
     pub fn rest_body(&self) -> Value {
         json!({"type": self.row.error_type.vapi_id(), "value": self.api_body()})
+    }
+
+    /// The JSON-RPC error value: `{"ERROR": {"com.vmware.vapi.std.errors.x": {messages, data,
+    /// error_type}}}`, fields typed as the vAPI runtime encodes them.
+    pub fn jsonrpc_error(&self) -> Value {
+        use super::jsonrpc::{Ty, encode, ty};
+        let messages = encode(
+            &serde_json::to_value(&self.messages).unwrap_or_default(),
+            &Ty::List(Box::new(ty("com.vmware.vapi.std.localizable_message"))),
+        );
+        let data = match &self.data {
+            Some(d) if d.get("reason").is_some() && d.get("file_path").is_some() => encode(
+                d,
+                &Ty::Opt(Box::new(ty(
+                    "com.vmware.vcenter.vm.guest.filesystem.file_error_details",
+                ))),
+            ),
+            Some(d) => encode(d, &Ty::Opt(Box::new(Ty::Dynamic))),
+            None => json!({"OPTIONAL": null}),
+        };
+        let mut fields = json!({
+            "messages": messages,
+            "data": data,
+            "error_type": {"OPTIONAL": self.row.error_type.as_str()},
+        });
+        if self.row.error_type == ErrorType::Unauthenticated {
+            fields["challenge"] = json!({"OPTIONAL": null});
+        }
+        json!({"ERROR": {self.row.error_type.vapi_id(): fields}})
     }
 
     /// The legacy `/rest` status for this error.

@@ -3,5 +3,6 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod jsonrpc;
 
 pub use error::{ApiError, ErrorType, VapiError};

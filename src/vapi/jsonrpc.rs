@@ -1,0 +1,368 @@
+//! Owns the vAPI JSON-RPC 2.0 wire that the official Python SDK speaks at `POST /api`: the
+//! envelope, the typed value encoding (`STRUCTURE`, `OPTIONAL`, `SECRET`, ...) in both
+//! directions, and the schema of the structures vcmock answers with.
+
+use serde_json::{Map, Value, json};
+
+/// A vAPI type, as far as encoding needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ty {
+    /// Strings, enums, datetimes, URIs, ids: plain JSON strings.
+    Str,
+    /// Booleans.
+    Bool,
+    /// Integers.
+    Long,
+    /// Secrets: `{"SECRET": "..."}`.
+    Secret,
+    /// `{"OPTIONAL": v}` or `{"OPTIONAL": null}`.
+    Opt(Box<Ty>),
+    /// JSON arrays.
+    List(Box<Ty>),
+    /// Maps: a list of `map-entry` structures.
+    Map(Box<Ty>),
+    /// A structure with a canonical id.
+    Struct(&'static str),
+    /// Any structure, encoded by its own shape.
+    Dynamic,
+    /// No result.
+    Void,
+}
+
+/// Parses a type expression such as `optional<list<com.vmware.vcenter.VM.summary>>`.
+pub fn ty(expr: &'static str) -> Ty {
+    if let Some(inner) = expr
+        .strip_prefix("optional<")
+        .and_then(|s| s.strip_suffix('>'))
+    {
+        return Ty::Opt(Box::new(ty(inner)));
+    }
+    if let Some(inner) = expr
+        .strip_prefix("list<")
+        .or_else(|| expr.strip_prefix("set<"))
+        .and_then(|s| s.strip_suffix('>'))
+    {
+        return Ty::List(Box::new(ty(inner)));
+    }
+    if let Some(inner) = expr.strip_prefix("map<").and_then(|s| s.strip_suffix('>')) {
+        let value = inner.split_once(',').map_or(inner, |(_, v)| v);
+        return Ty::Map(Box::new(ty(value)));
+    }
+    match expr {
+        "boolean" => Ty::Bool,
+        "long" => Ty::Long,
+        "secret" => Ty::Secret,
+        "void" => Ty::Void,
+        "dynamic" => Ty::Dynamic,
+        s if fields_of(s).is_some() => Ty::Struct(s),
+        _ => Ty::Str,
+    }
+}
+
+type Fields = &'static [(&'static str, &'static str)];
+
+/// The structures vcmock returns or decodes, with their fields and field types.
+const STRUCTS: &[(&str, Fields)] = &[
+    (
+        "com.vmware.cis.session.info",
+        &[
+            ("user", "string"),
+            ("created_time", "datetime"),
+            ("last_accessed_time", "datetime"),
+        ],
+    ),
+    (
+        "com.vmware.vapi.std.localizable_message",
+        &[
+            ("id", "string"),
+            ("default_message", "string"),
+            ("args", "list<string>"),
+            ("params", "optional<dynamic>"),
+            ("localized", "optional<string>"),
+        ],
+    ),
+    (
+        "com.vmware.vcenter.VM.summary",
+        &[
+            ("vm", "id"),
+            ("name", "string"),
+            ("power_state", "enum"),
+            ("cpu_count", "optional<long>"),
+            ("memory_size_MiB", "optional<long>"),
+        ],
+    ),
+    (
+        "com.vmware.vcenter.vm.power.info",
+        &[("state", "enum"), ("clean_power_off", "optional<boolean>")],
+    ),
+    (
+        "com.vmware.vcenter.vm.tools.info",
+        &[
+            ("auto_update_supported", "boolean"),
+            ("install_attempt_count", "optional<long>"),
+            ("error", "optional<dynamic>"),
+            ("version_number", "optional<long>"),
+            ("version", "optional<string>"),
+            ("upgrade_policy", "enum"),
+            ("version_status", "optional<enum>"),
+            ("install_type", "optional<enum>"),
+            ("run_state", "enum"),
+            ("guest_reboot_status", "optional<dynamic>"),
+        ],
+    ),
+    (
+        "com.vmware.vcenter.vm.guest.identity.info",
+        &[
+            ("name", "enum"),
+            ("family", "enum"),
+            ("full_name", "com.vmware.vapi.std.localizable_message"),
+            ("host_name", "string"),
+            ("ip_address", "optional<string>"),
+        ],
+    ),
+    (
+        "com.vmware.vcenter.vm.guest.power.info",
+        &[("state", "enum"), ("operations_ready", "boolean")],
+    ),
+    (
+        "com.vmware.vcenter.vm.guest.operations.info",
+        &[
+            ("guest_operations_ready", "boolean"),
+            ("interactive_guest_operations_ready", "boolean"),
+        ],
+    ),
+    (
+        "com.vmware.vcenter.vm.guest.filesystem.files.list_result",
+        &[
+            (
+                "files",
+                "list<com.vmware.vcenter.vm.guest.filesystem.files.summary>",
+            ),
+            ("total", "long"),
+            ("start_index", "optional<long>"),
+            ("end_index", "optional<long>"),
+            ("status", "enum"),
+        ],
+    ),
+    (
+        "com.vmware.vcenter.vm.guest.filesystem.files.summary",
+        &[("filename", "string"), ("type", "enum"), ("size", "long")],
+    ),
+    (
+        "com.vmware.vcenter.vm.guest.filesystem.files.info",
+        &[
+            ("type", "enum"),
+            ("size", "long"),
+            (
+                "attributes",
+                "com.vmware.vcenter.vm.guest.filesystem.files.file_attributes_info",
+            ),
+        ],
+    ),
+    (
+        "com.vmware.vcenter.vm.guest.filesystem.files.file_attributes_info",
+        &[
+            ("last_modified", "datetime"),
+            ("last_accessed", "datetime"),
+            ("symlink_target", "optional<string>"),
+            ("filesystem_family", "enum"),
+            (
+                "win_attributes",
+                "optional<com.vmware.vcenter.vm.guest.filesystem.files.windows_file_attributes_info>",
+            ),
+            (
+                "posix_attributes",
+                "optional<com.vmware.vcenter.vm.guest.filesystem.files.posix_file_attributes_info>",
+            ),
+        ],
+    ),
+    (
+        "com.vmware.vcenter.vm.guest.filesystem.files.windows_file_attributes_info",
+        &[
+            ("hidden", "boolean"),
+            ("read_only", "boolean"),
+            ("created", "datetime"),
+        ],
+    ),
+    (
+        "com.vmware.vcenter.vm.guest.filesystem.files.posix_file_attributes_info",
+        &[
+            ("owner", "long"),
+            ("group", "long"),
+            ("permissions", "string"),
+        ],
+    ),
+    (
+        "com.vmware.vcenter.vm.guest.filesystem.file_error_details",
+        &[("reason", "enum"), ("file_path", "string")],
+    ),
+];
+
+/// The fields of structure `id`, if vcmock knows it.
+pub fn fields_of(id: &str) -> Option<Fields> {
+    STRUCTS
+        .iter()
+        .find(|(name, _)| *name == id)
+        .map(|(_, f)| *f)
+}
+
+/// Encodes a plain JSON value (as `/api` would answer it) as a typed vAPI value.
+pub fn encode(v: &Value, t: &Ty) -> Value {
+    match t {
+        Ty::Void => Value::Null,
+        Ty::Opt(inner) => match v {
+            Value::Null => json!({"OPTIONAL": null}),
+            v => json!({"OPTIONAL": encode(v, inner)}),
+        },
+        Ty::Secret => json!({"SECRET": v}),
+        Ty::List(inner) => Value::Array(
+            v.as_array()
+                .map(|a| a.iter().map(|x| encode(x, inner)).collect())
+                .unwrap_or_default(),
+        ),
+        Ty::Map(inner) => Value::Array(
+            v.as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, x)| {
+                            json!({"STRUCTURE": {"map-entry": {"key": k, "value": encode(x, inner)}}})
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        Ty::Struct(id) => {
+            let mut out = Map::new();
+            for (name, ft) in fields_of(id).unwrap_or_default() {
+                let fv = v.get(*name).cloned().unwrap_or(Value::Null);
+                out.insert((*name).to_owned(), encode(&fv, &ty(ft)));
+            }
+            json!({"STRUCTURE": {*id: out}})
+        }
+        Ty::Dynamic => encode_dynamic(v),
+        Ty::Str | Ty::Bool | Ty::Long => v.clone(),
+    }
+}
+
+/// Encodes a value with no declared type: objects become anonymous structures.
+fn encode_dynamic(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let inner: Map<String, Value> = m
+                .iter()
+                .map(|(k, x)| (k.clone(), encode_dynamic(x)))
+                .collect();
+            json!({"STRUCTURE": {"dynamic_structure": inner}})
+        }
+        Value::Array(a) => Value::Array(a.iter().map(encode_dynamic).collect()),
+        v => v.clone(),
+    }
+}
+
+/// Decodes a typed vAPI value into plain JSON (the `/api` body shape): structures become
+/// objects, `OPTIONAL` unwraps (absent when null), `SECRET` becomes its string, map entries
+/// become object members.
+pub fn decode(v: &Value) -> Value {
+    match v {
+        Value::Object(m) if m.len() == 1 => {
+            let (tag, inner) = m.iter().next().expect("one member");
+            match tag.as_str() {
+                "STRUCTURE" | "ERROR" => match inner.as_object().and_then(|o| o.values().next()) {
+                    Some(fields) => decode_fields(fields),
+                    None => Value::Null,
+                },
+                "OPTIONAL" => decode(inner),
+                "SECRET" => inner.clone(),
+                "BINARY" => inner.clone(),
+                _ => decode_fields(v),
+            }
+        }
+        Value::Array(items) => {
+            let entries: Option<Map<String, Value>> = items
+                .iter()
+                .map(|i| {
+                    let e = i.get("STRUCTURE")?.get("map-entry")?;
+                    Some((e.get("key")?.as_str()?.to_owned(), decode(e.get("value")?)))
+                })
+                .collect();
+            match entries {
+                Some(m) if !items.is_empty() => Value::Object(m),
+                _ => Value::Array(items.iter().map(decode).collect()),
+            }
+        }
+        Value::Object(_) => decode_fields(v),
+        v => v.clone(),
+    }
+}
+
+fn decode_fields(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), decode(x)))
+                .filter(|(_, x)| !x.is_null())
+                .collect(),
+        ),
+        v => decode(v),
+    }
+}
+
+/// A successful JSON-RPC answer.
+pub fn success(id: &Value, output: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "result": {"output": output}})
+}
+
+/// A JSON-RPC protocol error (`-32700` parse error, `-32600` invalid request, `-32601` method
+/// not found, `-32602` invalid params).
+pub fn protocol_error(id: &Value, code: i64, message: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoding_unwraps_structures_optionals_and_secrets() {
+        let input = json!({"STRUCTURE": {"operation-input": {
+            "credentials": {"STRUCTURE": {"com.vmware.vcenter.vm.guest.credentials": {
+                "interactive_session": false,
+                "password": {"OPTIONAL": {"SECRET": "pw"}},
+                "saml_token": {"OPTIONAL": null},
+                "type": "USERNAME_PASSWORD",
+                "user_name": {"OPTIONAL": "root"}}}},
+            "spec": {"STRUCTURE": {"x": {"attributes": {"OPTIONAL": null}, "path": "/etc/hosts"}}},
+            "vm": "vm-42"}}});
+        assert_eq!(
+            decode(&input),
+            json!({
+                "credentials": {"interactive_session": false, "password": "pw", "type": "USERNAME_PASSWORD", "user_name": "root"},
+                "spec": {"path": "/etc/hosts"},
+                "vm": "vm-42"
+            })
+        );
+    }
+
+    #[test]
+    fn encoding_wraps_optional_fields_even_when_absent() {
+        let v = json!({"vm": "vm-1", "name": "a", "power_state": "POWERED_ON", "cpu_count": 2});
+        assert_eq!(
+            encode(&v, &ty("com.vmware.vcenter.VM.summary")),
+            json!({"STRUCTURE": {"com.vmware.vcenter.VM.summary": {
+                "vm": "vm-1", "name": "a", "power_state": "POWERED_ON",
+                "cpu_count": {"OPTIONAL": 2}, "memory_size_MiB": {"OPTIONAL": null}}}})
+        );
+    }
+
+    #[test]
+    fn type_expressions_parse_nested_generics() {
+        assert_eq!(
+            ty("optional<list<com.vmware.vcenter.VM.summary>>"),
+            Ty::Opt(Box::new(Ty::List(Box::new(Ty::Struct(
+                "com.vmware.vcenter.VM.summary"
+            )))))
+        );
+        assert_eq!(ty("secret"), Ty::Secret);
+        assert_eq!(ty("com.vmware.vcenter.vm.power.state"), Ty::Str);
+    }
+}
