@@ -659,7 +659,8 @@ impl GuestFs {
                             why: "too many levels of symbolic links",
                         });
                     }
-                    let target = GuestPath::parse(self.family, &self.absolute_target(&done, target))?;
+                    let target =
+                        GuestPath::parse(self.family, &self.absolute_target(&done, target))?;
                     pending.extend(target.names.iter().rev().cloned());
                     done.names.clear();
                     // Targets are absolute after `absolute_target`: start again from the root.
@@ -847,7 +848,11 @@ impl GuestFs {
             None => {
                 let mut one = self.entry(node);
                 one.filename = path.file_name().unwrap_or_default().to_owned();
-                if matches(&one.filename) { vec![one] } else { vec![] }
+                if matches(&one.filename) {
+                    vec![one]
+                } else {
+                    vec![]
+                }
             }
         };
         let total = entries.len() as u64;
@@ -916,7 +921,9 @@ impl GuestFs {
                 return Err(Fault::invalid(FileReason::NotAFile, path.display()));
             }
         }
-        let parent = path.parent().ok_or_else(|| Fault::invalid(FileReason::NotAFile, path.display()))?;
+        let parent = path
+            .parent()
+            .ok_or_else(|| Fault::invalid(FileReason::NotAFile, path.display()))?;
         if self.node_at(&self.resolve(&parent, user, true)?).is_none() {
             return Err(Fault::not_found(parent.display()));
         }
@@ -948,17 +955,17 @@ impl GuestFs {
     /// Writes a whole file (upload completion, fixtures, admin): replaces any existing file, whose
     /// attributes are not preserved. Permission and existence checks are the caller's
     /// ([`GuestFs::check_upload`]); space is checked again here.
-    pub fn write(
-        &mut self,
-        path: &GuestPath,
-        blob: Blob,
-        meta: Meta,
-    ) -> Result<(), Fault> {
-        let parent = path.parent().ok_or_else(|| Fault::invalid(FileReason::NotAFile, path.display()))?;
+    pub fn write(&mut self, path: &GuestPath, blob: Blob, meta: Meta) -> Result<(), Fault> {
+        let parent = path
+            .parent()
+            .ok_or_else(|| Fault::invalid(FileReason::NotAFile, path.display()))?;
         let name = path.file_name().unwrap_or_default().to_owned();
         let fam = self.family;
         let reclaimed = match self.node_at(path) {
-            Some(Node { kind: NodeKind::File(b), .. }) => b.len(),
+            Some(Node {
+                kind: NodeKind::File(b),
+                ..
+            }) => b.len(),
             Some(_) => return Err(Fault::invalid(FileReason::NotAFile, path.display())),
             None => 0,
         };
@@ -1052,7 +1059,10 @@ impl GuestFs {
     /// `Files.createTemporary` and `Directories.createTemporary`: creates `prefix + random +
     /// suffix` in `parent` (or `default_dir`), asking `random` for a fresh middle part until the
     /// name is unused.
-    #[expect(clippy::too_many_arguments, reason = "mirrors the vAPI operation's inputs")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "mirrors the vAPI operation's inputs"
+    )]
     pub fn create_temporary(
         &mut self,
         user: &GuestUser,
@@ -1087,9 +1097,7 @@ impl GuestFs {
             self.place(&candidate, kind, Meta::new_for(user, now, mode));
             return Ok(candidate);
         }
-        Err(Fault::GuestBusy {
-            vm: String::new(),
-        })
+        Err(Fault::GuestBusy { vm: String::new() })
     }
 
     /// Puts a node whose parent is known to exist (no size change: new nodes are empty).
@@ -1143,7 +1151,12 @@ impl GuestFs {
     }
 
     /// `Directories.delete`.
-    pub fn rmdir(&mut self, path: &GuestPath, user: &GuestUser, recursive: bool) -> Result<(), Fault> {
+    pub fn rmdir(
+        &mut self,
+        path: &GuestPath,
+        user: &GuestUser,
+        recursive: bool,
+    ) -> Result<(), Fault> {
         let (real, node) = self.lookup(path, user, false)?;
         let Some(children) = node.children() else {
             return Err(Fault::invalid(FileReason::NotADirectory, path.display()));
@@ -1179,7 +1192,12 @@ impl GuestFs {
         })
     }
 
-    fn remove_checked(&mut self, real: &GuestPath, user: &GuestUser, shown: &GuestPath) -> Result<(), Fault> {
+    fn remove_checked(
+        &mut self,
+        real: &GuestPath,
+        user: &GuestUser,
+        shown: &GuestPath,
+    ) -> Result<(), Fault> {
         let parent = real.parent().expect("not the root");
         let dir = self.node_at(&parent).expect("parent of an existing node");
         let entry = self.node_at(real).expect("exists");
@@ -1220,9 +1238,7 @@ impl GuestFs {
         }
         if let Some(existing) = self.node_at(&real_to) {
             if !overwrite {
-                return Err(Fault::AlreadyExists {
-                    path: to.display(),
-                });
+                return Err(Fault::AlreadyExists { path: to.display() });
             }
             if existing.children().is_some() {
                 return Err(Fault::invalid(FileReason::NotAFile, to.display()));
@@ -1232,7 +1248,12 @@ impl GuestFs {
     }
 
     /// `Directories.move`: renames a directory; `to` must not exist.
-    pub fn move_dir(&mut self, from: &GuestPath, to: &GuestPath, user: &GuestUser) -> Result<(), Fault> {
+    pub fn move_dir(
+        &mut self,
+        from: &GuestPath,
+        to: &GuestPath,
+        user: &GuestUser,
+    ) -> Result<(), Fault> {
         let (real_from, node) = self.lookup(from, user, false)?;
         if node.children().is_none() {
             return Err(Fault::invalid(FileReason::NotADirectory, from.display()));
@@ -1240,9 +1261,7 @@ impl GuestFs {
         let real_to = self.resolve(to, user, false)?;
         self.writable_parent(&real_to, user)?;
         if self.node_at(&real_to).is_some() {
-            return Err(Fault::AlreadyExists {
-                path: to.display(),
-            });
+            return Err(Fault::AlreadyExists { path: to.display() });
         }
         if real_from.is_root() || real_to.is_within(&real_from) {
             return Err(Fault::InvalidPath {
@@ -1254,7 +1273,13 @@ impl GuestFs {
     }
 
     /// Detaches the node at `from` and attaches it at `to` under its new name.
-    fn relocate(&mut self, from: &GuestPath, to: &GuestPath, user: &GuestUser, shown: &GuestPath) -> Result<(), Fault> {
+    fn relocate(
+        &mut self,
+        from: &GuestPath,
+        to: &GuestPath,
+        user: &GuestUser,
+        shown: &GuestPath,
+    ) -> Result<(), Fault> {
         let parent = from.parent().expect("not the root");
         let dir = self.node_at(&parent).expect("exists");
         let entry = self.node_at(from).expect("exists");
@@ -1283,10 +1308,19 @@ impl GuestFs {
     }
 
     /// `Files.update`: changes times and attributes of a file, directory or a link's target.
-    pub fn update(&mut self, path: &GuestPath, user: &GuestUser, attrs: &AttrUpdate) -> Result<(), Fault> {
+    pub fn update(
+        &mut self,
+        path: &GuestPath,
+        user: &GuestUser,
+        attrs: &AttrUpdate,
+    ) -> Result<(), Fault> {
         match (self.family, &attrs.windows, &attrs.posix) {
-            (Family::Linux, Some(_), _) => return Err(Fault::AttributesNotApplicable { given: "windows" }),
-            (Family::Windows, _, Some(_)) => return Err(Fault::AttributesNotApplicable { given: "posix" }),
+            (Family::Linux, Some(_), _) => {
+                return Err(Fault::AttributesNotApplicable { given: "windows" });
+            }
+            (Family::Windows, _, Some(_)) => {
+                return Err(Fault::AttributesNotApplicable { given: "posix" });
+            }
             _ => {}
         }
         let (real, node) = self.lookup(path, user, true)?;

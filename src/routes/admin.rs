@@ -36,9 +36,15 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/_mock/vms/{vm}/power", put(set_power))
         .route("/_mock/vms/{vm}/tools", put(set_tools))
         .route("/_mock/vms/{vm}/busy", put(set_busy))
-        .route("/_mock/vms/{vm}/files", get(read_file).put(put_file).delete(delete_file))
+        .route(
+            "/_mock/vms/{vm}/files",
+            get(read_file).put(put_file).delete(delete_file),
+        )
         .route("/_mock/clock", get(clock).post(move_clock))
-        .route("/_mock/faults", get(list_faults).post(add_fault).delete(clear_faults))
+        .route(
+            "/_mock/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
         .route("/_mock/faults/{id}", axum::routing::delete(delete_fault))
         .route("/_mock/journal", get(journal).delete(clear_journal))
         .route("/_mock/transfers", get(transfers))
@@ -69,7 +75,9 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
 }
 
 fn bad(detail: impl Into<String>) -> ApiError {
-    ApiError(Fault::InvalidInput { detail: detail.into() })
+    ApiError(Fault::InvalidInput {
+        detail: detail.into(),
+    })
 }
 
 async fn health() -> Response {
@@ -104,7 +112,11 @@ async fn info(State(state): State<AppState>) -> Response {
 }
 
 async fn certificate(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let cert = state.cert().ok_or_else(|| ApiError(Fault::AdminNotFound { what: "a certificate (TLS is off)".into() }))?;
+    let cert = state.cert().ok_or_else(|| {
+        ApiError(Fault::AdminNotFound {
+            what: "a certificate (TLS is off)".into(),
+        })
+    })?;
     Ok(([(CONTENT_TYPE, "application/x-pem-file")], cert.pem.clone()).into_response())
 }
 
@@ -146,11 +158,18 @@ async fn add_vms(State(state): State<AppState>, body: JsonBody) -> Result<Respon
         let mut doc = value;
         doc["format"] = json!(FORMAT);
         let text = doc.to_string();
-        Fixture::from_json(&text, "request body").map_err(|e| bad(e.to_string()))?.vms
+        Fixture::from_json(&text, "request body")
+            .map_err(|e| bad(e.to_string()))?
+            .vms
     } else {
         let spec: VmSpec = parse_json(value.to_string().as_bytes())?;
-        let doc = Fixture { format: FORMAT.into(), vms: vec![spec], ..Fixture::default() };
-        doc.validate("request body").map_err(|e| bad(e.to_string()))?;
+        let doc = Fixture {
+            format: FORMAT.into(),
+            vms: vec![spec],
+            ..Fixture::default()
+        };
+        doc.validate("request body")
+            .map_err(|e| bad(e.to_string()))?;
         doc.vms
     };
     let now = state.now();
@@ -161,7 +180,10 @@ async fn add_vms(State(state): State<AppState>, body: JsonBody) -> Result<Respon
     Ok(super::created_json(&json!({"added": ids})))
 }
 
-async fn unregister(State(state): State<AppState>, Path(vm): Path<String>) -> Result<Response, ApiError> {
+async fn unregister(
+    State(state): State<AppState>,
+    Path(vm): Path<String>,
+) -> Result<Response, ApiError> {
     state.vc().unregister(&vm, state.now())?;
     Ok(no_content())
 }
@@ -171,7 +193,11 @@ struct MigrateBody {
     host: String,
 }
 
-async fn migrate(State(state): State<AppState>, Path(vm): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+async fn migrate(
+    State(state): State<AppState>,
+    Path(vm): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
     let b: MigrateBody = body.parse()?;
     state.vc().migrate(&vm, &b.host, state.now())?;
     Ok(no_content())
@@ -182,7 +208,11 @@ struct PowerBody {
     state: PowerState,
 }
 
-async fn set_power(State(state): State<AppState>, Path(vm): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+async fn set_power(
+    State(state): State<AppState>,
+    Path(vm): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
     let b: PowerBody = body.parse()?;
     state.vc().set_power_state(&vm, b.state, state.now())?;
     Ok(no_content())
@@ -193,7 +223,11 @@ struct ToolsBody {
     running: bool,
 }
 
-async fn set_tools(State(state): State<AppState>, Path(vm): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+async fn set_tools(
+    State(state): State<AppState>,
+    Path(vm): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
     let b: ToolsBody = body.parse()?;
     state.vc().set_tools_running(&vm, b.running)?;
     Ok(no_content())
@@ -204,7 +238,11 @@ struct BusyBody {
     busy: bool,
 }
 
-async fn set_busy(State(state): State<AppState>, Path(vm): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+async fn set_busy(
+    State(state): State<AppState>,
+    Path(vm): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
     let b: BusyBody = body.parse()?;
     state.vc().with_vm_mut(&vm, |v| v.busy = b.busy)?;
     Ok(no_content())
@@ -216,27 +254,45 @@ struct PathQuery {
 }
 
 /// `GET /_mock/vms/{vm}/files?path=...`: a file's bytes, without guest permission checks.
-async fn read_file(State(state): State<AppState>, Path(vm): Path<String>, Query(q): Query<PathQuery>) -> Result<Response, ApiError> {
+async fn read_file(
+    State(state): State<AppState>,
+    Path(vm): Path<String>,
+    Query(q): Query<PathQuery>,
+) -> Result<Response, ApiError> {
     let blob = state.vc().with_vm(&vm, |v| {
         let p = v.fs.path(&q.path)?;
-        v.fs.read_unchecked(&p).ok_or_else(|| Fault::not_found(p.display()))
+        v.fs.read_unchecked(&p)
+            .ok_or_else(|| Fault::not_found(p.display()))
     })??;
-    let bytes = blob.to_vec().map_err(|e| ApiError(Fault::Internal { detail: e.to_string() }))?;
+    let bytes = blob.to_vec().map_err(|e| {
+        ApiError(Fault::Internal {
+            detail: e.to_string(),
+        })
+    })?;
     Ok(([(CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
 /// `PUT /_mock/vms/{vm}/files`: adds or replaces a file, directory or link (fixture format).
-async fn put_file(State(state): State<AppState>, Path(vm): Path<String>, body: JsonBody) -> Result<Response, ApiError> {
+async fn put_file(
+    State(state): State<AppState>,
+    Path(vm): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
     let spec: FileSpec = body.parse()?;
     let now = state.now();
     state.vc().with_vm_mut(&vm, |v| {
-        let (path, kind, meta) = fixtures::node_of(v.family(), &spec, now).map_err(|e| Fault::InvalidInput { detail: e })?;
+        let (path, kind, meta) = fixtures::node_of(v.family(), &spec, now)
+            .map_err(|e| Fault::InvalidInput { detail: e })?;
         v.fs.insert(&path, kind, meta)
     })??;
     Ok(no_content())
 }
 
-async fn delete_file(State(state): State<AppState>, Path(vm): Path<String>, Query(q): Query<PathQuery>) -> Result<Response, ApiError> {
+async fn delete_file(
+    State(state): State<AppState>,
+    Path(vm): Path<String>,
+    Query(q): Query<PathQuery>,
+) -> Result<Response, ApiError> {
     let removed = state.vc().with_vm_mut(&vm, |v| {
         let p = v.fs.path(&q.path)?;
         Ok::<_, Fault>(v.fs.remove_unchecked(&p))
@@ -289,7 +345,9 @@ async fn list_faults(State(state): State<AppState>) -> Response {
 async fn add_fault(State(state): State<AppState>, body: JsonBody) -> Result<Response, ApiError> {
     let spec: FaultSpec = body.parse()?;
     let rule = state.faults().add(spec).map_err(bad)?;
-    Ok(super::created_json(&serde_json::to_value(rule).unwrap_or_default()))
+    Ok(super::created_json(
+        &serde_json::to_value(rule).unwrap_or_default(),
+    ))
 }
 
 async fn clear_faults(State(state): State<AppState>) -> Response {
@@ -297,27 +355,49 @@ async fn clear_faults(State(state): State<AppState>) -> Response {
     no_content()
 }
 
-async fn delete_fault(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let found = id.parse().map(|id| state.faults().remove(id)).unwrap_or(false);
+async fn delete_fault(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let found = id
+        .parse()
+        .map(|id| state.faults().remove(id))
+        .unwrap_or(false);
     if found {
         Ok(no_content())
     } else {
-        Err(ApiError(Fault::AdminNotFound { what: format!("fault rule {id}") }))
+        Err(ApiError(Fault::AdminNotFound {
+            what: format!("fault rule {id}"),
+        }))
     }
 }
 
-async fn journal(State(state): State<AppState>, headers: HeaderMap, uri: axum::http::Uri) -> Result<Response, ApiError> {
+async fn journal(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
     let _ = headers;
-    let filter: JournalFilter = serde_json::from_value(query_object(&uri)).map_err(|e| bad(format!("journal filter: {e}")))?;
-    Ok(ok_json(&serde_json::to_value(state.journal().entries(&filter)).unwrap_or_default()))
+    let filter: JournalFilter = serde_json::from_value(query_object(&uri))
+        .map_err(|e| bad(format!("journal filter: {e}")))?;
+    Ok(ok_json(
+        &serde_json::to_value(state.journal().entries(&filter)).unwrap_or_default(),
+    ))
 }
 
 /// The query string as a JSON object (numbers where they parse).
 fn query_object(uri: &axum::http::Uri) -> Value {
     let mut map = serde_json::Map::new();
-    for pair in uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+    for pair in uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned();
+        let v = percent_encoding::percent_decode_str(v)
+            .decode_utf8_lossy()
+            .into_owned();
         let value = v.parse::<u64>().map_or(Value::String(v), Value::from);
         map.insert(k.to_owned(), value);
     }
@@ -365,6 +445,8 @@ async fn transfers(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let vc = state.vc();
-    let text = state.metrics().render(vc.session_count(), vc.live_transfer_count());
+    let text = state
+        .metrics()
+        .render(vc.session_count(), vc.live_transfer_count());
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

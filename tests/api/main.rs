@@ -4,3 +4,4 @@
 mod helpers;
 mod session;
 mod vm;
+mod guest_fs_errors;
