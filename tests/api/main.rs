@@ -5,3 +5,4 @@ mod helpers;
 mod session;
 mod vm;
 mod guest_fs_errors;
+mod guest_fs;
