@@ -6,3 +6,4 @@ mod session;
 mod vm;
 mod guest_fs_errors;
 mod guest_fs;
+mod errors_catalogue;
