@@ -7,3 +7,4 @@ mod vm;
 mod guest_fs_errors;
 mod guest_fs;
 mod errors_catalogue;
+mod transfers;
