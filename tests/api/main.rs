@@ -8,3 +8,4 @@ mod guest_fs_errors;
 mod guest_fs;
 mod errors_catalogue;
 mod transfers;
+mod jsonrpc;
