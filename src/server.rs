@@ -513,6 +513,12 @@ impl Builder {
         self
     }
 
+    /// Serves the admin API under `/_mock/` (default) or not (then those URLs answer 404).
+    pub fn admin(mut self, on: bool) -> Self {
+        self.spec.settings.admin_enabled = on;
+        self
+    }
+
     /// How many requests the journal keeps (default 1000).
     pub fn journal_size(mut self, n: usize) -> Self {
         self.spec.journal_size = n;

@@ -9,3 +9,4 @@ mod guest_fs;
 mod errors_catalogue;
 mod transfers;
 mod jsonrpc;
+mod admin;
