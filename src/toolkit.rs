@@ -273,7 +273,9 @@ impl FaultRules {
         for rule in &mut g.1 {
             let s = &rule.spec;
             let matches = s.operation.as_ref().is_none_or(|o| *o == facts.operation)
-                && s.method.as_ref().is_none_or(|m| m.eq_ignore_ascii_case(&facts.method))
+                && s.method
+                    .as_ref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(&facts.method))
                 && s.vm.as_ref().is_none_or(|v| Some(v) == facts.vm.as_ref())
                 && rule
                     .path_re
@@ -309,7 +311,9 @@ pub struct Metrics {
 impl Metrics {
     /// Counts one request.
     pub fn count(&self, operation: &str, status: u16) {
-        *lock(&self.requests).entry((operation.to_owned(), status)).or_default() += 1;
+        *lock(&self.requests)
+            .entry((operation.to_owned(), status))
+            .or_default() += 1;
     }
 
     /// Adds downloaded bytes.
@@ -328,7 +332,9 @@ impl Metrics {
         out.push_str("# HELP vcmock_requests_total Requests answered, by operation and status.\n");
         out.push_str("# TYPE vcmock_requests_total counter\n");
         for ((op, status), n) in lock(&self.requests).iter() {
-            out.push_str(&format!("vcmock_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}\n"));
+            out.push_str(&format!(
+                "vcmock_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}\n"
+            ));
         }
         out.push_str("# HELP vcmock_transfer_bytes_total Bytes moved through /guestFile.\n");
         out.push_str("# TYPE vcmock_transfer_bytes_total counter\n");
@@ -383,7 +389,9 @@ mod tests {
                 probability: None,
             })
             .unwrap();
-        let fired: Vec<bool> = (0..4).map(|_| rules.check(&facts("files.list"), &ids).is_some()).collect();
+        let fired: Vec<bool> = (0..4)
+            .map(|_| rules.check(&facts("files.list"), &ids).is_some())
+            .collect();
         assert_eq!(fired, [true, true, false, false]);
         assert!(rules.check(&facts("files.get"), &ids).is_none());
         assert_eq!(rules.list()[0].fired, 2);

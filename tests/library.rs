@@ -10,10 +10,18 @@ use vcmock::{Fixture, ManualClock, MockVcenter, Vm};
 /// A plain HTTP/1.1 GET over std (no runtime needed); returns status and body.
 fn http_get(vc: &MockVcenter, path: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(vc.address()).expect("connect");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
-    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
     (status, body)
 }
@@ -32,14 +40,18 @@ fn a_server_starts_and_answers_from_a_plain_test_without_a_runtime() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_server_starts_from_a_current_thread_runtime() {
     let vc = plain();
-    let r = reqwest::get(format!("{}/_mock/ready", vc.base_url())).await.unwrap();
+    let r = reqwest::get(format!("{}/_mock/ready", vc.base_url()))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_starts_from_a_multi_thread_runtime() {
     let vc = plain();
-    let r = reqwest::get(format!("{}/_mock/ready", vc.base_url())).await.unwrap();
+    let r = reqwest::get(format!("{}/_mock/ready", vc.base_url()))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 }
 
@@ -50,7 +62,11 @@ async fn paused_tokio_time_in_the_test_does_not_freeze_the_server() {
     let addr = vc.address();
     let (status, _) = tokio::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
-        write!(s, "GET /_mock/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        write!(
+            s,
+            "GET /_mock/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
         (out.split(' ').nth(1).unwrap_or("").to_owned(), out)
@@ -63,11 +79,18 @@ async fn paused_tokio_time_in_the_test_does_not_freeze_the_server() {
 #[test]
 fn a_hundred_servers_run_side_by_side_each_isolated() {
     let servers: Vec<MockVcenter> = (0..100).map(|_| plain()).collect();
-    let ports: std::collections::BTreeSet<u16> = servers.iter().map(|s| s.address().port()).collect();
+    let ports: std::collections::BTreeSet<u16> =
+        servers.iter().map(|s| s.address().port()).collect();
     assert_eq!(ports.len(), 100);
     servers[0].vm("vm-1001").power_off().unwrap();
-    assert_eq!(servers[0].vm("vm-1001").power_state().unwrap(), vcmock::model::PowerState::PoweredOff);
-    assert_eq!(servers[1].vm("vm-1001").power_state().unwrap(), vcmock::model::PowerState::PoweredOn);
+    assert_eq!(
+        servers[0].vm("vm-1001").power_state().unwrap(),
+        vcmock::model::PowerState::PoweredOff
+    );
+    assert_eq!(
+        servers[1].vm("vm-1001").power_state().unwrap(),
+        vcmock::model::PowerState::PoweredOn
+    );
     for s in &servers {
         assert_eq!(http_get(s, "/_mock/health").0, 200);
     }
@@ -79,7 +102,10 @@ fn dropping_the_handle_stops_the_server() {
     let addr = vc.address();
     assert_eq!(http_get(&vc, "/_mock/health").0, 200);
     drop(vc);
-    assert!(std::net::TcpStream::connect(addr).is_err(), "connections are refused after drop");
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "connections are refused after drop"
+    );
 }
 
 #[test]
@@ -87,7 +113,11 @@ fn typed_builders_produce_the_same_model_as_the_json_fixture_form() {
     let typed = MockVcenter::builder()
         .tls(false)
         .without_default_vms()
-        .vm(Vm::linux("vm-101").name("web-01").guest_user("root", "secret").file("/etc/motd", "hi\n").dir("/var/log"))
+        .vm(Vm::linux("vm-101")
+            .name("web-01")
+            .guest_user("root", "secret")
+            .file("/etc/motd", "hi\n")
+            .dir("/var/log"))
         .start()
         .unwrap();
     let json_form = json!({
@@ -102,7 +132,11 @@ fn typed_builders_produce_the_same_model_as_the_json_fixture_form() {
                            {"path": "/var/log", "type": "directory"}]}]
     });
     let fixture = Fixture::from_json(&json_form.to_string(), "inline").unwrap();
-    let from_json = MockVcenter::builder().tls(false).fixture(fixture).start().unwrap();
+    let from_json = MockVcenter::builder()
+        .tls(false)
+        .fixture(fixture)
+        .start()
+        .unwrap();
     let a = serde_json::to_value(typed.snapshot().vms).unwrap();
     let b = serde_json::to_value(from_json.snapshot().vms).unwrap();
     assert_eq!(strip_times(a), strip_times(b));
@@ -122,34 +156,71 @@ fn strip_times(mut v: Value) -> Value {
 async fn the_same_seed_clock_fixture_and_requests_give_byte_identical_answers() {
     let mut transcripts = Vec::new();
     for _ in 0..2 {
-        let vc = MockVcenter::builder().seed(7).clock(ManualClock::default()).tls(false).start().unwrap();
+        let vc = MockVcenter::builder()
+            .seed(7)
+            .clock(ManualClock::default())
+            .tls(false)
+            .start()
+            .unwrap();
         let http = reqwest::Client::new();
         let base = vc.base_url().to_owned();
         let mut transcript = Vec::new();
-        let login = http.post(format!("{base}/api/session")).basic_auth("administrator@vsphere.local", Some("VMware1!")).send().await.unwrap();
+        let login = http
+            .post(format!("{base}/api/session"))
+            .basic_auth("administrator@vsphere.local", Some("VMware1!"))
+            .send()
+            .await
+            .unwrap();
         let sid_bytes = login.bytes().await.unwrap();
         transcript.push(sid_bytes.to_vec());
         let sid: String = serde_json::from_slice(&sid_bytes).unwrap();
         let creds = json!({"interactive_session": false, "type": "USERNAME_PASSWORD", "user_name": "root", "password": "rootpw"});
         let calls = [
-            ("files?action=createTemporary", json!({"credentials": creds, "prefix": "p", "suffix": "s"})),
-            ("directories?action=createTemporary", json!({"credentials": creds, "prefix": "d", "suffix": ""})),
-            ("files?action=list", json!({"credentials": creds, "path": "/tmp"})),
+            (
+                "files?action=createTemporary",
+                json!({"credentials": creds, "prefix": "p", "suffix": "s"}),
+            ),
+            (
+                "directories?action=createTemporary",
+                json!({"credentials": creds, "prefix": "d", "suffix": ""}),
+            ),
+            (
+                "files?action=list",
+                json!({"credentials": creds, "path": "/tmp"}),
+            ),
         ];
         for (tail, body) in calls {
-            let r = http.post(format!("{base}/api/vcenter/vm/vm-1001/guest/filesystem/{tail}")).header("vmware-api-session-id", &sid).json(&body).send().await.unwrap();
+            let r = http
+                .post(format!(
+                    "{base}/api/vcenter/vm/vm-1001/guest/filesystem/{tail}"
+                ))
+                .header("vmware-api-session-id", &sid)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             transcript.push(r.bytes().await.unwrap().to_vec());
         }
         let t = http
-            .post(format!("{base}/api/vcenter/vm/vm-1001/guest/filesystem?action=create"))
+            .post(format!(
+                "{base}/api/vcenter/vm/vm-1001/guest/filesystem?action=create"
+            ))
             .header("vmware-api-session-id", &sid)
             .json(&json!({"credentials": creds, "spec": {"path": "/etc/hosts"}}))
             .send()
             .await
             .unwrap();
         let url = String::from_utf8(t.bytes().await.unwrap().to_vec()).unwrap();
-        transcript.push(url.replace(&vc.address().port().to_string(), "PORT").into_bytes());
-        let info = http.get(format!("{base}/api/session")).header("vmware-api-session-id", &sid).send().await.unwrap();
+        transcript.push(
+            url.replace(&vc.address().port().to_string(), "PORT")
+                .into_bytes(),
+        );
+        let info = http
+            .get(format!("{base}/api/session"))
+            .header("vmware-api-session-id", &sid)
+            .send()
+            .await
+            .unwrap();
         transcript.push(info.bytes().await.unwrap().to_vec());
         transcripts.push(transcript);
     }
@@ -160,6 +231,11 @@ async fn the_same_seed_clock_fixture_and_requests_give_byte_identical_answers() 
 #[tokio::test]
 async fn the_client_feature_gives_a_client_that_trusts_the_certificate() {
     let vc = MockVcenter::start().unwrap();
-    let r = vc.client().get(format!("{}/_mock/health", vc.base_url())).send().await.unwrap();
+    let r = vc
+        .client()
+        .get(format!("{}/_mock/health", vc.base_url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
@@ -22,6 +22,7 @@ use crate::toolkit::{FaultSpec, JournalFilter};
 use crate::vapi::dto::{datetime, parse_datetime};
 use crate::vapi::error::{ApiError, catalogue};
 use crate::vapi::extract::{JsonBody, parse_json};
+use crate::vapi::extract::{Path, Query};
 
 /// The admin routes (mounted only when the admin API is enabled).
 pub fn routes(state: AppState) -> Router<AppState> {

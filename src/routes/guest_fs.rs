@@ -1,7 +1,7 @@
 //! Owns the guest filesystem endpoints: `files` and `directories` and their actions.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::post;
@@ -16,6 +16,7 @@ use crate::vapi::dto::{
 };
 use crate::vapi::error::ApiError;
 use crate::vapi::extract::JsonBody;
+use crate::vapi::extract::Path;
 
 /// The `files` and `directories` routes.
 pub fn routes() -> Router<AppState> {

@@ -2,7 +2,7 @@
 //! preview `GET`/`PUT .../guest/filesystem` forms, and the `*`-hosted URL they return.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::HOST;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
@@ -16,7 +16,7 @@ use crate::model::transfer::UploadSpec;
 use crate::state::{AppState, Settings};
 use crate::vapi::dto::{CreateTransfer, PreviewGet, PreviewPut};
 use crate::vapi::error::ApiError;
-use crate::vapi::extract::JsonBody;
+use crate::vapi::extract::{JsonBody, Path};
 
 /// The transfer routes.
 pub fn routes() -> Router<AppState> {

@@ -2,7 +2,7 @@
 //! in their `/api` and legacy `/rest` forms.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -13,6 +13,7 @@ use crate::model::{Fault, PowerOp, PowerState, Vm, VmFilter};
 use crate::state::AppState;
 use crate::vapi::dto;
 use crate::vapi::error::ApiError;
+use crate::vapi::extract::Path;
 
 /// The `/api/vcenter/vm...` routes.
 pub fn api_routes() -> Router<AppState> {

@@ -141,3 +141,50 @@ impl FromRequestParts<AppState> for SessionId {
             .ok_or(ApiError(Fault::SessionRequired))
     }
 }
+
+/// axum's `Path`, with its rejections (bad UTF-8, wrong types) answered as vAPI
+/// `INVALID_ARGUMENT` instead of plain text.
+#[derive(Debug, Clone)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(|e| {
+                ApiError(Fault::InvalidInput {
+                    detail: e.body_text(),
+                })
+            })
+    }
+}
+
+/// axum's `Query`, with its rejections answered as vAPI `INVALID_ARGUMENT`.
+#[derive(Debug, Clone)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Query(v))
+            .map_err(|e| {
+                ApiError(Fault::InvalidInput {
+                    detail: e.body_text(),
+                })
+            })
+    }
+}

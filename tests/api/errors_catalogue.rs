@@ -16,14 +16,35 @@ async fn the_golden_error_catalogue_matches_the_code_and_the_admin_api() {
     if std::env::var_os("VCMOCK_BLESS").is_some() {
         std::fs::write(golden_path(), &rendered).unwrap();
     }
-    let golden: Value = serde_json::from_str(&std::fs::read_to_string(golden_path()).expect("fixtures/errors.json exists")).unwrap();
-    assert_eq!(golden, rows, "fixtures/errors.json is out of date: run `VCMOCK_BLESS=1 cargo test --test api errors_catalogue`");
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(golden_path()).expect("fixtures/errors.json exists"),
+    )
+    .unwrap();
+    assert_eq!(
+        golden, rows,
+        "fixtures/errors.json is out of date: run `VCMOCK_BLESS=1 cargo test --test api errors_catalogue`"
+    );
 
     let app = TestApp::spawn().await;
-    let served = app.client.get(app.url("/_mock/errors")).send().await.unwrap().json::<Value>().await.unwrap();
+    let served = app
+        .client
+        .get(app.url("/_mock/errors"))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
     assert_eq!(served, rows);
     for row in rows.as_array().unwrap() {
-        for key in ["fault", "error_type", "status", "message_id", "default_message", "documented"] {
+        for key in [
+            "fault",
+            "error_type",
+            "status",
+            "message_id",
+            "default_message",
+            "documented",
+        ] {
             assert!(row.get(key).is_some(), "row lacks {key}: {row}");
         }
     }

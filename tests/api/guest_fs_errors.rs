@@ -56,12 +56,16 @@ impl Op {
     /// Arguments that succeed on vm-1001 as root: the base every row changes.
     fn ok_args(self) -> Value {
         match self {
-            Op::FilesCreateTemporary | Op::DirsCreateTemporary => json!({"prefix": "t-", "suffix": ".tmp"}),
+            Op::FilesCreateTemporary | Op::DirsCreateTemporary => {
+                json!({"prefix": "t-", "suffix": ".tmp"})
+            }
             Op::FilesList => json!({"path": "/tmp"}),
             Op::FilesGet => json!({"path": "/etc/hosts"}),
             Op::FilesDelete => json!({"path": "/var/log/app.log"}),
             Op::FilesMove => json!({"path": "/etc/motd", "new_path": "/tmp/motd"}),
-            Op::FilesUpdate => json!({"path": "/etc/hosts", "file_attributes": {"last_modified": "2024-02-02T00:00:00Z"}}),
+            Op::FilesUpdate => {
+                json!({"path": "/etc/hosts", "file_attributes": {"last_modified": "2024-02-02T00:00:00Z"}})
+            }
             Op::DirsCreate => json!({"path": "/tmp/newdir"}),
             Op::DirsDelete => json!({"path": "/home/alice/projects", "recursive": true}),
             Op::DirsMove => json!({"path": "/opt/app", "new_path": "/tmp/app"}),
@@ -98,7 +102,9 @@ async fn call(app: &TestApp, sid: &str, op: Op, vm: &str, creds: Value, args: Va
 fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -151,14 +157,70 @@ fn common_rows() -> Vec<Row> {
             error_type,
             data: None,
         };
-        rows.push(row("NotFound", "virtual machine is not found", "vm-9999", Who::Root, 404, "NOT_FOUND"));
-        rows.push(row("NotAllowedInCurrentState", "not running", "vm-1003", Who::Root, 400, "NOT_ALLOWED_IN_CURRENT_STATE"));
-        rows.push(row("ServiceUnavailable", "VMware Tools is not running", "vm-1005", Who::Root, 503, "SERVICE_UNAVAILABLE"));
-        rows.push(row("Unsupported", "not supported by the VMware Tools", "vm-1006", Who::Root, 400, "UNSUPPORTED"));
-        rows.push(row("Unsupported", "disabled by the VMware Tools", "vm-77", Who::Root, 400, "UNSUPPORTED"));
-        rows.push(row("ResourceBusy", "virtual machine is busy", "vm-busy", Who::Root, 500, "RESOURCE_BUSY"));
-        rows.push(row("Unauthenticated", "credentials", "vm-1001", Who::BadPassword, 401, "UNAUTHENTICATED"));
-        rows.push(row("Unauthorized", "privileges", "vm-1001", Who::ReadOnlyVcUser, 403, "UNAUTHORIZED"));
+        rows.push(row(
+            "NotFound",
+            "virtual machine is not found",
+            "vm-9999",
+            Who::Root,
+            404,
+            "NOT_FOUND",
+        ));
+        rows.push(row(
+            "NotAllowedInCurrentState",
+            "not running",
+            "vm-1003",
+            Who::Root,
+            400,
+            "NOT_ALLOWED_IN_CURRENT_STATE",
+        ));
+        rows.push(row(
+            "ServiceUnavailable",
+            "VMware Tools is not running",
+            "vm-1005",
+            Who::Root,
+            503,
+            "SERVICE_UNAVAILABLE",
+        ));
+        rows.push(row(
+            "Unsupported",
+            "not supported by the VMware Tools",
+            "vm-1006",
+            Who::Root,
+            400,
+            "UNSUPPORTED",
+        ));
+        rows.push(row(
+            "Unsupported",
+            "disabled by the VMware Tools",
+            "vm-77",
+            Who::Root,
+            400,
+            "UNSUPPORTED",
+        ));
+        rows.push(row(
+            "ResourceBusy",
+            "virtual machine is busy",
+            "vm-busy",
+            Who::Root,
+            500,
+            "RESOURCE_BUSY",
+        ));
+        rows.push(row(
+            "Unauthenticated",
+            "credentials",
+            "vm-1001",
+            Who::BadPassword,
+            401,
+            "UNAUTHENTICATED",
+        ));
+        rows.push(row(
+            "Unauthorized",
+            "privileges",
+            "vm-1001",
+            Who::ReadOnlyVcUser,
+            403,
+            "UNAUTHORIZED",
+        ));
     }
     rows
 }
@@ -183,68 +245,502 @@ fn specific_rows() -> Vec<Row> {
     let mut rows = Vec::new();
     for op in [Op::FilesCreateTemporary, Op::DirsCreateTemporary] {
         rows.extend([
-            r(op, "InvalidArgument", "is not a directory", Who::Root, json!({"parent_path": "/etc/hosts"}), 400, inv, Some(("NOT_A_DIRECTORY", "/etc/hosts"))),
-            r(op, "InvalidArgument", "parent_path`` is too long", Who::Root, json!({"parent_path": lp}), 400, inv, Some(("PATH_TOO_LONG", "LONG"))),
-            r(op, "NotFound", "does not exist", Who::Root, json!({"parent_path": "/nope"}), 404, nf, Some(("FILE_NOT_FOUND", "/nope"))),
-            r(op, "Unauthorized", "parent_path`` cannot be accessed", Who::Alice, json!({"parent_path": "/root"}), 403, denied, None),
-            r(op, "Unauthorized", "cannot be created because the guest authentication", Who::Alice, json!({"parent_path": "/etc"}), 403, denied, None),
+            r(
+                op,
+                "InvalidArgument",
+                "is not a directory",
+                Who::Root,
+                json!({"parent_path": "/etc/hosts"}),
+                400,
+                inv,
+                Some(("NOT_A_DIRECTORY", "/etc/hosts")),
+            ),
+            r(
+                op,
+                "InvalidArgument",
+                "parent_path`` is too long",
+                Who::Root,
+                json!({"parent_path": lp}),
+                400,
+                inv,
+                Some(("PATH_TOO_LONG", "LONG")),
+            ),
+            r(
+                op,
+                "NotFound",
+                "does not exist",
+                Who::Root,
+                json!({"parent_path": "/nope"}),
+                404,
+                nf,
+                Some(("FILE_NOT_FOUND", "/nope")),
+            ),
+            r(
+                op,
+                "Unauthorized",
+                "parent_path`` cannot be accessed",
+                Who::Alice,
+                json!({"parent_path": "/root"}),
+                403,
+                denied,
+                None,
+            ),
+            r(
+                op,
+                "Unauthorized",
+                "cannot be created because the guest authentication",
+                Who::Alice,
+                json!({"parent_path": "/etc"}),
+                403,
+                denied,
+                None,
+            ),
         ]);
     }
     for op in [Op::FilesList, Op::FilesGet] {
         rows.extend([
-            r(op, "InvalidArgument", "is too long", Who::Root, json!({"path": ln}), 400, inv, Some(("PATH_TOO_LONG", "LONG"))),
-            r(op, "NotFound", "is not found", Who::Root, json!({"path": "/tmp/none"}), 404, nf, Some(("FILE_NOT_FOUND", "/tmp/none"))),
-            r(op, "Unauthorized", "cannot be accessed", Who::Alice, json!({"path": "/root/secret.txt"}), 403, denied, None),
-            r(op, "Unauthorized", "cannot be listed because", Who::Alice, json!({"path": "/root/secret.txt"}), 403, denied, None),
+            r(
+                op,
+                "InvalidArgument",
+                "is too long",
+                Who::Root,
+                json!({"path": ln}),
+                400,
+                inv,
+                Some(("PATH_TOO_LONG", "LONG")),
+            ),
+            r(
+                op,
+                "NotFound",
+                "is not found",
+                Who::Root,
+                json!({"path": "/tmp/none"}),
+                404,
+                nf,
+                Some(("FILE_NOT_FOUND", "/tmp/none")),
+            ),
+            r(
+                op,
+                "Unauthorized",
+                "cannot be accessed",
+                Who::Alice,
+                json!({"path": "/root/secret.txt"}),
+                403,
+                denied,
+                None,
+            ),
+            r(
+                op,
+                "Unauthorized",
+                "cannot be listed because",
+                Who::Alice,
+                json!({"path": "/root/secret.txt"}),
+                403,
+                denied,
+                None,
+            ),
         ]);
     }
-    rows.push(r(Op::FilesList, "Unauthorized", "cannot be listed because", Who::Alice, json!({"path": "/root"}), 403, denied, None));
+    rows.push(r(
+        Op::FilesList,
+        "Unauthorized",
+        "cannot be listed because",
+        Who::Alice,
+        json!({"path": "/root"}),
+        403,
+        denied,
+        None,
+    ));
     rows.extend([
-        r(Op::FilesDelete, "InvalidArgument", "is not a file", Who::Root, json!({"path": "/etc"}), 400, inv, Some(("NOT_A_FILE", "/etc"))),
-        r(Op::FilesDelete, "InvalidArgument", "is too long", Who::Root, json!({"path": ln}), 400, inv, Some(("PATH_TOO_LONG", "LONG"))),
-        r(Op::FilesDelete, "NotFound", "is not found", Who::Root, json!({"path": "/tmp/none"}), 404, nf, Some(("FILE_NOT_FOUND", "/tmp/none"))),
-        r(Op::FilesDelete, "Unauthorized", "cannot be accessed", Who::Alice, json!({"path": "/root/secret.txt"}), 403, denied, None),
-        r(Op::FilesDelete, "Unauthorized", "cannot be deleted because", Who::Alice, json!({"path": "/etc/hosts"}), 403, denied, None),
-        r(Op::FilesMove, "AlreadyExists", "already exists and ``overwrite`` is false", Who::Root, json!({"path": "/etc/hostname", "new_path": "/etc/motd"}), 400, "ALREADY_EXISTS", None),
-        r(Op::FilesMove, "InvalidArgument", "``path`` is not a file", Who::Root, json!({"path": "/etc", "new_path": "/tmp/etc"}), 400, inv, Some(("NOT_A_FILE", "/etc"))),
-        r(Op::FilesMove, "InvalidArgument", "``path`` is too long", Who::Root, json!({"path": ln}), 400, inv, Some(("PATH_TOO_LONG", "LONG"))),
-        r(Op::FilesMove, "InvalidArgument", "``new_path`` is too long", Who::Root, json!({"new_path": ln}), 400, inv, Some(("PATH_TOO_LONG", "LONG"))),
-        r(Op::FilesMove, "NotFound", "``path`` does not exist", Who::Root, json!({"path": "/tmp/none"}), 404, nf, Some(("FILE_NOT_FOUND", "/tmp/none"))),
-        r(Op::FilesMove, "NotFound", "parent directory of ``new_path``", Who::Root, json!({"new_path": "/nope/motd"}), 404, nf, Some(("FILE_NOT_FOUND", "/nope"))),
-        r(Op::FilesMove, "Unauthorized", "a path cannot be accessed", Who::Alice, json!({"path": "/root/secret.txt"}), 403, denied, None),
-        r(Op::FilesMove, "Unauthorized", "cannot be renamed because", Who::Alice, json!({"path": "/etc/hosts", "new_path": "/tmp/h"}), 403, denied, None),
-        r(Op::FilesUpdate, "InvalidArgument", "does not apply to the guest", Who::Root, json!({"file_attributes": {"windows": {"hidden": true}}}), 400, inv, None),
-        r(Op::FilesUpdate, "InvalidArgument", "is not a file", Who::Root, json!({"path": "/dev/null"}), 400, inv, Some(("NOT_A_FILE", "/dev/null"))),
-        r(Op::FilesUpdate, "InvalidArgument", "is too long", Who::Root, json!({"path": ln}), 400, inv, Some(("PATH_TOO_LONG", "LONG"))),
-        r(Op::FilesUpdate, "NotFound", "is not found", Who::Root, json!({"path": "/tmp/none"}), 404, nf, Some(("FILE_NOT_FOUND", "/tmp/none"))),
-        r(Op::FilesUpdate, "Unauthorized", "cannot be accessed", Who::Alice, json!({"path": "/root/secret.txt"}), 403, denied, None),
-        r(Op::FilesUpdate, "Unauthorized", "cannot be updated because", Who::Alice, json!({"path": "/etc/hosts"}), 403, denied, None),
-        r(Op::DirsCreate, "AlreadyExists", "already exists", Who::Root, json!({"path": "/etc"}), 400, "ALREADY_EXISTS", None),
-        r(Op::DirsCreate, "AlreadyExists", "already exists", Who::Root, json!({"path": "/etc", "create_parents": true}), 400, "ALREADY_EXISTS", None),
-        r(Op::DirsCreate, "InvalidArgument", "is too long", Who::Root, json!({"path": ln}), 400, inv, Some(("PATH_TOO_LONG", "LONG"))),
-        r(Op::DirsCreate, "NotFound", "create_parents`` is not set", Who::Root, json!({"path": "/nope/sub"}), 404, nf, Some(("FILE_NOT_FOUND", "/nope"))),
-        r(Op::DirsCreate, "Unauthorized", "cannot be created because", Who::Alice, json!({"path": "/etc/newdir"}), 403, denied, None),
-        r(Op::DirsDelete, "InvalidArgument", "is not a directory", Who::Root, json!({"path": "/etc/hosts"}), 400, inv, Some(("NOT_A_DIRECTORY", "/etc/hosts"))),
-        r(Op::DirsDelete, "InvalidArgument", "is too long", Who::Root, json!({"path": ln}), 400, inv, Some(("PATH_TOO_LONG", "LONG"))),
-        r(Op::DirsDelete, "NotFound", "is not found", Who::Root, json!({"path": "/tmp/none"}), 404, nf, Some(("FILE_NOT_FOUND", "/tmp/none"))),
-        r(Op::DirsDelete, "ResourceInUse", "has content and ``recursive`` is None", Who::Root, json!({"path": "/etc", "recursive": null}), 400, "RESOURCE_IN_USE", Some(("DIRECTORY_NOT_EMPTY", "/etc"))),
-        r(Op::DirsDelete, "Unauthorized", "cannot be accessed", Who::Alice, json!({"path": "/root/sub"}), 403, denied, None),
-        r(Op::DirsDelete, "Unauthorized", "cannot be deleted because", Who::Alice, json!({"path": "/home/alice", "recursive": true}), 403, denied, None),
-        r(Op::DirsMove, "AlreadyExists", "already exists", Who::Root, json!({"new_path": "/etc"}), 400, "ALREADY_EXISTS", None),
-        r(Op::DirsMove, "InvalidArgument", "is not a directory", Who::Root, json!({"path": "/etc/hosts"}), 400, inv, Some(("NOT_A_DIRECTORY", "/etc/hosts"))),
-        r(Op::DirsMove, "InvalidArgument", "``path`` is too long", Who::Root, json!({"path": ln}), 400, inv, Some(("PATH_TOO_LONG", "LONG"))),
-        r(Op::DirsMove, "InvalidArgument", "``new_path`` is too long", Who::Root, json!({"new_path": ln}), 400, inv, Some(("PATH_TOO_LONG", "LONG"))),
-        r(Op::DirsMove, "NotFound", "``path`` is not found", Who::Root, json!({"path": "/tmp/none"}), 404, nf, Some(("FILE_NOT_FOUND", "/tmp/none"))),
-        r(Op::DirsMove, "NotFound", "parent directory of ``new_path``", Who::Root, json!({"new_path": "/nope/app"}), 404, nf, Some(("FILE_NOT_FOUND", "/nope"))),
-        r(Op::DirsMove, "Unauthorized", "a path cannot be accessed", Who::Alice, json!({"path": "/root/sub"}), 403, denied, None),
-        r(Op::DirsMove, "Unauthorized", "cannot be renamed or moved because", Who::Alice, json!({"path": "/opt/app", "new_path": "/opt/app2"}), 403, denied, None),
+        r(
+            Op::FilesDelete,
+            "InvalidArgument",
+            "is not a file",
+            Who::Root,
+            json!({"path": "/etc"}),
+            400,
+            inv,
+            Some(("NOT_A_FILE", "/etc")),
+        ),
+        r(
+            Op::FilesDelete,
+            "InvalidArgument",
+            "is too long",
+            Who::Root,
+            json!({"path": ln}),
+            400,
+            inv,
+            Some(("PATH_TOO_LONG", "LONG")),
+        ),
+        r(
+            Op::FilesDelete,
+            "NotFound",
+            "is not found",
+            Who::Root,
+            json!({"path": "/tmp/none"}),
+            404,
+            nf,
+            Some(("FILE_NOT_FOUND", "/tmp/none")),
+        ),
+        r(
+            Op::FilesDelete,
+            "Unauthorized",
+            "cannot be accessed",
+            Who::Alice,
+            json!({"path": "/root/secret.txt"}),
+            403,
+            denied,
+            None,
+        ),
+        r(
+            Op::FilesDelete,
+            "Unauthorized",
+            "cannot be deleted because",
+            Who::Alice,
+            json!({"path": "/etc/hosts"}),
+            403,
+            denied,
+            None,
+        ),
+        r(
+            Op::FilesMove,
+            "AlreadyExists",
+            "already exists and ``overwrite`` is false",
+            Who::Root,
+            json!({"path": "/etc/hostname", "new_path": "/etc/motd"}),
+            400,
+            "ALREADY_EXISTS",
+            None,
+        ),
+        r(
+            Op::FilesMove,
+            "InvalidArgument",
+            "``path`` is not a file",
+            Who::Root,
+            json!({"path": "/etc", "new_path": "/tmp/etc"}),
+            400,
+            inv,
+            Some(("NOT_A_FILE", "/etc")),
+        ),
+        r(
+            Op::FilesMove,
+            "InvalidArgument",
+            "``path`` is too long",
+            Who::Root,
+            json!({"path": ln}),
+            400,
+            inv,
+            Some(("PATH_TOO_LONG", "LONG")),
+        ),
+        r(
+            Op::FilesMove,
+            "InvalidArgument",
+            "``new_path`` is too long",
+            Who::Root,
+            json!({"new_path": ln}),
+            400,
+            inv,
+            Some(("PATH_TOO_LONG", "LONG")),
+        ),
+        r(
+            Op::FilesMove,
+            "NotFound",
+            "``path`` does not exist",
+            Who::Root,
+            json!({"path": "/tmp/none"}),
+            404,
+            nf,
+            Some(("FILE_NOT_FOUND", "/tmp/none")),
+        ),
+        r(
+            Op::FilesMove,
+            "NotFound",
+            "parent directory of ``new_path``",
+            Who::Root,
+            json!({"new_path": "/nope/motd"}),
+            404,
+            nf,
+            Some(("FILE_NOT_FOUND", "/nope")),
+        ),
+        r(
+            Op::FilesMove,
+            "Unauthorized",
+            "a path cannot be accessed",
+            Who::Alice,
+            json!({"path": "/root/secret.txt"}),
+            403,
+            denied,
+            None,
+        ),
+        r(
+            Op::FilesMove,
+            "Unauthorized",
+            "cannot be renamed because",
+            Who::Alice,
+            json!({"path": "/etc/hosts", "new_path": "/tmp/h"}),
+            403,
+            denied,
+            None,
+        ),
+        r(
+            Op::FilesUpdate,
+            "InvalidArgument",
+            "does not apply to the guest",
+            Who::Root,
+            json!({"file_attributes": {"windows": {"hidden": true}}}),
+            400,
+            inv,
+            None,
+        ),
+        r(
+            Op::FilesUpdate,
+            "InvalidArgument",
+            "is not a file",
+            Who::Root,
+            json!({"path": "/dev/null"}),
+            400,
+            inv,
+            Some(("NOT_A_FILE", "/dev/null")),
+        ),
+        r(
+            Op::FilesUpdate,
+            "InvalidArgument",
+            "is too long",
+            Who::Root,
+            json!({"path": ln}),
+            400,
+            inv,
+            Some(("PATH_TOO_LONG", "LONG")),
+        ),
+        r(
+            Op::FilesUpdate,
+            "NotFound",
+            "is not found",
+            Who::Root,
+            json!({"path": "/tmp/none"}),
+            404,
+            nf,
+            Some(("FILE_NOT_FOUND", "/tmp/none")),
+        ),
+        r(
+            Op::FilesUpdate,
+            "Unauthorized",
+            "cannot be accessed",
+            Who::Alice,
+            json!({"path": "/root/secret.txt"}),
+            403,
+            denied,
+            None,
+        ),
+        r(
+            Op::FilesUpdate,
+            "Unauthorized",
+            "cannot be updated because",
+            Who::Alice,
+            json!({"path": "/etc/hosts"}),
+            403,
+            denied,
+            None,
+        ),
+        r(
+            Op::DirsCreate,
+            "AlreadyExists",
+            "already exists",
+            Who::Root,
+            json!({"path": "/etc"}),
+            400,
+            "ALREADY_EXISTS",
+            None,
+        ),
+        r(
+            Op::DirsCreate,
+            "AlreadyExists",
+            "already exists",
+            Who::Root,
+            json!({"path": "/etc", "create_parents": true}),
+            400,
+            "ALREADY_EXISTS",
+            None,
+        ),
+        r(
+            Op::DirsCreate,
+            "InvalidArgument",
+            "is too long",
+            Who::Root,
+            json!({"path": ln}),
+            400,
+            inv,
+            Some(("PATH_TOO_LONG", "LONG")),
+        ),
+        r(
+            Op::DirsCreate,
+            "NotFound",
+            "create_parents`` is not set",
+            Who::Root,
+            json!({"path": "/nope/sub"}),
+            404,
+            nf,
+            Some(("FILE_NOT_FOUND", "/nope")),
+        ),
+        r(
+            Op::DirsCreate,
+            "Unauthorized",
+            "cannot be created because",
+            Who::Alice,
+            json!({"path": "/etc/newdir"}),
+            403,
+            denied,
+            None,
+        ),
+        r(
+            Op::DirsDelete,
+            "InvalidArgument",
+            "is not a directory",
+            Who::Root,
+            json!({"path": "/etc/hosts"}),
+            400,
+            inv,
+            Some(("NOT_A_DIRECTORY", "/etc/hosts")),
+        ),
+        r(
+            Op::DirsDelete,
+            "InvalidArgument",
+            "is too long",
+            Who::Root,
+            json!({"path": ln}),
+            400,
+            inv,
+            Some(("PATH_TOO_LONG", "LONG")),
+        ),
+        r(
+            Op::DirsDelete,
+            "NotFound",
+            "is not found",
+            Who::Root,
+            json!({"path": "/tmp/none"}),
+            404,
+            nf,
+            Some(("FILE_NOT_FOUND", "/tmp/none")),
+        ),
+        r(
+            Op::DirsDelete,
+            "ResourceInUse",
+            "has content and ``recursive`` is None",
+            Who::Root,
+            json!({"path": "/etc", "recursive": null}),
+            400,
+            "RESOURCE_IN_USE",
+            Some(("DIRECTORY_NOT_EMPTY", "/etc")),
+        ),
+        r(
+            Op::DirsDelete,
+            "Unauthorized",
+            "cannot be accessed",
+            Who::Alice,
+            json!({"path": "/root/sub"}),
+            403,
+            denied,
+            None,
+        ),
+        r(
+            Op::DirsDelete,
+            "Unauthorized",
+            "cannot be deleted because",
+            Who::Alice,
+            json!({"path": "/home/alice", "recursive": true}),
+            403,
+            denied,
+            None,
+        ),
+        r(
+            Op::DirsMove,
+            "AlreadyExists",
+            "already exists",
+            Who::Root,
+            json!({"new_path": "/etc"}),
+            400,
+            "ALREADY_EXISTS",
+            None,
+        ),
+        r(
+            Op::DirsMove,
+            "InvalidArgument",
+            "is not a directory",
+            Who::Root,
+            json!({"path": "/etc/hosts"}),
+            400,
+            inv,
+            Some(("NOT_A_DIRECTORY", "/etc/hosts")),
+        ),
+        r(
+            Op::DirsMove,
+            "InvalidArgument",
+            "``path`` is too long",
+            Who::Root,
+            json!({"path": ln}),
+            400,
+            inv,
+            Some(("PATH_TOO_LONG", "LONG")),
+        ),
+        r(
+            Op::DirsMove,
+            "InvalidArgument",
+            "``new_path`` is too long",
+            Who::Root,
+            json!({"new_path": ln}),
+            400,
+            inv,
+            Some(("PATH_TOO_LONG", "LONG")),
+        ),
+        r(
+            Op::DirsMove,
+            "NotFound",
+            "``path`` is not found",
+            Who::Root,
+            json!({"path": "/tmp/none"}),
+            404,
+            nf,
+            Some(("FILE_NOT_FOUND", "/tmp/none")),
+        ),
+        r(
+            Op::DirsMove,
+            "NotFound",
+            "parent directory of ``new_path``",
+            Who::Root,
+            json!({"new_path": "/nope/app"}),
+            404,
+            nf,
+            Some(("FILE_NOT_FOUND", "/nope")),
+        ),
+        r(
+            Op::DirsMove,
+            "Unauthorized",
+            "a path cannot be accessed",
+            Who::Alice,
+            json!({"path": "/root/sub"}),
+            403,
+            denied,
+            None,
+        ),
+        r(
+            Op::DirsMove,
+            "Unauthorized",
+            "cannot be renamed or moved because",
+            Who::Alice,
+            json!({"path": "/opt/app", "new_path": "/opt/app2"}),
+            403,
+            denied,
+            None,
+        ),
     ]);
     rows
 }
 
 async fn server() -> TestApp {
     TestApp::spawn_with(|b| {
-        b.vm(vcmock::Vm::linux("vm-77").guest_user("root", "rootpw").guest_operations_disabled())
+        b.vm(vcmock::Vm::linux("vm-77")
+            .guest_user("root", "rootpw")
+            .guest_operations_disabled())
             .vm(vcmock::Vm::linux("vm-busy").guest_user("root", "rootpw"))
     })
     .await
@@ -265,7 +761,14 @@ async fn check(rows: Vec<Row>) {
             Who::ReadOnlyVcUser => (&readonly, root()),
         };
         let r = call(&app, sid, row.op, row.vm, creds, row.args.clone()).await;
-        let what = format!("{:?} / {} / {} / {}: {}", row.op, row.error, row.condition, row.args, r.text());
+        let what = format!(
+            "{:?} / {} / {} / {}: {}",
+            row.op,
+            row.error,
+            row.condition,
+            row.args,
+            r.text()
+        );
         assert_eq!(r.status.as_u16(), row.status, "{what}");
         assert_eq!(r.content_type(), "application/json", "{what}");
         assert_eq!(r.error_type(), row.error_type, "{what}");
@@ -301,8 +804,18 @@ async fn the_common_checks_run_in_vcenters_order() {
     let ro = app.login_as(READONLY).await;
     // (vm, session, guest credentials, expected error type): each row breaks every later check too.
     let table: Vec<(&str, &str, Value, &str)> = vec![
-        ("vm-1003", &sid, creds("root", "wrong"), "NOT_ALLOWED_IN_CURRENT_STATE"),
-        ("vm-1005", &sid, creds("root", "wrong"), "SERVICE_UNAVAILABLE"),
+        (
+            "vm-1003",
+            &sid,
+            creds("root", "wrong"),
+            "NOT_ALLOWED_IN_CURRENT_STATE",
+        ),
+        (
+            "vm-1005",
+            &sid,
+            creds("root", "wrong"),
+            "SERVICE_UNAVAILABLE",
+        ),
         ("vm-1006", &sid, creds("root", "wrong"), "UNSUPPORTED"),
         ("vm-1001", &ro, creds("root", "wrong"), "UNAUTHENTICATED"),
         ("vm-1003", &ro, root(), "NOT_ALLOWED_IN_CURRENT_STATE"),
@@ -313,7 +826,11 @@ async fn the_common_checks_run_in_vcenters_order() {
         assert_eq!(r.error_type(), expected, "{vm}");
     }
     let r = call(&app, &ro, Op::FilesList, "vm-1001", root(), json!({})).await;
-    assert_eq!(r.error_type(), "UNAUTHORIZED", "privilege is checked before busy");
+    assert_eq!(
+        r.error_type(),
+        "UNAUTHORIZED",
+        "privilege is checked before busy"
+    );
     let r = call(&app, &sid, Op::FilesList, "vm-1001", root(), json!({})).await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(r.error_type(), "RESOURCE_BUSY");
@@ -325,10 +842,22 @@ async fn missing_or_incomplete_credentials_are_invalid_argument() {
     let sid = app.login().await;
     let table: Vec<(&str, Value)> = vec![
         ("no credentials", json!({"path": "/tmp"})),
-        ("no interactive_session", json!({"path": "/tmp", "credentials": {"type": "USERNAME_PASSWORD", "user_name": "root", "password": "rootpw"}})),
-        ("no type", json!({"path": "/tmp", "credentials": {"interactive_session": false, "user_name": "root", "password": "rootpw"}})),
-        ("no password", json!({"path": "/tmp", "credentials": {"interactive_session": false, "type": "USERNAME_PASSWORD", "user_name": "root"}})),
-        ("no saml token", json!({"path": "/tmp", "credentials": {"interactive_session": false, "type": "SAML_BEARER_TOKEN"}})),
+        (
+            "no interactive_session",
+            json!({"path": "/tmp", "credentials": {"type": "USERNAME_PASSWORD", "user_name": "root", "password": "rootpw"}}),
+        ),
+        (
+            "no type",
+            json!({"path": "/tmp", "credentials": {"interactive_session": false, "user_name": "root", "password": "rootpw"}}),
+        ),
+        (
+            "no password",
+            json!({"path": "/tmp", "credentials": {"interactive_session": false, "type": "USERNAME_PASSWORD", "user_name": "root"}}),
+        ),
+        (
+            "no saml token",
+            json!({"path": "/tmp", "credentials": {"interactive_session": false, "type": "SAML_BEARER_TOKEN"}}),
+        ),
         ("no path", json!({"credentials": root()})),
     ];
     for (what, body) in table {
@@ -345,13 +874,35 @@ async fn path_rules_reject_relative_nul_and_overlong_paths_and_never_escape_the_
     let table: Vec<(&str, String, u16, Option<&str>)> = vec![
         ("relative", "etc/hosts".into(), 400, None),
         ("NUL byte", "/etc/ho\u{0}sts".into(), 400, None),
-        ("4096-byte path", format!("/{}", "a/".repeat(2048)), 400, Some("PATH_TOO_LONG")),
-        ("256-byte name", format!("/{}", "n".repeat(256)), 400, Some("PATH_TOO_LONG")),
-        ("dot-dot above the root", "/../../../etc/hosts".into(), 200, None),
+        (
+            "4096-byte path",
+            format!("/{}", "a/".repeat(2048)),
+            400,
+            Some("PATH_TOO_LONG"),
+        ),
+        (
+            "256-byte name",
+            format!("/{}", "n".repeat(256)),
+            400,
+            Some("PATH_TOO_LONG"),
+        ),
+        (
+            "dot-dot above the root",
+            "/../../../etc/hosts".into(),
+            200,
+            None,
+        ),
         ("dot segments", "/etc/./../etc/hosts".into(), 200, None),
     ];
     for (what, path, status, reason) in table {
-        let r = app.guest(&sid, "vm-1001", &format!("files/{}?action=get", percent_encode(&path)), json!({"credentials": root()})).await;
+        let r = app
+            .guest(
+                &sid,
+                "vm-1001",
+                &format!("files/{}?action=get", percent_encode(&path)),
+                json!({"credentials": root()}),
+            )
+            .await;
         assert_eq!(r.status.as_u16(), status, "{what}: {}", r.text());
         if let Some(reason) = reason {
             assert_eq!(r.json()["data"]["reason"], reason, "{what}");
@@ -360,15 +911,36 @@ async fn path_rules_reject_relative_nul_and_overlong_paths_and_never_escape_the_
             assert_eq!(r.json()["size"], 80, "{what} resolves to /etc/hosts");
         }
     }
-    let win = app.guest(&sid, "vm-1002", &format!("files/{}?action=get", percent_encode(&format!("C:\\{}", "w".repeat(260)))), json!({"credentials": win_admin()})).await;
+    let win = app
+        .guest(
+            &sid,
+            "vm-1002",
+            &format!(
+                "files/{}?action=get",
+                percent_encode(&format!("C:\\{}", "w".repeat(260)))
+            ),
+            json!({"credentials": win_admin()}),
+        )
+        .await;
     assert_eq!(win.json()["data"]["reason"], "PATH_TOO_LONG");
-    let unc = app.guest(&sid, "vm-1002", &format!("files/{}?action=get", percent_encode("\\\\server\\share\\x")), json!({"credentials": win_admin()})).await;
+    let unc = app
+        .guest(
+            &sid,
+            "vm-1002",
+            &format!(
+                "files/{}?action=get",
+                percent_encode("\\\\server\\share\\x")
+            ),
+            json!({"credentials": win_admin()}),
+        )
+        .await;
     assert_eq!(unc.error_type(), "INVALID_ARGUMENT");
 }
 
 /// The documented conditions, read from the shared spec (skipped with a note when absent).
 fn documented() -> Option<Vec<(String, String, String, String)>> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/spec/vcenter-guest-ops.json");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/spec/vcenter-guest-ops.json");
     let text = std::fs::read_to_string(&path).ok()?;
     let spec: Value = serde_json::from_str(&text).ok()?;
     let mut out = Vec::new();
@@ -397,7 +969,11 @@ fn the_table_covers_every_documented_condition_of_the_ten_operations() {
         eprintln!("note: ../shared/spec/vcenter-guest-ops.json not found; coverage not checked");
         return;
     };
-    assert!(documented.len() >= 130, "expected about 135 conditions, found {}", documented.len());
+    assert!(
+        documented.len() >= 130,
+        "expected about 135 conditions, found {}",
+        documented.len()
+    );
     let rows: Vec<Row> = common_rows().into_iter().chain(specific_rows()).collect();
     let mut missing = Vec::new();
     for (service, op, error, condition) in &documented {
@@ -409,5 +985,9 @@ fn the_table_covers_every_documented_condition_of_the_ten_operations() {
             missing.push(format!("{service}.{op}: {error}: {condition}"));
         }
     }
-    assert!(missing.is_empty(), "documented conditions without a row:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "documented conditions without a row:\n{}",
+        missing.join("\n")
+    );
 }

@@ -1,0 +1,541 @@
+//! Robustness: bad input never gets a 5xx, plain text, a hang or a panic; aborted transfers
+//! leave the guest as it was; state stays bounded; every route's authentication.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// Sends raw bytes with a content type, with a timeout so a hang fails the test.
+async fn raw(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    sid: Option<&str>,
+    ct: &str,
+    body: Vec<u8>,
+) -> Reply {
+    let mut rb = app
+        .client
+        .request(method, app.url(path))
+        .header("content-type", ct)
+        .body(body)
+        .timeout(Duration::from_secs(10));
+    if let Some(s) = sid {
+        rb = rb.header("vmware-api-session-id", s);
+    }
+    TestApp::read(rb.send().await.expect("an answer, not a hang or a reset")).await
+}
+
+fn assert_vapi_4xx(r: &Reply, what: &str) {
+    assert!(
+        r.status.is_client_error(),
+        "{what}: status {} body {}",
+        r.status,
+        r.text()
+    );
+    assert_eq!(r.content_type(), "application/json", "{what}");
+    assert!(
+        !r.error_type().is_empty(),
+        "{what}: not a vAPI error: {}",
+        r.text()
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_documented_vapi_error_never_a_5xx_or_plain_text() {
+    let app = TestApp::spawn_with(|b| b.body_limit(4096)).await;
+    let sid = app.login().await;
+    let list = "/api/vcenter/vm/vm-1001/guest/filesystem/files?action=list";
+    let ok_creds = root().to_string();
+    let deep = format!(
+        "{{\"credentials\": {ok_creds}, \"path\": \"/tmp\", \"x\": {}1{}}}",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let table: Vec<(&str, &str, &str, Vec<u8>)> = vec![
+        ("malformed JSON", list, "application/json", b"{\"credentials\":".to_vec()),
+        ("wrong JSON type", list, "application/json", json!({"credentials": root(), "path": ["/tmp"]}).to_string().into_bytes()),
+        ("unknown enum value", list, "application/json", json!({"credentials": {"interactive_session": false, "type": "KERBEROS", "password": "x"}, "path": "/tmp"}).to_string().into_bytes()),
+        ("missing required field", list, "application/json", json!({"credentials": root()}).to_string().into_bytes()),
+        ("body above the limit", list, "application/json", vec![b' '; 1 << 20]),
+        ("deep nesting", list, "application/json", deep.into_bytes()),
+        ("non-UTF-8 body", list, "application/json", vec![0x7b, 0xff, 0xfe, 0x7d]),
+        ("wrong content type", list, "text/plain", json!({"credentials": root(), "path": "/tmp"}).to_string().into_bytes()),
+        ("NUL in a path", list, "application/json", json!({"credentials": root(), "path": "/tmp/\u{0}x"}).to_string().into_bytes()),
+        ("over-long path", list, "application/json", json!({"credentials": root(), "path": format!("/{}", "x".repeat(5000))}).to_string().into_bytes()),
+        ("relative path", list, "application/json", json!({"credentials": root(), "path": "tmp"}).to_string().into_bytes()),
+        ("non-UTF-8 URL tail", "/api/vcenter/vm/vm-1001/guest/filesystem/files/%FF%FE?action=get", "application/json", json!({"credentials": root()}).to_string().into_bytes()),
+        ("double-encoded slash", "/api/vcenter/vm/vm-1001/guest/filesystem/files/%252Fetc%252Fhosts?action=get", "application/json", json!({"credentials": root()}).to_string().into_bytes()),
+        ("UNC path", "/api/vcenter/vm/vm-1002/guest/filesystem/files/%5C%5Cserver%5Cshare%5Cx?action=get", "application/json", json!({"credentials": win_admin()}).to_string().into_bytes()),
+        ("device path", "/api/vcenter/vm/vm-1002/guest/filesystem/files/%5C%5C%3F%5CC%3A%5Cx?action=get", "application/json", json!({"credentials": win_admin()}).to_string().into_bytes()),
+        ("drive-relative path", "/api/vcenter/vm/vm-1002/guest/filesystem/files/C%3Arelative?action=get", "application/json", json!({"credentials": win_admin()}).to_string().into_bytes()),
+        ("a reserved character", "/api/vcenter/vm/vm-1002/guest/filesystem/files/C%3A%5Ca%3Fb?action=get", "application/json", json!({"credentials": win_admin()}).to_string().into_bytes()),
+        ("negative page size", list, "application/json", json!({"credentials": root(), "path": "/tmp", "iteration": {"size": -1}}).to_string().into_bytes()),
+        ("bad datetime", "/api/vcenter/vm/vm-1001/guest/filesystem/files?action=update", "application/json", json!({"credentials": root(), "path": "/etc/hosts", "file_attributes": {"last_modified": "yesterday"}}).to_string().into_bytes()),
+        ("negative upload size", "/api/vcenter/vm/vm-1001/guest/filesystem?action=create", "application/json", json!({"credentials": root(), "spec": {"path": "/tmp/x", "attributes": {"size": -5}}}).to_string().into_bytes()),
+    ];
+    for (what, path, ct, body) in table {
+        let r = raw(&app, Method::POST, path, Some(&sid), ct, body).await;
+        assert_vapi_4xx(&r, what);
+    }
+    let big = raw(
+        &app,
+        Method::POST,
+        list,
+        Some(&sid),
+        "application/json",
+        vec![b' '; 1 << 20],
+    )
+    .await;
+    assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // `..` resolves inside the guest, and a double-encoded slash is a name, not a separator.
+    let dotdot = raw(
+        &app,
+        Method::POST,
+        "/api/vcenter/vm/vm-1001/guest/filesystem/files/%2F..%2F..%2Fetc%2Fhosts?action=get",
+        Some(&sid),
+        "application/json",
+        json!({"credentials": root()}).to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(dotdot.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/_mock/health", &sid).await.status,
+        StatusCode::OK,
+        "still serving"
+    );
+}
+
+#[tokio::test]
+async fn guest_file_with_missing_duplicated_or_malformed_parameters_is_a_vapi_400() {
+    let app = TestApp::spawn().await;
+    for q in [
+        "",
+        "?id=1",
+        "?token=t",
+        "?id=1&id=2&token=t",
+        "?id=1&token=a&token=b",
+        "?id=-1&token=t",
+        "?id=1e3&token=t",
+        "?id=99999999999999999999999&token=t",
+    ] {
+        for method in [Method::GET, Method::PUT] {
+            let r = raw(
+                &app,
+                method.clone(),
+                &format!("/guestFile{q}"),
+                None,
+                "application/octet-stream",
+                Vec::new(),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{method} {q}");
+            assert_vapi_4xx(&r, q);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_disconnects_halfway_through_an_upload_changes_nothing() {
+    let app = TestApp::spawn_with(|b| b.spill_threshold(1 << 20)).await;
+    let sid = app.login().await;
+    let size: usize = 100 << 20;
+    let r = app.transfer(&sid, "vm-1001", json!({"credentials": root(), "spec": {"path": "/etc/hosts", "attributes": {"size": size, "overwrite": true}}})).await;
+    let url = app.substitute(r.json().as_str().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
+    let client = app.client.clone();
+    let u = url.clone();
+    let sending = tokio::spawn(async move {
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        client
+            .put(&u)
+            .header("content-length", size.to_string())
+            .body(reqwest::Body::wrap_stream(stream))
+            .send()
+            .await
+    });
+    for _ in 0..8 {
+        tx.send(Ok(vec![b'z'; 1 << 20])).await.unwrap();
+    }
+    // The client gives up halfway: its body stream fails and the connection goes away.
+    tx.send(Err(std::io::Error::other("client gave up")))
+        .await
+        .unwrap();
+    // Whatever the client saw, what matters is the server side below.
+    let _ = sending.await.unwrap();
+    // Wait for the server to notice and give the token back.
+    let mut usable = false;
+    for _ in 0..100 {
+        if app
+            .vc
+            .transfers()
+            .iter()
+            .any(|t| t.state == vcmock::model::transfer::TransferState::Issued)
+        {
+            usable = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(usable, "the upload URL is usable again");
+    assert!(
+        app.vc
+            .vm("vm-1001")
+            .read_file("/etc/hosts")
+            .unwrap()
+            .unwrap()
+            .starts_with(b"127.0.0.1")
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(app.vc.state().spill_dir())
+        .unwrap()
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary file is left: {leftovers:?}"
+    );
+    let listing = app
+        .guest(
+            &sid,
+            "vm-1001",
+            "files?action=list",
+            json!({"credentials": root(), "path": "/etc"}),
+        )
+        .await
+        .json();
+    assert_eq!(listing["total"], 5, "no partial file appeared");
+}
+
+#[tokio::test]
+async fn a_client_that_disconnects_halfway_through_a_download_leaves_the_file_alone() {
+    let app = TestApp::spawn_with(|b| {
+        b.vm(vcmock::Vm::linux("vm-big")
+            .guest_user("root", "rootpw")
+            .large_file("/big", 100 << 20))
+    })
+    .await;
+    let sid = app.login().await;
+    let url = app.download_url(&sid, "vm-big", root(), "/big").await;
+    let mut resp = app.client.get(&url).send().await.unwrap();
+    resp.chunk().await.unwrap();
+    drop(resp);
+    let (_, used) = app.vc.vm("vm-big").disk().unwrap();
+    assert_eq!(used, 100 << 20);
+    // The URL was used up when the GET started; the path is free again once the stream ends.
+    let mut free = false;
+    for _ in 0..100 {
+        let r = app
+            .guest(
+                &sid,
+                "vm-big",
+                "files/%2Fbig?action=get",
+                json!({"credentials": root()}),
+            )
+            .await;
+        if r.status == StatusCode::OK {
+            free = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(free);
+}
+
+#[tokio::test]
+async fn power_reset_and_migrate_during_an_upload_leave_no_partial_file() {
+    for action in ["reset", "migrate"] {
+        let app = TestApp::spawn_with(|b| b.spill_threshold(1 << 20)).await;
+        let sid = app.login().await;
+        let size: usize = 100 << 20;
+        let r = app.transfer(&sid, "vm-1001", json!({"credentials": root(), "spec": {"path": "/tmp/new.bin", "attributes": {"size": size}}})).await;
+        let url = app.substitute(r.json().as_str().unwrap());
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
+        let client = app.client.clone();
+        let sending = tokio::spawn(async move {
+            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            });
+            client
+                .put(&url)
+                .header("content-length", size.to_string())
+                .body(reqwest::Body::wrap_stream(stream))
+                .send()
+                .await
+        });
+        tx.send(Ok(vec![b'z'; 1 << 20])).await.unwrap();
+        for _ in 0..200 {
+            if app
+                .vc
+                .transfers()
+                .iter()
+                .any(|t| t.state == vcmock::model::transfer::TransferState::InFlight)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if action == "reset" {
+            app.send(
+                Method::POST,
+                "/api/vcenter/vm/vm-1001/power?action=reset",
+                Some(&sid),
+                None,
+            )
+            .await;
+        } else {
+            app.vc.vm("vm-1001").migrate("host-9").unwrap();
+        }
+        for _ in 0..99 {
+            if tx.send(Ok(vec![b'z'; 1 << 20])).await.is_err() {
+                break;
+            }
+        }
+        drop(tx);
+        let outcome = sending.await.unwrap();
+        assert!(
+            outcome
+                .map(|r| r.status() != StatusCode::OK)
+                .unwrap_or(true),
+            "{action}: the upload did not land"
+        );
+        assert!(
+            !app.vc.vm("vm-1001").exists("/tmp/new.bin").unwrap(),
+            "{action}: no partial file"
+        );
+        for _ in 0..100 {
+            if std::fs::read_dir(app.vc.state().spill_dir())
+                .unwrap()
+                .next()
+                .is_none()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            std::fs::read_dir(app.vc.state().spill_dir())
+                .unwrap()
+                .next()
+                .is_none(),
+            "{action}: temporary file removed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn transfer_tokens_stay_bounded_as_they_expire_and_are_used() {
+    let app = TestApp::spawn().await;
+    for round in 0..20 {
+        let sid = app.login().await;
+        for _ in 0..50 {
+            app.download_url(&sid, "vm-1001", root(), "/etc/hosts")
+                .await;
+        }
+        app.clock.advance(Duration::from_secs(601));
+        assert!(
+            app.vc.state().vc().live_transfer_count() <= 50,
+            "round {round}"
+        );
+    }
+    // Used ones leave the live table at once.
+    let sid = app.login().await;
+    let url = app
+        .download_url(&sid, "vm-1001", root(), "/etc/hosts")
+        .await;
+    app.client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    app.clock.advance(Duration::from_secs(601));
+    app.download_url(&sid, "vm-1001", root(), "/etc/hosts")
+        .await;
+    assert_eq!(app.vc.state().vc().live_transfer_count(), 1);
+}
+
+#[tokio::test]
+async fn temporary_files_are_removed_on_reset_and_on_shutdown() {
+    let app = TestApp::spawn_with(|b| b.spill_threshold(16)).await;
+    let sid = app.login().await;
+    let data = vec![b'q'; 4096];
+    let r = app.transfer(&sid, "vm-1001", json!({"credentials": root(), "spec": {"path": "/tmp/spilled", "attributes": {"size": data.len()}}})).await;
+    let url = app.substitute(r.json().as_str().unwrap());
+    assert_eq!(
+        app.client
+            .put(&url)
+            .body(data)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let dir = app.vc.state().spill_dir().to_owned();
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "the upload spilled to a file"
+    );
+    app.send(Method::POST, "/_mock/reset", None, None).await;
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "reset removed it"
+    );
+    drop(app);
+    assert!(!dir.exists(), "shutdown removed the spill directory");
+}
+
+#[tokio::test]
+async fn every_route_needs_its_credential_and_guest_file_only_its_token() {
+    let app = TestApp::spawn_with(|b| b.admin_token("adm")).await;
+    let sid = app.login().await;
+    let table: Vec<(Method, &str, u16)> = vec![
+        (Method::GET, "/api/session", 401),
+        (Method::DELETE, "/api/session", 401),
+        (Method::GET, "/api/vcenter/vm", 401),
+        (Method::GET, "/api/vcenter/vm/vm-1001", 401),
+        (Method::GET, "/api/vcenter/vm/vm-1001/power", 401),
+        (
+            Method::POST,
+            "/api/vcenter/vm/vm-1001/power?action=start",
+            401,
+        ),
+        (Method::GET, "/api/vcenter/vm/vm-1001/tools", 401),
+        (Method::GET, "/api/vcenter/vm/vm-1001/guest/identity", 401),
+        (Method::GET, "/api/vcenter/vm/vm-1001/guest/power", 401),
+        (Method::GET, "/api/vcenter/vm/vm-1001/guest/operations", 401),
+        (
+            Method::POST,
+            "/api/vcenter/vm/vm-1001/guest/filesystem?action=create",
+            401,
+        ),
+        (Method::GET, "/api/vcenter/vm/vm-1001/guest/filesystem", 401),
+        (Method::PUT, "/api/vcenter/vm/vm-1001/guest/filesystem", 401),
+        (
+            Method::POST,
+            "/api/vcenter/vm/vm-1001/guest/filesystem/files?action=createTemporary",
+            401,
+        ),
+        (
+            Method::POST,
+            "/api/vcenter/vm/vm-1001/guest/filesystem/files?action=list",
+            401,
+        ),
+        (
+            Method::POST,
+            "/api/vcenter/vm/vm-1001/guest/filesystem/files?action=move",
+            401,
+        ),
+        (
+            Method::POST,
+            "/api/vcenter/vm/vm-1001/guest/filesystem/files?action=update",
+            401,
+        ),
+        (
+            Method::POST,
+            "/api/vcenter/vm/vm-1001/guest/filesystem/files/%2Ftmp?action=get",
+            401,
+        ),
+        (
+            Method::POST,
+            "/api/vcenter/vm/vm-1001/guest/filesystem/files/%2Ftmp?action=delete",
+            401,
+        ),
+        (
+            Method::POST,
+            "/api/vcenter/vm/vm-1001/guest/filesystem/directories?action=create",
+            401,
+        ),
+        (
+            Method::POST,
+            "/api/vcenter/vm/vm-1001/guest/filesystem/directories?action=delete",
+            401,
+        ),
+        (
+            Method::POST,
+            "/api/vcenter/vm/vm-1001/guest/filesystem/directories?action=move",
+            401,
+        ),
+        (
+            Method::POST,
+            "/api/vcenter/vm/vm-1001/guest/filesystem/directories?action=createTemporary",
+            401,
+        ),
+        (
+            Method::POST,
+            "/rest/com/vmware/cis/session?~action=get",
+            401,
+        ),
+        (Method::DELETE, "/rest/com/vmware/cis/session", 401),
+        (Method::GET, "/rest/vcenter/vm", 401),
+        (Method::GET, "/rest/vcenter/vm/vm-1001", 401),
+        (Method::GET, "/rest/vcenter/vm/vm-1001/power", 401),
+        (Method::POST, "/rest/vcenter/vm/vm-1001/power/stop", 401),
+        (Method::GET, "/rest/vcenter/vm/vm-1001/tools", 401),
+        (Method::GET, "/rest/vcenter/vm/vm-1001/guest/identity", 401),
+        (Method::GET, "/rest/vcenter/vm/vm-1001/guest/power", 401),
+        (Method::GET, "/_mock/info", 401),
+        (Method::POST, "/_mock/reset", 401),
+        (Method::GET, "/_mock/state", 401),
+        (Method::POST, "/_mock/state", 401),
+        (Method::POST, "/_mock/vms", 401),
+        (Method::DELETE, "/_mock/vms/vm-1001", 401),
+        (Method::PUT, "/_mock/vms/vm-1001/power", 401),
+        (Method::GET, "/_mock/clock", 401),
+        (Method::GET, "/_mock/faults", 401),
+        (Method::GET, "/_mock/journal", 401),
+        (Method::GET, "/_mock/transfers", 401),
+        (Method::GET, "/_mock/metrics", 401),
+        (Method::GET, "/_mock/errors", 401),
+        (Method::GET, "/_mock/health", 200),
+        (Method::GET, "/_mock/ready", 200),
+        (Method::GET, "/_mock/certificate", 200),
+    ];
+    for (method, path, status) in table {
+        let r = app.send(method.clone(), path, None, Some(json!({}))).await;
+        assert_eq!(r.status.as_u16(), status, "{method} {path}: {}", r.text());
+        if status != 200 {
+            assert_eq!(r.content_type(), "application/json", "{method} {path}");
+            let body = r.json();
+            let error_type = if path.starts_with("/rest") {
+                body["value"]["error_type"].clone()
+            } else {
+                body["error_type"].clone()
+            };
+            assert_eq!(error_type, "UNAUTHENTICATED", "{method} {path}");
+        }
+    }
+    // The JSON-RPC endpoint answers in its own shape without a session.
+    let rpc = app.client.post(app.url("/api")).json(&json!({"jsonrpc": "2.0", "id": 1, "method": "invoke", "params": {"serviceId": "com.vmware.vcenter.VM", "operationId": "list", "input": {"STRUCTURE": {"operation-input": {}}}, "ctx": {}}})).send().await.unwrap();
+    let v: Value = rpc.json().await.unwrap();
+    assert!(
+        v["result"]["error"]["ERROR"]
+            .get("com.vmware.vapi.std.errors.unauthenticated")
+            .is_some()
+    );
+    // /guestFile: the token alone works; a session never stands in for it.
+    let url = app
+        .download_url(&sid, "vm-1001", root(), "/etc/hosts")
+        .await;
+    let without_token = url.split("&token=").next().unwrap().to_owned();
+    let r = app
+        .client
+        .get(&without_token)
+        .header("vmware-api-session-id", &sid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.client.get(&url).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+}
