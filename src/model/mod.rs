@@ -9,6 +9,9 @@ pub mod session;
 pub mod transfer;
 pub mod vm;
 
+#[cfg(test)]
+mod proptests;
+
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
