@@ -49,3 +49,23 @@ async fn the_golden_error_catalogue_matches_the_code_and_the_admin_api() {
         }
     }
 }
+
+#[test]
+fn the_readme_error_table_lists_every_catalogue_row() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    for row in vcmock::vapi::error::catalogue() {
+        let line = format!(
+            "| `{}` | `{}` | {} | `{}` |",
+            row.fault,
+            row.error_type.as_str(),
+            row.status,
+            row.message_id
+        );
+        assert!(
+            readme.contains(&line),
+            "README.md's error table lacks: {line}"
+        );
+    }
+}
