@@ -300,7 +300,13 @@ impl std::error::Error for FixtureError {}
 impl Fixture {
     /// The built-in default fixture.
     pub fn default_fixture() -> Self {
-        Self::from_json(DEFAULT_FIXTURE, "<built-in>").expect("the built-in fixture is valid")
+        static PARSED: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+        PARSED
+            .get_or_init(|| {
+                Self::from_json(DEFAULT_FIXTURE, "<built-in>")
+                    .expect("the built-in fixture is valid")
+            })
+            .clone()
     }
 
     /// Parses and validates fixture JSON; `source` names it in errors.

@@ -72,7 +72,8 @@ struct Inner {
     ids: IdGen,
     settings: Settings,
     cert: Option<CertInfo>,
-    spill_dir: tempfile::TempDir,
+    /// Created on first use (most servers never spill).
+    spill_dir: std::sync::OnceLock<tempfile::TempDir>,
     journal: Journal,
     faults: FaultRules,
     metrics: Metrics,
@@ -99,7 +100,7 @@ impl AppState {
             ids: IdGen::new(seed),
             settings,
             cert,
-            spill_dir: tempfile::Builder::new().prefix("vcmock-").tempdir()?,
+            spill_dir: std::sync::OnceLock::new(),
             journal: Journal::new(journal_size),
             faults: FaultRules::default(),
             metrics: Metrics::default(),
@@ -141,9 +142,14 @@ impl AppState {
         self.0.cert.as_ref()
     }
 
-    /// Where spilled uploads go (removed on shutdown).
-    pub fn spill_dir(&self) -> &std::path::Path {
-        self.0.spill_dir.path()
+    /// Where spilled uploads go (created on first use, removed on shutdown).
+    pub fn spill_dir(&self) -> std::io::Result<&std::path::Path> {
+        if self.0.spill_dir.get().is_none() {
+            let dir = tempfile::Builder::new().prefix("vcmock-").tempdir()?;
+            // Another request may have won the race; its directory is kept and ours removed.
+            let _ = self.0.spill_dir.set(dir);
+        }
+        Ok(self.0.spill_dir.get().expect("set above").path())
     }
 
     /// The request journal.

@@ -216,6 +216,12 @@ fn key(family: Family, name: &str) -> String {
     }
 }
 
+/// The repeating line of generated content.
+const PATTERN_LINE: &[u8] = b"vcmock generated content 0123456789abcdefghijklmnopqrstuvwxyz\n";
+
+/// The longest slice [`Blob::pattern_slice`] hands out.
+pub const PATTERN_CHUNK_MAX: usize = 256 * 1024;
+
 /// The content of a regular file.
 #[derive(Debug, Clone)]
 pub enum Blob {
@@ -263,15 +269,36 @@ impl Blob {
 
     /// The pattern byte at `offset` (for [`Blob::Pattern`]): printable, line-broken text.
     pub fn pattern_byte(offset: u64) -> u8 {
-        const LINE: &[u8] = b"vcmock generated content 0123456789abcdefghijklmnopqrstuvwxyz\n";
-        LINE[(offset % LINE.len() as u64) as usize]
+        PATTERN_LINE[(offset % PATTERN_LINE.len() as u64) as usize]
     }
 
     /// Fills `buf` with the pattern bytes starting at `offset`.
     pub fn fill_pattern(offset: u64, buf: &mut [u8]) {
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = Self::pattern_byte(offset + i as u64);
+        let mut done = 0;
+        while done < buf.len() {
+            let n = (buf.len() - done).min(PATTERN_CHUNK_MAX);
+            buf[done..done + n].copy_from_slice(&Self::pattern_slice(offset + done as u64, n));
+            done += n;
         }
+    }
+
+    /// `len` (at most [`PATTERN_CHUNK_MAX`]) pattern bytes from `offset`, as a zero-copy slice of
+    /// one block built once.
+    pub fn pattern_slice(offset: u64, len: usize) -> Bytes {
+        static BLOCK: std::sync::OnceLock<Bytes> = std::sync::OnceLock::new();
+        let block = BLOCK.get_or_init(|| {
+            let n = PATTERN_CHUNK_MAX + PATTERN_LINE.len();
+            Bytes::from(
+                PATTERN_LINE
+                    .iter()
+                    .copied()
+                    .cycle()
+                    .take(n)
+                    .collect::<Vec<u8>>(),
+            )
+        });
+        let start = (offset % PATTERN_LINE.len() as u64) as usize;
+        block.slice(start..start + len.min(PATTERN_CHUNK_MAX))
     }
 
     /// The whole content in memory. Meant for small blobs (fixtures, snapshots).

@@ -186,11 +186,7 @@ fn stream_blob(
         }
         let chunk = match &mut s.source {
             Source::Memory(b) => b.slice(s.sent as usize..s.sent as usize + want),
-            Source::Pattern => {
-                let mut v = vec![0; want];
-                Blob::fill_pattern(s.sent, &mut v);
-                Bytes::from(v)
-            }
+            Source::Pattern => Blob::pattern_slice(s.sent, want),
             Source::Unopened(f) => match tokio::fs::File::open(&f.path).await {
                 Ok(file) => {
                     s.source = Source::File(file);
@@ -231,8 +227,13 @@ impl Drop for UploadGuard {
 /// Where upload bytes collect: memory below the spill threshold, a temporary file above it.
 enum Sink {
     Memory(Vec<u8>),
-    File(tempfile::NamedTempFile, tokio::fs::File),
+    /// The file, an async writer on it, and a buffer that batches small frames into large
+    /// writes (each write is a trip through tokio's blocking pool).
+    File(tempfile::NamedTempFile, tokio::fs::File, Vec<u8>),
 }
+
+/// Spilled uploads are written in blocks of this size.
+const SPILL_BLOCK: usize = 1 << 20;
 
 async fn upload(State(state): State<AppState>, req: Request) -> Response {
     let (id, token) = match id_and_token(req.uri()) {
@@ -271,10 +272,13 @@ async fn upload(State(state): State<AppState>, req: Request) -> Response {
         return refused(Fault::EmptyUpload);
     }
     let mut sink = if expected > state.settings().spill_threshold {
-        match tempfile::NamedTempFile::new_in(state.spill_dir()).and_then(|f| {
-            let writer = tokio::fs::File::from_std(f.as_file().try_clone()?);
-            Ok(Sink::File(f, writer))
-        }) {
+        match state
+            .spill_dir()
+            .and_then(tempfile::NamedTempFile::new_in)
+            .and_then(|f| {
+                let writer = tokio::fs::File::from_std(f.as_file().try_clone()?);
+                Ok(Sink::File(f, writer, Vec::with_capacity(SPILL_BLOCK)))
+            }) {
             Ok(sink) => sink,
             Err(e) => {
                 return refused(Fault::Internal {
@@ -305,7 +309,16 @@ async fn upload(State(state): State<AppState>, req: Request) -> Response {
                 v.extend_from_slice(&chunk);
                 Ok(())
             }
-            Sink::File(_, w) => w.write_all(&chunk).await,
+            Sink::File(_, w, buf) => {
+                buf.extend_from_slice(&chunk);
+                if buf.len() >= SPILL_BLOCK {
+                    let r = w.write_all(buf).await;
+                    buf.clear();
+                    r
+                } else {
+                    Ok(())
+                }
+            }
         };
         if let Err(e) = written {
             return refused(Fault::Internal {
@@ -318,8 +331,12 @@ async fn upload(State(state): State<AppState>, req: Request) -> Response {
     }
     let blob = match sink {
         Sink::Memory(v) => Blob::Bytes(Bytes::from(v)),
-        Sink::File(f, mut w) => {
-            if let Err(e) = w.flush().await {
+        Sink::File(f, mut w, buf) => {
+            let flushed = async {
+                w.write_all(&buf).await?;
+                w.flush().await
+            };
+            if let Err(e) = flushed.await {
                 return refused(Fault::Internal {
                     detail: format!("cannot write the upload: {e}"),
                 });

@@ -32,12 +32,46 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// Builds a `match_pattern` filter. vCenter documents Perl-compatible expressions; the mock
-/// uses Rust's `regex` (no look-around or back-references), searched anywhere in the name.
-pub fn name_filter(pattern: Option<&str>) -> Result<regex::Regex, Fault> {
-    regex::Regex::new(pattern.unwrap_or(".*")).map_err(|e| Fault::InvalidInput {
+/// A `match_pattern` filter. vCenter documents Perl-compatible expressions; the mock uses
+/// Rust's `regex` (no look-around or back-references), searched anywhere in the name. No pattern
+/// matches everything without a regex; compiled patterns are cached, since clients repeat them.
+#[derive(Debug, Clone)]
+pub struct NameFilter(Option<regex::Regex>);
+
+impl NameFilter {
+    /// Whether `name` passes the filter.
+    pub fn matches(&self, name: &str) -> bool {
+        self.0.as_ref().is_none_or(|re| re.is_match(name))
+    }
+}
+
+/// Compiles (or fetches from the cache) the filter for `pattern`.
+pub fn name_filter(pattern: Option<&str>) -> Result<NameFilter, Fault> {
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<std::collections::HashMap<String, regex::Regex>>> =
+        OnceLock::new();
+    let Some(pattern) = pattern else {
+        return Ok(NameFilter(None));
+    };
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(re) = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(pattern)
+    {
+        return Ok(NameFilter(Some(re.clone())));
+    }
+    let re = regex::Regex::new(pattern).map_err(|e| Fault::InvalidInput {
         detail: format!("filter.match_pattern: {e}"),
-    })
+    })?;
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if cache.len() >= 256 {
+        cache.clear();
+    }
+    cache.insert(pattern.to_owned(), re.clone());
+    Ok(NameFilter(Some(re)))
 }
 
 async fn files(
@@ -77,7 +111,7 @@ async fn files(
             let (index, size) = dto::paging(b.iteration.as_ref())?;
             let re = name_filter(b.filter.as_ref().and_then(|f| f.match_pattern.as_deref()))?;
             let page = vc.list_files(&caller, &vm, &creds, &b.path, index, size, &|n| {
-                re.is_match(n)
+                re.matches(n)
             })?;
             Ok(ok_json(&dto::list_result(&page)))
         }

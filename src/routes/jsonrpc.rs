@@ -295,10 +295,10 @@ fn dispatch(c: &Call<'_>, service: &str, operation: &str, args: &Value) -> Outpu
             )?;
             let page =
                 vc.list_files(&caller, &vm_of(args)?, &creds, &b.path, index, size, &|n| {
-                    re.is_match(n)
+                    re.matches(n)
                 })?;
             Ok((
-                dto::list_result(&page),
+                dto::to_value(&dto::list_result(&page)),
                 ty("com.vmware.vcenter.vm.guest.filesystem.files.list_result"),
             ))
         }

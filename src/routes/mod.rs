@@ -151,7 +151,7 @@ pub fn unknown_action(uri: &Uri) -> ApiError {
 }
 
 /// A 200 JSON answer.
-pub fn ok_json(v: &Value) -> Response {
+pub fn ok_json<T: serde::Serialize + ?Sized>(v: &T) -> Response {
     json_response(StatusCode::OK, v)
 }
 
@@ -220,19 +220,25 @@ pub fn classify(method: &Method, path: &str, action: Option<&str>) -> (String, O
 }
 
 /// The guest path a request names: in the `files/{path}` URL tail, or `path` / `spec.path` in
-/// the JSON body.
+/// the JSON body (read without building a full JSON value).
 fn guest_path_of(path: &str, body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Spec {
+        path: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        path: Option<String>,
+        spec: Option<Spec>,
+    }
     if let Some((_, tail)) = path.split_once("/guest/filesystem/files/") {
         return percent_encoding::percent_decode_str(tail)
             .decode_utf8()
             .ok()
             .map(|s| s.into_owned());
     }
-    let v: Value = serde_json::from_slice(body).ok()?;
-    v.get("path")
-        .or_else(|| v.get("spec").and_then(|s| s.get("path")))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+    let peek: Peek = serde_json::from_slice(body).ok()?;
+    peek.path.or(peek.spec.and_then(|s| s.path))
 }
 
 /// Names the operation, applies fault rules, and records the journal entry and metrics.

@@ -591,23 +591,44 @@ pub fn file_info(info: &FileInfo) -> Value {
     json!({"type": type_name(info.file_type), "size": info.size, "attributes": attrs})
 }
 
-/// `Files.ListResult`.
-pub fn list_result(page: &ListPage) -> Value {
-    let files: Vec<Value> = page
-        .files
-        .iter()
-        .map(|f| json!({"filename": f.filename, "type": type_name(f.file_type), "size": f.size}))
-        .collect();
-    let mut v = json!({
-        "files": files,
-        "total": page.total,
-        "status": if page.more { "READY" } else { "END_OF_DATA" },
-    });
-    if let (Some(s), Some(e)) = (page.start_index, page.end_index) {
-        v["start_index"] = json!(s);
-        v["end_index"] = json!(e);
+/// One entry of a `Files.ListResult`.
+#[derive(Debug, Serialize)]
+pub struct ListEntryDto<'a> {
+    filename: &'a str,
+    size: u64,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+/// `Files.ListResult`, serialised straight from typed fields (the hot path of listings).
+#[derive(Debug, Serialize)]
+pub struct ListResultDto<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_index: Option<u64>,
+    files: Vec<ListEntryDto<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_index: Option<u64>,
+    status: &'static str,
+    total: u64,
+}
+
+/// `Files.ListResult` for a page.
+pub fn list_result(page: &ListPage) -> ListResultDto<'_> {
+    ListResultDto {
+        end_index: page.end_index,
+        files: page
+            .files
+            .iter()
+            .map(|f| ListEntryDto {
+                filename: &f.filename,
+                size: f.size,
+                kind: type_name(f.file_type),
+            })
+            .collect(),
+        start_index: page.start_index,
+        status: if page.more { "READY" } else { "END_OF_DATA" },
+        total: page.total,
     }
-    v
 }
 
 /// The list page parameters, with vCenter's defaults (size 50, index 0).

@@ -898,7 +898,7 @@ impl VapiError {
 
 /// A JSON response with `Content-Type: application/json` exactly (no charset: Ansible's modules
 /// reject anything else).
-pub fn json_response(status: StatusCode, body: &Value) -> Response {
+pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     (
         status,

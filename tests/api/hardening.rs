@@ -191,7 +191,7 @@ async fn a_client_that_disconnects_halfway_through_an_upload_changes_nothing() {
             .unwrap()
             .starts_with(b"127.0.0.1")
     );
-    let leftovers: Vec<_> = std::fs::read_dir(app.vc.state().spill_dir())
+    let leftovers: Vec<_> = std::fs::read_dir(app.vc.state().spill_dir().unwrap())
         .unwrap()
         .collect();
     assert!(
@@ -307,7 +307,7 @@ async fn power_reset_and_migrate_during_an_upload_leave_no_partial_file() {
             "{action}: no partial file"
         );
         for _ in 0..100 {
-            if std::fs::read_dir(app.vc.state().spill_dir())
+            if std::fs::read_dir(app.vc.state().spill_dir().unwrap())
                 .unwrap()
                 .next()
                 .is_none()
@@ -317,7 +317,7 @@ async fn power_reset_and_migrate_during_an_upload_leave_no_partial_file() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert!(
-            std::fs::read_dir(app.vc.state().spill_dir())
+            std::fs::read_dir(app.vc.state().spill_dir().unwrap())
                 .unwrap()
                 .next()
                 .is_none(),
@@ -377,7 +377,7 @@ async fn temporary_files_are_removed_on_reset_and_on_shutdown() {
             .status(),
         StatusCode::OK
     );
-    let dir = app.vc.state().spill_dir().to_owned();
+    let dir = app.vc.state().spill_dir().unwrap().to_owned();
     assert_eq!(
         std::fs::read_dir(&dir).unwrap().count(),
         1,
