@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
@@ -25,7 +25,7 @@ use crate::vapi::extract::{JsonBody, parse_json};
 use crate::vapi::extract::{Path, Query};
 
 /// The admin routes (mounted only when the admin API is enabled).
-pub fn routes(state: AppState) -> Router<AppState> {
+pub fn routes() -> Router {
     let guarded = Router::new()
         .route("/_mock/info", get(info))
         .route("/_mock/errors", get(errors))
@@ -50,7 +50,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/_mock/journal", get(journal).delete(clear_journal))
         .route("/_mock/transfers", get(transfers))
         .route("/_mock/metrics", get(metrics))
-        .layer(middleware::from_fn_with_state(state, require_token));
+        .layer(middleware::from_fn(require_token));
     Router::new()
         .route("/_mock/health", get(health))
         .route("/_mock/ready", get(ready))
@@ -60,7 +60,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
 
 /// With `--admin-token`, every admin endpoint but health, readiness and the certificate needs
 /// `Authorization: Bearer TOKEN`.
-async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn require_token(state: AppState, req: Request, next: Next) -> Response {
     if let Some(token) = &state.settings().admin_token {
         let given = req
             .headers()
@@ -85,7 +85,7 @@ async fn health() -> Response {
     ok_json(&json!({"status": "ok"}))
 }
 
-async fn ready(State(state): State<AppState>) -> Response {
+async fn ready(state: AppState) -> Response {
     if state.is_ready() {
         ok_json(&json!({"ready": true}))
     } else {
@@ -93,7 +93,7 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn info(State(state): State<AppState>) -> Response {
+async fn info(state: AppState) -> Response {
     let vc = state.vc();
     ok_json(&json!({
         "name": "vcmock",
@@ -112,7 +112,7 @@ async fn info(State(state): State<AppState>) -> Response {
     }))
 }
 
-async fn certificate(State(state): State<AppState>) -> Result<Response, ApiError> {
+async fn certificate(state: AppState) -> Result<Response, ApiError> {
     let cert = state.cert().ok_or_else(|| {
         ApiError(Fault::AdminNotFound {
             what: "a certificate (TLS is off)".into(),
@@ -126,7 +126,7 @@ async fn errors() -> Response {
 }
 
 /// `POST /_mock/reset`: back to the loaded fixture. An optional fixture body replaces it.
-async fn reset(State(state): State<AppState>, body: JsonBody) -> Result<Response, ApiError> {
+async fn reset(state: AppState, body: JsonBody) -> Result<Response, ApiError> {
     let fixture = if body.bytes().iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -141,19 +141,19 @@ fn load_fixture(body: &JsonBody) -> Result<Fixture, ApiError> {
     Fixture::from_json(text, "request body").map_err(|e| bad(e.to_string()))
 }
 
-async fn state_dump(State(state): State<AppState>) -> Response {
+async fn state_dump(state: AppState) -> Response {
     ok_json(&serde_json::to_value(state.snapshot()).unwrap_or_default())
 }
 
 /// `POST /_mock/state`: restores a snapshot (it becomes what reset restores).
-async fn state_load(State(state): State<AppState>, body: JsonBody) -> Result<Response, ApiError> {
+async fn state_load(state: AppState, body: JsonBody) -> Result<Response, ApiError> {
     let fixture = load_fixture(&body)?;
     state.reset(Some(fixture));
     Ok(no_content())
 }
 
 /// `POST /_mock/vms`: registers VMs given as a fixture document, or one VM object.
-async fn add_vms(State(state): State<AppState>, body: JsonBody) -> Result<Response, ApiError> {
+async fn add_vms(state: AppState, body: JsonBody) -> Result<Response, ApiError> {
     let value: Value = body.parse()?;
     let specs: Vec<VmSpec> = if value.get("vms").is_some() {
         let mut doc = value;
@@ -181,10 +181,7 @@ async fn add_vms(State(state): State<AppState>, body: JsonBody) -> Result<Respon
     Ok(super::created_json(&json!({"added": ids})))
 }
 
-async fn unregister(
-    State(state): State<AppState>,
-    Path(vm): Path<String>,
-) -> Result<Response, ApiError> {
+async fn unregister(state: AppState, Path(vm): Path<String>) -> Result<Response, ApiError> {
     state.vc().unregister(&vm, state.now())?;
     Ok(no_content())
 }
@@ -195,7 +192,7 @@ struct MigrateBody {
 }
 
 async fn migrate(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
@@ -210,7 +207,7 @@ struct PowerBody {
 }
 
 async fn set_power(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
@@ -225,7 +222,7 @@ struct ToolsBody {
 }
 
 async fn set_tools(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
@@ -240,7 +237,7 @@ struct BusyBody {
 }
 
 async fn set_busy(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
@@ -256,7 +253,7 @@ struct PathQuery {
 
 /// `GET /_mock/vms/{vm}/files?path=...`: a file's bytes, without guest permission checks.
 async fn read_file(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     Query(q): Query<PathQuery>,
 ) -> Result<Response, ApiError> {
@@ -275,7 +272,7 @@ async fn read_file(
 
 /// `PUT /_mock/vms/{vm}/files`: adds or replaces a file, directory or link (fixture format).
 async fn put_file(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
@@ -290,7 +287,7 @@ async fn put_file(
 }
 
 async fn delete_file(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     Query(q): Query<PathQuery>,
 ) -> Result<Response, ApiError> {
@@ -305,7 +302,7 @@ async fn delete_file(
     }
 }
 
-async fn clock(State(state): State<AppState>) -> Response {
+async fn clock(state: AppState) -> Response {
     ok_json(&json!({"mode": state.clock().mode(), "now": datetime(state.now())}))
 }
 
@@ -322,7 +319,7 @@ struct ClockBody {
 
 /// `POST /_mock/clock`: `{"advance_seconds": 601}`, `{"set": "2024-01-01T00:00:00Z"}` or
 /// `{"mode": "manual"|"system"}`. Moving the clock switches it to manual.
-async fn move_clock(State(state): State<AppState>, body: JsonBody) -> Result<Response, ApiError> {
+async fn move_clock(state: AppState, body: JsonBody) -> Result<Response, ApiError> {
     let b: ClockBody = body.parse()?;
     if let Some(mode) = b.mode {
         state.clock().set_mode(mode);
@@ -336,14 +333,14 @@ async fn move_clock(State(state): State<AppState>, body: JsonBody) -> Result<Res
         }
         state.clock().advance(Duration::from_secs_f64(secs));
     }
-    Ok(clock(State(state)).await)
+    Ok(clock(state).await)
 }
 
-async fn list_faults(State(state): State<AppState>) -> Response {
+async fn list_faults(state: AppState) -> Response {
     ok_json(&serde_json::to_value(state.faults().list()).unwrap_or_default())
 }
 
-async fn add_fault(State(state): State<AppState>, body: JsonBody) -> Result<Response, ApiError> {
+async fn add_fault(state: AppState, body: JsonBody) -> Result<Response, ApiError> {
     let spec: FaultSpec = body.parse()?;
     let rule = state.faults().add(spec).map_err(bad)?;
     Ok(super::created_json(
@@ -351,15 +348,12 @@ async fn add_fault(State(state): State<AppState>, body: JsonBody) -> Result<Resp
     ))
 }
 
-async fn clear_faults(State(state): State<AppState>) -> Response {
+async fn clear_faults(state: AppState) -> Response {
     state.faults().clear();
     no_content()
 }
 
-async fn delete_fault(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn delete_fault(state: AppState, Path(id): Path<String>) -> Result<Response, ApiError> {
     let found = id
         .parse()
         .map(|id| state.faults().remove(id))
@@ -374,7 +368,7 @@ async fn delete_fault(
 }
 
 async fn journal(
-    State(state): State<AppState>,
+    state: AppState,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
@@ -405,12 +399,12 @@ fn query_object(uri: &axum::http::Uri) -> Value {
     Value::Object(map)
 }
 
-async fn clear_journal(State(state): State<AppState>) -> Response {
+async fn clear_journal(state: AppState) -> Response {
     state.journal().clear();
     no_content()
 }
 
-async fn transfers(State(state): State<AppState>) -> Response {
+async fn transfers(state: AppState) -> Response {
     let list: Vec<Value> = state
         .vc()
         .transfers()
@@ -444,7 +438,7 @@ async fn transfers(State(state): State<AppState>) -> Response {
     ok_json(&Value::Array(list))
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(state: AppState) -> Response {
     let vc = state.vc();
     let text = state
         .metrics()

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,7 @@ use crate::vapi::error::ApiError;
 const CHUNK: usize = 256 * 1024;
 
 /// `GET` and `PUT /guestFile`.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router {
     Router::new().route("/guestFile", get(download).put(upload))
 }
 
@@ -84,7 +84,7 @@ impl Drop for DownloadGuard {
     }
 }
 
-async fn download(State(state): State<AppState>, req: Request) -> Response {
+async fn download(state: AppState, req: Request) -> Response {
     let shaping = req
         .extensions()
         .get::<StreamShaping>()
@@ -235,7 +235,7 @@ enum Sink {
 /// Spilled uploads are written in blocks of this size.
 const SPILL_BLOCK: usize = 1 << 20;
 
-async fn upload(State(state): State<AppState>, req: Request) -> Response {
+async fn upload(state: AppState, req: Request) -> Response {
     let (id, token) = match id_and_token(req.uri()) {
         Ok(v) => v,
         Err(f) => return refused(f),

@@ -1,7 +1,7 @@
 //! Owns the guest filesystem endpoints: `files` and `directories` and their actions.
 
 use axum::Router;
-use axum::extract::State;
+
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::post;
@@ -19,7 +19,7 @@ use crate::vapi::extract::JsonBody;
 use crate::vapi::extract::Path;
 
 /// The `files` and `directories` routes.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router {
     Router::new()
         .route("/api/vcenter/vm/{vm}/guest/filesystem/files", post(files))
         .route(
@@ -75,7 +75,7 @@ pub fn name_filter(pattern: Option<&str>) -> Result<NameFilter, Fault> {
 }
 
 async fn files(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -155,7 +155,7 @@ fn tail_path(uri: &Uri) -> Result<String, Fault> {
 }
 
 async fn file_at(
-    State(state): State<AppState>,
+    state: AppState,
     Path((vm, _)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
@@ -181,7 +181,7 @@ async fn file_at(
 }
 
 async fn directories(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     uri: Uri,
     headers: HeaderMap,

@@ -3,7 +3,7 @@
 //! renderers the REST routes use.
 
 use axum::Router;
-use axum::extract::State;
+
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::post;
@@ -23,7 +23,7 @@ use crate::vapi::extract::{JsonBody, parse_json};
 use crate::vapi::jsonrpc::{self, Ty, ty};
 
 /// The JSON-RPC route.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router {
     Router::new().route("/api", post(invoke))
 }
 
@@ -47,12 +47,7 @@ fn vm_of(v: &Value) -> Result<String, Fault> {
         })
 }
 
-async fn invoke(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: JsonBody,
-) -> Response {
+async fn invoke(state: AppState, headers: HeaderMap, uri: Uri, body: JsonBody) -> Response {
     let envelope: Value = match serde_json::from_slice(body.bytes()) {
         Ok(v) => v,
         Err(_) => {

@@ -10,9 +10,11 @@ pub mod session;
 pub mod transfers;
 pub mod vm;
 
+use std::sync::OnceLock;
+
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -44,8 +46,24 @@ pub struct StreamShaping {
 #[derive(Debug, Clone)]
 pub struct JournalNote(pub String);
 
-/// The whole application: vCenter API, legacy API, `/guestFile`, and the admin API.
+/// The whole application: vCenter API, legacy API, `/guestFile`, and the admin API, serving
+/// `state`. The routes are built once per process (per admin setting) and shared; each server
+/// only adds its state as a request extension.
 pub fn router(state: AppState) -> Router {
+    static WITH_ADMIN: OnceLock<Router> = OnceLock::new();
+    static WITHOUT_ADMIN: OnceLock<Router> = OnceLock::new();
+    let template = if state.settings().admin_enabled {
+        WITH_ADMIN.get_or_init(|| build(true))
+    } else {
+        WITHOUT_ADMIN.get_or_init(|| build(false))
+    };
+    let service = tower::ServiceBuilder::new()
+        .layer(axum::Extension(state))
+        .service(template.clone());
+    Router::new().fallback_service(service)
+}
+
+fn build(admin: bool) -> Router {
     let api = Router::new()
         .merge(session::api_routes())
         .merge(vm::api_routes())
@@ -60,16 +78,15 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(rest)
         .merge(guest_file::routes());
-    if state.settings().admin_enabled {
-        app = app.merge(admin::routes(state.clone()));
+    if admin {
+        app = app.merge(admin::routes());
     }
     app.fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn(observe))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
-        .with_state(state)
 }
 
 async fn fallback(uri: Uri) -> ApiError {
@@ -242,7 +259,7 @@ fn guest_path_of(path: &str, body: &[u8]) -> Option<String> {
 }
 
 /// Names the operation, applies fault rules, and records the journal entry and metrics.
-async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn observe(state: AppState, req: Request, next: Next) -> Response {
     let started = crate::clock::Stopwatch::start();
     let now = state.now();
     let method = req.method().clone();

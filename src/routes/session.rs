@@ -1,7 +1,7 @@
 //! Owns the session endpoints: `/api/session` and the legacy `/rest/com/vmware/cis/session`.
 
 use axum::Router;
-use axum::extract::State;
+
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
@@ -17,12 +17,12 @@ use crate::vapi::error::ApiError;
 use crate::vapi::extract::SessionId;
 
 /// `/api/session`.
-pub fn api_routes() -> Router<AppState> {
+pub fn api_routes() -> Router {
     Router::new().route("/api/session", post(create).get(info).delete(delete))
 }
 
 /// `/rest/com/vmware/cis/session` (the `/rest` layer reshapes the answers).
-pub fn rest_routes() -> Router<AppState> {
+pub fn rest_routes() -> Router {
     Router::new().route(
         "/rest/com/vmware/cis/session",
         post(rest_post).delete(delete),
@@ -43,16 +43,13 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((user.to_owned(), pass.to_owned()))
 }
 
-async fn create(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn create(state: AppState, headers: HeaderMap) -> Result<Response, ApiError> {
     let (user, pass) = basic_credentials(&headers).ok_or(Fault::LoginFailed)?;
     let id = state.vc().login(&user, &pass, state.ids(), state.now())?;
     Ok(created_json(&json!(id)))
 }
 
-async fn info(
-    State(state): State<AppState>,
-    SessionId(id): SessionId,
-) -> Result<Response, ApiError> {
+async fn info(state: AppState, SessionId(id): SessionId) -> Result<Response, ApiError> {
     let s = state.vc().session(&id, state.now())?;
     Ok(ok_json(&json!({
         "user": s.user,
@@ -61,25 +58,18 @@ async fn info(
     })))
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    SessionId(id): SessionId,
-) -> Result<Response, ApiError> {
+async fn delete(state: AppState, SessionId(id): SessionId) -> Result<Response, ApiError> {
     state.vc().logout(&id, state.now())?;
     Ok(no_content())
 }
 
-async fn rest_post(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+async fn rest_post(state: AppState, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
     match action_of(&uri).get() {
-        None => create(State(state), headers).await,
+        None => create(state, headers).await,
         Some("get") => {
             let id = crate::vapi::extract::session_id_from_headers(&headers)
                 .ok_or(Fault::SessionRequired)?;
-            info(State(state), SessionId(id)).await
+            info(state, SessionId(id)).await
         }
         Some(_) => Err(unknown_action(&uri)),
     }

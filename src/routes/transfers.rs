@@ -2,7 +2,7 @@
 //! preview `GET`/`PUT .../guest/filesystem` forms, and the `*`-hosted URL they return.
 
 use axum::Router;
-use axum::extract::State;
+
 use axum::http::header::HOST;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
@@ -19,7 +19,7 @@ use crate::vapi::error::ApiError;
 use crate::vapi::extract::{JsonBody, Path};
 
 /// The transfer routes.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router {
     Router::new().route(
         "/api/vcenter/vm/{vm}/guest/filesystem",
         post(create).get(preview_get).put(preview_put),
@@ -95,7 +95,7 @@ async fn issue(
 }
 
 async fn create(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -129,7 +129,7 @@ async fn create(
 
 /// Preview (7.0U1) download: `GET` with a JSON body `{path, credentials}`; answers 200.
 async fn preview_get(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -155,7 +155,7 @@ async fn preview_get(
 /// Preview (7.0U1) upload: `PUT` with `{path, credentials, file_attributes, overwrite,
 /// file_size}`; answers 200.
 async fn preview_put(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     uri: Uri,
     headers: HeaderMap,

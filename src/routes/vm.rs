@@ -2,7 +2,7 @@
 //! in their `/api` and legacy `/rest` forms.
 
 use axum::Router;
-use axum::extract::State;
+
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -16,7 +16,7 @@ use crate::vapi::error::ApiError;
 use crate::vapi::extract::Path;
 
 /// The `/api/vcenter/vm...` routes.
-pub fn api_routes() -> Router<AppState> {
+pub fn api_routes() -> Router {
     Router::new()
         .route("/api/vcenter/vm", get(list))
         .route("/api/vcenter/vm/{vm}", get(vm_info))
@@ -34,7 +34,7 @@ pub fn api_routes() -> Router<AppState> {
 }
 
 /// The legacy `/rest/vcenter/vm...` routes (no guest operations readiness there).
-pub fn rest_routes() -> Router<AppState> {
+pub fn rest_routes() -> Router {
     Router::new()
         .route("/rest/vcenter/vm", get(list))
         .route("/rest/vcenter/vm/{vm}", get(vm_info))
@@ -77,11 +77,7 @@ fn filter_of(uri: &Uri) -> Result<VmFilter, Fault> {
     Ok(f)
 }
 
-async fn list(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+async fn list(state: AppState, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
     let caller = authenticate(&state, &headers)?;
     let filter = filter_of(&uri)?;
     let vms = state.vc().list_vms(&caller, &filter)?;
@@ -103,7 +99,7 @@ fn read(
 }
 
 async fn vm_info(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -111,7 +107,7 @@ async fn vm_info(
 }
 
 async fn power_info(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -119,7 +115,7 @@ async fn power_info(
 }
 
 async fn tools_info(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -127,7 +123,7 @@ async fn tools_info(
 }
 
 async fn identity(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -143,7 +139,7 @@ async fn identity(
 }
 
 async fn guest_power(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -151,7 +147,7 @@ async fn guest_power(
 }
 
 async fn guest_operations(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -169,7 +165,7 @@ fn power_op(name: &str) -> Option<PowerOp> {
 }
 
 async fn power_action(
-    State(state): State<AppState>,
+    state: AppState,
     Path(vm): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -184,7 +180,7 @@ async fn power_action(
 }
 
 async fn rest_power(
-    State(state): State<AppState>,
+    state: AppState,
     Path((vm, op)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,

@@ -69,10 +69,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Fault> {
     })
 }
 
-impl FromRequest<AppState> for JsonBody {
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let state = req
+            .extensions()
+            .get::<AppState>()
+            .cloned()
+            .ok_or_else(missing_state)?;
         let content_type = req
             .headers()
             .get(CONTENT_TYPE)
@@ -113,13 +118,11 @@ pub fn session_id_from_headers(headers: &axum::http::HeaderMap) -> Option<String
 #[derive(Debug, Clone)]
 pub struct Caller(pub VcUser);
 
-impl FromRequestParts<AppState> for Caller {
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_request_parts(parts, s).await?;
         let id = session_id(parts).ok_or(Fault::SessionRequired)?;
         Ok(Caller(state.vc().caller(&id, state.now())?))
     }
@@ -129,13 +132,10 @@ impl FromRequestParts<AppState> for Caller {
 #[derive(Debug, Clone)]
 pub struct SessionId(pub String);
 
-impl FromRequestParts<AppState> for SessionId {
+impl<S: Send + Sync> FromRequestParts<S> for SessionId {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         session_id(parts)
             .map(SessionId)
             .ok_or(ApiError(Fault::SessionRequired))
@@ -186,5 +186,25 @@ where
                     detail: e.body_text(),
                 })
             })
+    }
+}
+
+fn missing_state() -> ApiError {
+    ApiError(Fault::Internal {
+        detail: "the server state is missing from the request".into(),
+    })
+}
+
+/// Handlers reach the server's state through the request extension the router adds, so the
+/// routes themselves can be built once and shared by every server in the process.
+impl<S: Send + Sync> FromRequestParts<S> for AppState {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<AppState>()
+            .cloned()
+            .ok_or_else(missing_state)
     }
 }
