@@ -89,7 +89,7 @@ def _():
     assert len(client.get_session_id()) == 32
 
 
-@check("list VMs and filter them by name and power state")
+@check("list VMs, filter them by name and power state, and get one")
 def _():
     all_vms = vms.list()
     assert {v.vm for v in all_vms} >= {LINUX, TOOLS_OFF, POWERED_OFF}, all_vms
@@ -98,6 +98,9 @@ def _():
     off = vms.list(VM.FilterSpec(power_states={Power.State.POWERED_OFF}))
     assert [v.vm for v in off] == [POWERED_OFF], off
     assert by_name[0].memory_size_mib == 4096
+    info = vms.get(LINUX)
+    assert info.name == "linux-01" and info.cpu.count == 2 and info.memory.size_mib == 4096, info
+    assert list(info.disks.keys()) == ["2000"] and info.nics["4000"].backing.network_name == "VM Network"
 
 
 @check("power cycle a VM while watching Tools")

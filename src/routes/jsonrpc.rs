@@ -192,7 +192,7 @@ fn dispatch(c: &Call<'_>, service: &str, operation: &str, args: &Value) -> Outpu
         ("com.vmware.vcenter.VM", "get") => {
             let caller = c.caller()?;
             let v = vc.read_vm(&caller, &vm_of(args)?, dto::vm_info)?;
-            Ok((v, Ty::Dynamic))
+            Ok((v, ty("com.vmware.vcenter.VM.info")))
         }
         ("com.vmware.vcenter.vm.power", "get") => {
             read(c, args, dto::power_info, "com.vmware.vcenter.vm.power.info")

@@ -479,6 +479,7 @@ pub fn vm_info(vm: &Vm) -> Value {
         "nics": {"4000": {
             "label": "Network adapter 1",
             "type": "VMXNET3",
+            "upt_compatibility_enabled": false,
             "state": if vm.power == crate::model::PowerState::PoweredOn { "CONNECTED" } else { "NOT_CONNECTED" },
             "start_connected": true,
             "allow_guest_control": true,
