@@ -237,3 +237,66 @@ fn help_lists_every_flag_with_its_environment_variable() {
     let version = Command::new(BIN).arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&version.stdout).starts_with("vcmock "));
 }
+
+#[tokio::test]
+async fn a_user_supplied_certificate_and_extra_names_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["vc.example.test".to_owned()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "own cert");
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::write(dir.path().join("c.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.path().join("k.pem"), key.serialize_pem()).unwrap();
+    let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    let own = start(&[
+        "--tls-cert",
+        c.to_str().unwrap(),
+        "--tls-key",
+        k.to_str().unwrap(),
+    ]);
+    let addr: std::net::SocketAddr = own.ready["address"].as_str().unwrap().parse().unwrap();
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap())
+        .resolve("vc.example.test", addr)
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!(
+            "https://vc.example.test:{}/_mock/health",
+            addr.port()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the user's certificate is served");
+
+    let generated = start(&["--tls-san", "mock.example.test,other.test"]);
+    let addr: std::net::SocketAddr = generated.ready["address"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let pem = std::fs::read(generated.ready["certificate_path"].as_str().unwrap()).unwrap();
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .resolve("mock.example.test", addr)
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!(
+            "https://mock.example.test:{}/_mock/health",
+            addr.port()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "the extra name is in the generated certificate"
+    );
+}

@@ -444,3 +444,40 @@ async fn rest_shape(req: Request, next: Next) -> Response {
         _ => resp,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_error_in_vapi_shape_and_the_router_keeps_serving() {
+        let app = Router::new()
+            .route("/boom", axum::routing::get(|| async { panic!("kaboom") }))
+            .route("/fine", axum::routing::get(|| async { "ok" }))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                panic_response,
+            ));
+        let resp = app
+            .clone()
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(resp.headers()["content-type"], "application/json");
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error_type"], "ERROR");
+        assert_eq!(v["messages"][0]["args"][0], "kaboom");
+        let fine = app
+            .oneshot(Request::get("/fine").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(fine.status(), StatusCode::OK);
+    }
+}
