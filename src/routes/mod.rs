@@ -453,10 +453,14 @@ mod tests {
 
     use super::*;
 
+    async fn boom() -> &'static str {
+        panic!("kaboom")
+    }
+
     #[tokio::test]
     async fn a_panicking_handler_answers_500_error_in_vapi_shape_and_the_router_keeps_serving() {
         let app = Router::new()
-            .route("/boom", axum::routing::get(|| async { panic!("kaboom") }))
+            .route("/boom", axum::routing::get(boom))
             .route("/fine", axum::routing::get(|| async { "ok" }))
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(
                 panic_response,
