@@ -383,18 +383,10 @@ async fn journal(
 /// The query string as a JSON object (numbers where they parse).
 fn query_object(uri: &axum::http::Uri) -> Value {
     let mut map = serde_json::Map::new();
-    for pair in uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = percent_encoding::percent_decode_str(v)
-            .decode_utf8_lossy()
-            .into_owned();
+    for (k, v) in crate::vapi::extract::query_pairs(uri) {
+        let v = v.unwrap_or_default();
         let value = v.parse::<u64>().map_or(Value::String(v), Value::from);
-        map.insert(k.to_owned(), value);
+        map.insert(k, value);
     }
     Value::Object(map)
 }

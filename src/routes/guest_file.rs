@@ -30,17 +30,9 @@ pub fn routes() -> Router {
 /// Reads `id` and `token`: each exactly once, `id` a number.
 fn id_and_token(uri: &Uri) -> Result<(u64, String), Fault> {
     let (mut id, mut token) = (Vec::new(), Vec::new());
-    for pair in uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = percent_encoding::percent_decode_str(v)
-            .decode_utf8_lossy()
-            .into_owned();
-        match k {
+    for (k, v) in crate::vapi::extract::query_pairs(uri) {
+        let v = v.unwrap_or_default();
+        match k.as_str() {
             "id" => id.push(v),
             "token" => token.push(v),
             _ => {}

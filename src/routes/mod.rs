@@ -137,24 +137,18 @@ impl ActionQuery {
 
 /// Parses a query string leniently (bad or repeated parameters fall back to defaults).
 pub fn action_of(uri: &Uri) -> ActionQuery {
-    uri.query().and_then(parse_action_query).unwrap_or_default()
-}
-
-fn parse_action_query(q: &str) -> Option<ActionQuery> {
     let mut out = ActionQuery::default();
-    for pair in q.split('&') {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = percent_encoding::percent_decode_str(v)
-            .decode_utf8()
-            .ok()?
-            .into_owned();
-        match k {
+    for (k, v) in extract::query_pairs(uri) {
+        let Some(v) = v else {
+            return ActionQuery::default();
+        };
+        match k.as_str() {
             "action" => out.action = Some(v),
             "~action" => out.tilde_action = Some(v),
             _ => {}
         }
     }
-    Some(out)
+    out
 }
 
 /// The unknown-action answer: the route does not exist.

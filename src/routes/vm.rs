@@ -49,20 +49,11 @@ pub fn rest_routes() -> Router {
 /// comma-separated, with or without the legacy `filter.` prefix.
 fn filter_of(uri: &Uri) -> Result<VmFilter, Fault> {
     let mut f = VmFilter::default();
-    for pair in uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let k = k.strip_prefix("filter.").unwrap_or(k);
-        let v = percent_encoding::percent_decode_str(&v.replace('+', " "))
-            .decode_utf8()
-            .map_err(|_| Fault::InvalidInput {
-                detail: format!("{k}: not UTF-8"),
-            })?
-            .into_owned();
+    for (k, v) in crate::vapi::extract::query_pairs(uri) {
+        let k = k.strip_prefix("filter.").unwrap_or(&k);
+        let v = v.ok_or_else(|| Fault::InvalidInput {
+            detail: format!("{k}: not UTF-8"),
+        })?;
         for item in v.split(',').filter(|s| !s.is_empty()) {
             match k {
                 "names" => f.names.push(item.to_owned()),

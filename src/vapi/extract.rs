@@ -208,3 +208,21 @@ impl<S: Send + Sync> FromRequestParts<S> for AppState {
             .ok_or_else(missing_state)
     }
 }
+
+/// The query string's `key=value` pairs, in order. Values are percent-decoded once, with `+` read
+/// as a space; a value that is not UTF-8 once decoded is `None`.
+pub fn query_pairs(uri: &axum::http::Uri) -> Vec<(String, Option<String>)> {
+    uri.query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let v = percent_encoding::percent_decode_str(&v.replace('+', " "))
+                .decode_utf8()
+                .ok()
+                .map(|s| s.into_owned());
+            (k.to_owned(), v)
+        })
+        .collect()
+}
