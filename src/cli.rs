@@ -62,7 +62,11 @@ fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve_until_signal(prepared)) {
+    let result = runtime.block_on(serve_until_signal(prepared));
+    // Requests in flight were drained by `serve`; what is left (idle keep-alive connections,
+    // idle blocking-pool threads) need not hold the exit up.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vcmock: {e}");
