@@ -20,8 +20,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct JournalEntry {
     /// Sequence number, from 1.
     pub seq: u64,
-    /// When it arrived (by the server clock), RFC 3339.
-    pub time: String,
+    /// When it arrived (by the server clock); serialised as `YYYY-MM-DDTHH:MM:SS.sssZ`.
+    #[serde(serialize_with = "serialize_time")]
+    pub time: time::OffsetDateTime,
     /// HTTP method.
     pub method: String,
     /// URL path (the query is left out: it can hold a token).
@@ -44,6 +45,10 @@ pub struct JournalEntry {
     pub note: Option<String>,
     /// How long it took, in milliseconds.
     pub duration_ms: f64,
+}
+
+fn serialize_time<S: serde::Serializer>(t: &time::OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::vapi::dto::datetime(*t))
 }
 
 /// A filter on journal entries; unset fields match everything.
@@ -220,6 +225,8 @@ pub struct RequestFacts {
 #[derive(Debug, Default)]
 pub struct FaultRules {
     inner: Mutex<(u64, Vec<FaultRule>)>,
+    /// How many rules exist, read without the lock on every request.
+    count: std::sync::atomic::AtomicUsize,
 }
 
 impl FaultRules {
@@ -246,6 +253,8 @@ impl FaultRules {
             path_re,
         };
         g.1.push(rule.clone());
+        self.count
+            .store(g.1.len(), std::sync::atomic::Ordering::Release);
         Ok(rule)
     }
 
@@ -259,12 +268,21 @@ impl FaultRules {
         let mut g = lock(&self.inner);
         let before = g.1.len();
         g.1.retain(|r| r.id != id);
+        self.count
+            .store(g.1.len(), std::sync::atomic::Ordering::Release);
         g.1.len() != before
     }
 
     /// Removes every rule.
     pub fn clear(&self) {
-        lock(&self.inner).1.clear();
+        let mut g = lock(&self.inner);
+        g.1.clear();
+        self.count.store(0, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether no rule exists (checked before building a request's facts).
+    pub fn is_empty(&self) -> bool {
+        self.count.load(std::sync::atomic::Ordering::Acquire) == 0
     }
 
     /// The effect of the first rule that fires for this request, with the rule's id.
@@ -301,7 +319,8 @@ impl FaultRules {
 /// Request and transfer counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    /// Counts by operation, then status (looked up without allocating once an operation is seen).
+    requests: Mutex<std::collections::HashMap<String, BTreeMap<u16, u64>>>,
     /// Bytes sent by `/guestFile` downloads.
     pub bytes_down: AtomicU64,
     /// Bytes received by `/guestFile` uploads that landed.
@@ -311,9 +330,13 @@ pub struct Metrics {
 impl Metrics {
     /// Counts one request.
     pub fn count(&self, operation: &str, status: u16) {
-        *lock(&self.requests)
-            .entry((operation.to_owned(), status))
-            .or_default() += 1;
+        let mut requests = lock(&self.requests);
+        match requests.get_mut(operation) {
+            Some(by_status) => *by_status.entry(status).or_default() += 1,
+            None => {
+                requests.insert(operation.to_owned(), BTreeMap::from([(status, 1)]));
+            }
+        }
     }
 
     /// Adds downloaded bytes.
@@ -331,10 +354,15 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP vcmock_requests_total Requests answered, by operation and status.\n");
         out.push_str("# TYPE vcmock_requests_total counter\n");
-        for ((op, status), n) in lock(&self.requests).iter() {
-            out.push_str(&format!(
-                "vcmock_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}\n"
-            ));
+        let requests = lock(&self.requests);
+        let mut ops: Vec<&String> = requests.keys().collect();
+        ops.sort();
+        for op in ops {
+            for (status, n) in &requests[op] {
+                out.push_str(&format!(
+                    "vcmock_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}\n"
+                ));
+            }
         }
         out.push_str("# HELP vcmock_transfer_bytes_total Bytes moved through /guestFile.\n");
         out.push_str("# TYPE vcmock_transfer_bytes_total counter\n");
@@ -423,7 +451,7 @@ mod tests {
         for i in 0..10 {
             j.record(JournalEntry {
                 seq: 0,
-                time: String::new(),
+                time: time::OffsetDateTime::UNIX_EPOCH,
                 method: "GET".into(),
                 path: format!("/{i}"),
                 operation: "x".into(),

@@ -130,7 +130,8 @@ pub struct Ticket {
 #[derive(Debug)]
 pub struct Vcenter {
     vms: DashMap<String, Vm>,
-    users: BTreeMap<String, VcUser>,
+    /// By lower-cased login; shared so that authenticating a request copies nothing.
+    users: BTreeMap<String, std::sync::Arc<VcUser>>,
     sessions: Mutex<SessionTable>,
     transfers: Mutex<TransferTable>,
     limits: Limits,
@@ -149,7 +150,7 @@ impl Vcenter {
             vms: vms.into_iter().map(|v| (v.id.clone(), v)).collect(),
             users: users
                 .into_iter()
-                .map(|u| (u.login.to_lowercase(), u))
+                .map(|u| (u.login.to_lowercase(), std::sync::Arc::new(u)))
                 .collect(),
             sessions: Mutex::new(SessionTable::new(limits.session_idle, limits.max_sessions)),
             transfers: Mutex::new(TransferTable::new(
@@ -175,13 +176,15 @@ impl Vcenter {
         ids: &IdGen,
         now: OffsetDateTime,
     ) -> Result<String, Fault> {
+        let key = login.to_lowercase();
         let user = self
             .users
-            .get(&login.to_lowercase())
+            .get(&key)
             .filter(|u| u.password == password)
             .ok_or(Fault::LoginFailed)?;
         let id = ids.session_id();
-        lock(&self.sessions).create(id.clone(), &user.login, &user.display, now);
+        // Sessions keep the lookup key, so authenticating a request needs no case folding.
+        lock(&self.sessions).create(id.clone(), &key, &user.display, now);
         Ok(id)
     }
 
@@ -193,10 +196,10 @@ impl Vcenter {
     }
 
     /// The user behind a session id.
-    pub fn caller(&self, id: &str, now: OffsetDateTime) -> Result<VcUser, Fault> {
+    pub fn caller(&self, id: &str, now: OffsetDateTime) -> Result<std::sync::Arc<VcUser>, Fault> {
         let session = self.session(id, now)?;
         self.users
-            .get(&session.login.to_lowercase())
+            .get(&session.login)
             .cloned()
             .ok_or(Fault::SessionRequired)
     }
@@ -222,7 +225,7 @@ impl Vcenter {
 
     /// The vCenter users.
     pub fn users(&self) -> impl Iterator<Item = &VcUser> {
-        self.users.values()
+        self.users.values().map(|u| &**u)
     }
 
     // ----------------------------------------------------------------- inventory

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 /// One vCenter API session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
-    /// The login name, e.g. `administrator@vsphere.local`.
+    /// The login name, lower-cased (the key of the user table).
     pub login: String,
     /// The name vCenter reports, e.g. `VSPHERE.LOCAL\Administrator`.
     pub user: String,

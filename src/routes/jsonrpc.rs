@@ -137,7 +137,7 @@ impl Call<'_> {
             .ok_or(Fault::SessionRequired)
     }
 
-    fn caller(&self) -> Result<VcUser, Fault> {
+    fn caller(&self) -> Result<std::sync::Arc<VcUser>, Fault> {
         self.state
             .vc()
             .caller(&self.session_id()?, self.state.now())

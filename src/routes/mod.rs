@@ -112,7 +112,10 @@ fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 /// The vCenter user behind the request's session (401 without one).
-pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<VcUser, ApiError> {
+pub fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<std::sync::Arc<VcUser>, ApiError> {
     let id = extract::session_id_from_headers(headers).ok_or(Fault::SessionRequired)?;
     Ok(state.vc().caller(&id, state.now())?)
 }
@@ -282,14 +285,14 @@ async fn observe(state: AppState, req: Request, next: Next) -> Response {
         (req, None)
     };
 
-    let facts = RequestFacts {
-        operation: operation.clone(),
-        method: method.to_string(),
-        vm: vm.clone(),
-        guest_path: guest_path.clone(),
-    };
     let mut fired = None;
-    if !operation.starts_with("admin.") {
+    if !operation.starts_with("admin.") && !state.faults().is_empty() {
+        let facts = RequestFacts {
+            operation: operation.clone(),
+            method: method.to_string(),
+            vm: vm.clone(),
+            guest_path: guest_path.clone(),
+        };
         if let Some((rule, effect)) = state.faults().check(&facts, state.ids()) {
             fired = Some(format!("fault rule {rule}"));
             match effect {
@@ -387,7 +390,7 @@ fn finish(
     if !operation.starts_with("admin.") {
         state.journal().record(JournalEntry {
             seq: 0,
-            time: crate::vapi::dto::datetime(now),
+            time: now,
             method: method.to_string(),
             path: path.to_owned(),
             operation: operation.to_owned(),

@@ -116,7 +116,7 @@ pub fn session_id_from_headers(headers: &axum::http::HeaderMap) -> Option<String
 
 /// The vCenter user behind the request's session; 401 `UNAUTHENTICATED` without one.
 #[derive(Debug, Clone)]
-pub struct Caller(pub VcUser);
+pub struct Caller(pub std::sync::Arc<VcUser>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
