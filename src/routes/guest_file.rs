@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt as _;
@@ -86,6 +86,10 @@ async fn download(state: AppState, req: Request) -> Response {
         Ok(v) => v,
         Err(f) => return refused(f),
     };
+    // axum routes HEAD to the GET handler; a HEAD must not use up a single-use URL.
+    if req.method() == Method::HEAD {
+        return refused(Fault::TransferWrongMethod { expected: "GET" });
+    }
     let vc = state.vc();
     let ticket = match vc.begin_transfer(id, &token, Redeem::Get, state.now()) {
         Ok(t) => t,
