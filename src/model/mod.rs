@@ -430,7 +430,7 @@ impl Vcenter {
         id: &str,
         creds: &Credentials,
         privilege: &'static str,
-        op: impl FnOnce(&mut Vm, &GuestUser, &TransferTable) -> Result<R, Fault>,
+        op: impl FnOnce(&mut Vm, &GuestUser, &mut TransferTable) -> Result<R, Fault>,
     ) -> Result<R, Fault> {
         let mut vm = self
             .vms
@@ -453,8 +453,8 @@ impl Vcenter {
         if vm.busy {
             return Err(Fault::GuestBusy { vm: id.to_owned() });
         }
-        let transfers = lock(&self.transfers);
-        op(&mut vm, &user, &transfers)
+        let mut transfers = lock(&self.transfers);
+        op(&mut vm, &user, &mut transfers)
     }
 
     fn guest_login(vm: &Vm, creds: &Credentials) -> Result<GuestUser, Fault> {
@@ -720,7 +720,9 @@ impl Vcenter {
         ids: &IdGen,
         now: OffsetDateTime,
     ) -> Result<(u64, String), Fault> {
-        let (path, user) = self.guest(
+        // The token is issued while the VM entry is held, so that a power change cannot slip
+        // in between the checks and the issue and leave a live URL on a stopped VM.
+        self.guest(
             caller,
             id,
             creds,
@@ -742,16 +744,15 @@ impl Vcenter {
                         vm.fs.check_upload(&path, user, spec.size, spec.overwrite)?;
                     }
                 }
-                Ok((path, user.name.clone()))
+                let token = ids.token();
+                let direction = match &request.upload {
+                    None => Direction::Download,
+                    Some(spec) => Direction::Upload(spec.clone()),
+                };
+                let tid = transfers.issue(token.clone(), id, path, &user.name, direction, now);
+                Ok((tid, token))
             },
-        )?;
-        let token = ids.token();
-        let direction = match &request.upload {
-            None => Direction::Download,
-            Some(spec) => Direction::Upload(spec.clone()),
-        };
-        let tid = lock(&self.transfers).issue(token.clone(), id, path, &user, direction, now);
-        Ok((tid, token))
+        )
     }
 
     /// `/guestFile`: redeems a token. On success the transfer is in flight and, for a download,
@@ -778,8 +779,9 @@ impl Vcenter {
             Direction::Download => match vm.fs.read_unchecked(&transfer.path) {
                 Some(b) => Some(b),
                 None => {
-                    // The file went away after the URL was issued: nothing to send.
-                    transfers.finish(tid, false, now);
+                    // The file went away after the URL was issued: nothing to send, and a
+                    // failed attempt leaves the URL usable.
+                    transfers.release(tid);
                     return Err(Fault::not_found(transfer.path.display()));
                 }
             },

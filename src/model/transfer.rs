@@ -151,10 +151,16 @@ impl TransferTable {
         now: OffsetDateTime,
     ) -> u64 {
         self.sweep(now);
+        // At the cap the oldest unused token goes; a transfer in flight is never cut off here.
         while self.live.len() >= self.live_cap {
-            let Some(old) = self.order.pop_front() else {
+            let live = &self.live;
+            let Some(pos) = self.order.iter().position(|id| {
+                live.get(id)
+                    .is_some_and(|t| t.state == TransferState::Issued)
+            }) else {
                 break;
             };
+            let old = self.order.remove(pos).expect("position is in range");
             self.end(old, TransferState::Expired, now);
         }
         let id = self.next_id;
@@ -239,6 +245,17 @@ impl TransferTable {
         match (&t.direction, succeeded) {
             (Direction::Upload(_), false) => t.state = TransferState::Issued,
             _ => self.end(id, TransferState::Redeemed, now),
+        }
+    }
+
+    /// Gives back a transfer whose request failed before any content was sent (for example the
+    /// file to download went away after the URL was issued): a failed attempt does not use the
+    /// URL up.
+    pub fn release(&mut self, id: u64) {
+        if let Some(t) = self.live.get_mut(&id) {
+            if t.state == TransferState::InFlight {
+                t.state = TransferState::Issued;
+            }
         }
     }
 
@@ -452,5 +469,153 @@ mod tests {
         }
         assert_eq!(t.live_count(), 1);
         assert!(t.history.len() <= 5);
+    }
+
+    fn path(raw: &str) -> GuestPath {
+        GuestPath::parse(Family::Linux, raw).unwrap()
+    }
+
+    fn issue_on(t: &mut TransferTable, vm: &str, token: &str, now: OffsetDateTime) -> u64 {
+        t.issue(
+            token.into(),
+            vm,
+            path("/etc/hosts"),
+            "root",
+            Direction::Download,
+            now,
+        )
+    }
+
+    #[test]
+    fn revoking_a_vm_touches_only_the_tokens_of_that_vm() {
+        let mut t = TransferTable::new(100_000, 10);
+        for i in 0..10_000 {
+            issue_on(&mut t, "vm-busy", &format!("b{i}"), T0);
+        }
+        let quiet = issue_on(&mut t, "vm-quiet", "q", T0);
+        // The per-VM index holds exactly the VM's ids: revocation walks that set, not the table.
+        assert_eq!(t.by_vm["vm-quiet"], BTreeSet::from([quiet]));
+        assert_eq!(t.revoke_vm("vm-quiet", "powered off", T0), 1);
+        assert_eq!(t.live_count(), 10_000);
+        assert!(!t.by_vm.contains_key("vm-quiet"));
+        assert_eq!(t.revoke_vm("vm-quiet", "powered off", T0), 0);
+        assert_eq!(t.revoke_vm("vm-busy", "suspended", T0), 10_000);
+        assert_eq!(t.live_count(), 0);
+        assert!(t.by_vm.is_empty());
+    }
+
+    #[test]
+    fn a_revoked_transfer_keeps_its_reason_in_the_history() {
+        let (mut t, id) = table_with_one(Direction::Download);
+        t.revoke_vm("vm-1", "migrated", T0);
+        let ended = t.all().into_iter().find(|x| x.id == id).unwrap();
+        assert_eq!(ended.state, TransferState::Revoked("migrated".into()));
+        assert_eq!(ended.ended, Some(T0));
+    }
+
+    #[test]
+    fn the_live_cap_evicts_the_oldest_unused_token_never_one_in_flight() {
+        let mut t = TransferTable::new(2, 10);
+        let first = issue_on(&mut t, "vm-1", "a", T0);
+        let second = issue_on(&mut t, "vm-1", "b", T0);
+        let streaming = t.begin(first, "a", Redeem::Get, T0).unwrap();
+        let third = issue_on(&mut t, "vm-1", "c", T0);
+        assert_eq!(t.live_count(), 2);
+        assert!(t.still_in_flight(first), "the transfer in flight survives");
+        assert!(!streaming.cancel().is_cancelled());
+        assert_eq!(
+            refusal(t.begin(second, "b", Redeem::Get, T0)),
+            Refusal::Expired
+        );
+        assert!(t.begin(third, "c", Redeem::Get, T0).is_ok());
+    }
+
+    #[test]
+    fn ended_transfers_leave_the_indexes_so_the_table_stays_bounded() {
+        let mut t = TransferTable::new(1000, 8);
+        for i in 0..5000u64 {
+            let token = format!("t{i}");
+            let id = issue_on(&mut t, &format!("vm-{}", i % 7), &token, T0);
+            t.begin(id, &token, Redeem::Get, T0).unwrap();
+            t.finish(id, true, T0);
+        }
+        assert_eq!(t.live_count(), 0);
+        assert!(t.by_vm.is_empty(), "no empty per-VM sets are kept");
+        assert!(t.order.len() <= 64, "the issue-order queue is pruned");
+        assert_eq!(t.history.len(), 8, "the history keeps only its cap");
+    }
+
+    #[test]
+    fn a_transfer_in_flight_outlives_its_ten_minutes() {
+        let (mut t, id) = table_with_one(upload());
+        let late = T0 + TRANSFER_LIFETIME - Duration::from_secs(1);
+        t.begin(id, "tok", Redeem::Put, late).unwrap();
+        // Issuing another transfer sweeps expired tokens; the one streaming is not touched.
+        issue_on(&mut t, "vm-2", "x", T0 + Duration::from_secs(3600));
+        assert!(t.still_in_flight(id));
+        t.finish(id, true, T0 + Duration::from_secs(3600));
+        assert_eq!(
+            refusal(t.begin(id, "tok", Redeem::Put, T0 + Duration::from_secs(3600))),
+            Refusal::Used
+        );
+    }
+
+    #[test]
+    fn an_upload_url_is_used_up_only_when_it_lands() {
+        let (mut t, id) = table_with_one(upload());
+        t.begin(id, "tok", Redeem::Put, T0).unwrap();
+        assert_eq!(
+            refusal(t.begin(id, "tok", Redeem::Put, T0)),
+            Refusal::InProgress,
+            "one upload at a time"
+        );
+        t.finish(id, true, T0);
+        assert_eq!(refusal(t.begin(id, "tok", Redeem::Put, T0)), Refusal::Used);
+    }
+
+    #[test]
+    fn a_released_download_can_be_redeemed_again() {
+        let (mut t, id) = table_with_one(Direction::Download);
+        t.begin(id, "tok", Redeem::Get, T0).unwrap();
+        t.release(id);
+        assert!(t.begin(id, "tok", Redeem::Get, T0).is_ok());
+    }
+
+    #[test]
+    fn the_token_must_match_whole_and_ended_ids_do_not_leak_their_state() {
+        let (mut t, id) = table_with_one(Direction::Download);
+        for wrong in ["", "to", "tokk", "TOK", "tol"] {
+            assert_eq!(
+                refusal(t.begin(id, wrong, Redeem::Get, T0)),
+                Refusal::Unknown,
+                "{wrong:?}"
+            );
+        }
+        t.begin(id, "tok", Redeem::Get, T0).unwrap();
+        t.finish(id, true, T0);
+        assert_eq!(refusal(t.begin(id, "tok", Redeem::Get, T0)), Refusal::Used);
+        assert_eq!(
+            refusal(t.begin(id, "guess", Redeem::Get, T0)),
+            Refusal::Unknown,
+            "only the right token learns that the URL was used"
+        );
+        assert_eq!(
+            refusal(t.begin(id + 1, "tok", Redeem::Get, T0)),
+            Refusal::Unknown
+        );
+    }
+
+    #[test]
+    fn the_wrong_method_is_refused_for_either_direction() {
+        let (mut t, id) = table_with_one(upload());
+        assert!(matches!(
+            t.begin(id, "tok", Redeem::Get, T0),
+            Err(Fault::TransferWrongMethod { expected: "PUT" })
+        ));
+        let (mut t, id) = table_with_one(Direction::Download);
+        assert!(matches!(
+            t.begin(id, "tok", Redeem::Put, T0),
+            Err(Fault::TransferWrongMethod { expected: "GET" })
+        ));
     }
 }
