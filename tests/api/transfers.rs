@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use vcmock::model::transfer::TransferState;
 
 use crate::helpers::*;
 
@@ -14,6 +15,10 @@ fn upload_spec(path: &str, size: usize, extra: Value) -> Value {
         attributes[k] = v;
     }
     json!({"spec": {"path": path, "attributes": attributes}})
+}
+
+fn download_spec(path: &str) -> Value {
+    json!({"spec": {"path": path}})
 }
 
 async fn create(app: &TestApp, sid: &str, vm: &str, c: Value, spec: Value) -> Reply {
@@ -46,6 +51,82 @@ async fn fetch(app: &TestApp, url: &str) -> Reply {
     TestApp::read(app.client.get(url).send().await.unwrap()).await
 }
 
+/// The first message argument of a vAPI error (the refusal reason for `/guestFile`).
+fn reason(r: &Reply) -> String {
+    r.json()["messages"][0]["args"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// `POST /api/vcenter/vm/{vm}/power?action={action}` (204 expected).
+async fn power(app: &TestApp, sid: &str, vm: &str, action: &str) {
+    let r = app
+        .send(
+            Method::POST,
+            &format!("/api/vcenter/vm/{vm}/power?action={action}"),
+            Some(sid),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{action}: {}", r.text());
+}
+
+/// Waits until some transfer of `vm` is in the given state (the server got that far).
+async fn wait_for_state(app: &TestApp, vm: &str, state: TransferState) {
+    for _ in 0..2000 {
+        if app
+            .vc
+            .transfers()
+            .iter()
+            .any(|t| t.vm == vm && t.state == state)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("no transfer of {vm} reached {state:?}");
+}
+
+type Chunk = Result<Vec<u8>, std::io::Error>;
+
+/// A stream over an mpsc receiver (reqwest's wrap_stream wants a Stream).
+fn stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Chunk>,
+) -> impl futures_util::Stream<Item = Chunk> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// Starts a PUT whose body the test feeds through the returned sender. `length` goes in the
+/// Content-Length header when given; otherwise the body is chunked.
+fn streamed_put(
+    app: &TestApp,
+    url: &str,
+    length: Option<usize>,
+) -> (
+    tokio::sync::mpsc::Sender<Chunk>,
+    tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(4);
+    let mut rb = app
+        .client
+        .put(url)
+        .body(reqwest::Body::wrap_stream(stream_from(rx)));
+    if let Some(n) = length {
+        rb = rb.header("content-length", n.to_string());
+    }
+    (tx, tokio::spawn(rb.send()))
+}
+
+/// A VM with a 64 MiB generated file at /data/big.bin.
+fn with_big_vm(b: vcmock::Builder) -> vcmock::Builder {
+    b.vm(vcmock::Vm::linux("vm-big")
+        .guest_user("root", "rootpw")
+        .large_file("/data/big.bin", 64 << 20))
+}
+
+// ----------------------------------------------------------------- round trips
+
 #[tokio::test]
 async fn a_download_returns_the_file_with_its_length_and_octet_stream_type() {
     let app = TestApp::spawn().await;
@@ -58,16 +139,63 @@ async fn a_download_returns_the_file_with_its_length_and_octet_stream_type() {
             "C:\\Users\\bob\\Documents\\report.txt",
             b"Quarterly report\r\nAll systems nominal.\r\n".to_vec(),
         ),
+        (
+            "vm-1002",
+            win_admin(),
+            "c:/users/BOB/documents/REPORT.TXT",
+            b"Quarterly report\r\nAll systems nominal.\r\n".to_vec(),
+        ),
     ] {
-        let url = url_for(&app, &sid, vm, c, json!({"spec": {"path": path}})).await;
+        let url = url_for(&app, &sid, vm, c, download_spec(path)).await;
         let r = fetch(&app, &url).await;
-        assert_eq!(r.status, StatusCode::OK, "{vm}");
-        assert_eq!(r.body, expected, "{vm}");
+        assert_eq!(r.status, StatusCode::OK, "{vm} {path}");
+        assert_eq!(r.body, expected, "{vm} {path}");
         assert_eq!(r.content_type(), "application/octet-stream");
         assert_eq!(
             r.headers["content-length"],
             expected.len().to_string().as_str()
         );
+    }
+}
+
+#[tokio::test]
+async fn uploads_round_trip_on_a_linux_and_a_windows_guest() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    // Every byte value, so nothing is treated as text on the way.
+    let content: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+    for (vm, c, path, read_back) in [
+        ("vm-1001", root(), "/tmp/round.bin", "/tmp/round.bin"),
+        (
+            "vm-1002",
+            win_admin(),
+            "C:\\Temp\\round.bin",
+            "c:/temp/ROUND.BIN",
+        ),
+    ] {
+        let url = url_for(
+            &app,
+            &sid,
+            vm,
+            c.clone(),
+            upload_spec(path, content.len(), json!({})),
+        )
+        .await;
+        let r = put(&app, &url, content.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{vm}: {}", r.text());
+        assert!(
+            r.body.is_empty(),
+            "{vm}: an upload answers 200 with no body"
+        );
+        assert_eq!(
+            app.vc.vm(vm).read_file(read_back).unwrap().unwrap(),
+            content,
+            "{vm}: the library handle reads the upload"
+        );
+        let back = url_for(&app, &sid, vm, c, download_spec(path)).await;
+        let r = fetch(&app, &back).await;
+        assert_eq!(r.status, StatusCode::OK, "{vm}");
+        assert_eq!(r.body, content, "{vm}: a new download reads the upload");
     }
 }
 
@@ -81,6 +209,7 @@ async fn an_upload_lands_the_file_with_the_declared_attributes_on_linux() {
         content.len(),
         json!({
         "last_modified": "2022-02-02T02:02:02Z",
+        "last_accessed": "2023-03-03T03:03:03.000Z",
         "posix": {"owner_id": 1000, "group_id": 1000, "permissions": "0640"}}),
     );
     let url = url_for(&app, &sid, "vm-1001", root(), spec).await;
@@ -94,14 +223,7 @@ async fn an_upload_lands_the_file_with_the_declared_attributes_on_linux() {
             .unwrap(),
         content
     );
-    let back = url_for(
-        &app,
-        &sid,
-        "vm-1001",
-        root(),
-        json!({"spec": {"path": "/tmp/up.txt"}}),
-    )
-    .await;
+    let back = url_for(&app, &sid, "vm-1001", root(), download_spec("/tmp/up.txt")).await;
     assert_eq!(fetch(&app, &back).await.body, content);
     let info = app
         .guest(
@@ -112,6 +234,7 @@ async fn an_upload_lands_the_file_with_the_declared_attributes_on_linux() {
         )
         .await
         .json();
+    assert_eq!(info["size"], content.len());
     assert_eq!(
         info["attributes"]["posix_attributes"],
         json!({"owner": 1000, "group": 1000, "permissions": "640"})
@@ -119,6 +242,43 @@ async fn an_upload_lands_the_file_with_the_declared_attributes_on_linux() {
     assert_eq!(
         info["attributes"]["last_modified"],
         "2022-02-02T02:02:02.000Z"
+    );
+    assert_eq!(
+        info["attributes"]["last_accessed"],
+        "2023-03-03T03:03:03.000Z"
+    );
+}
+
+#[tokio::test]
+async fn an_upload_without_attributes_gets_the_callers_ids_mode_644_and_the_transfer_time() {
+    let app = TestApp::spawn().await;
+    app.clock.advance(Duration::from_secs(3600));
+    let sid = app.login().await;
+    let url = url_for(
+        &app,
+        &sid,
+        "vm-1001",
+        alice(),
+        upload_spec("/tmp/alice.txt", 2, json!({})),
+    )
+    .await;
+    assert_eq!(put(&app, &url, b"hi".to_vec()).await.status, StatusCode::OK);
+    let info = app
+        .guest(
+            &sid,
+            "vm-1001",
+            "files/%2Ftmp%2Falice.txt?action=get",
+            json!({"credentials": alice()}),
+        )
+        .await
+        .json();
+    assert_eq!(
+        info["attributes"]["posix_attributes"],
+        json!({"owner": 1000, "group": 1000, "permissions": "644"})
+    );
+    assert_eq!(
+        info["attributes"]["last_modified"],
+        "2024-01-01T01:00:00.000Z"
     );
 }
 
@@ -129,7 +289,8 @@ async fn an_upload_lands_the_file_with_windows_attributes() {
     let spec = upload_spec(
         "C:\\Temp\\new.bin",
         3,
-        json!({"windows": {"hidden": true, "read_only": true}}),
+        json!({"windows": {"hidden": true, "read_only": true},
+               "last_modified": "2021-06-15T12:00:00Z"}),
     );
     let url = url_for(&app, &sid, "vm-1002", win_admin(), spec).await;
     assert_eq!(put(&app, &url, vec![0, 1, 2]).await.status, StatusCode::OK);
@@ -142,8 +303,13 @@ async fn an_upload_lands_the_file_with_windows_attributes() {
         )
         .await
         .json();
+    assert_eq!(info["attributes"]["filesystem_family"], "WINDOWS");
     assert_eq!(info["attributes"]["win_attributes"]["hidden"], true);
     assert_eq!(info["attributes"]["win_attributes"]["read_only"], true);
+    assert_eq!(
+        info["attributes"]["last_modified"],
+        "2021-06-15T12:00:00.000Z"
+    );
     assert_eq!(
         app.vc
             .vm("vm-1002")
@@ -154,23 +320,45 @@ async fn an_upload_lands_the_file_with_windows_attributes() {
     );
 }
 
+// ----------------------------------------------------------------- single use
+
 #[tokio::test]
 async fn second_get_of_a_download_url_is_refused() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
-    let url = url_for(
-        &app,
-        &sid,
-        "vm-1001",
-        root(),
-        json!({"spec": {"path": "/etc/hosts"}}),
-    )
-    .await;
+    let url = url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
     assert_eq!(fetch(&app, &url).await.status, StatusCode::OK);
     let again = fetch(&app, &url).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
     assert_eq!(again.error_type(), "NOT_FOUND");
-    assert_eq!(again.json()["messages"][0]["args"][0], "used");
+    assert_eq!(again.content_type(), "application/json");
+    assert_eq!(reason(&again), "used");
+    assert_eq!(
+        again.json()["messages"][0]["id"],
+        "vcmock.transfer.refused",
+        "{}",
+        again.text()
+    );
+}
+
+#[tokio::test]
+async fn the_reason_for_a_refusal_is_kept_in_the_journal() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    let url = url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
+    fetch(&app, &url).await;
+    fetch(&app, &url).await;
+    let refused: Vec<_> = app
+        .vc
+        .journal()
+        .requests()
+        .into_iter()
+        .filter(|e| e.path == "/guestFile" && e.status == 404)
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].error_type.as_deref(), Some("NOT_FOUND"));
+    let note = refused[0].note.clone().unwrap_or_default();
+    assert!(note.contains("Used"), "the note names the reason: {note}");
 }
 
 #[tokio::test]
@@ -186,10 +374,9 @@ async fn an_upload_url_works_once() {
     )
     .await;
     assert_eq!(put(&app, &url, b"ab".to_vec()).await.status, StatusCode::OK);
-    assert_eq!(
-        put(&app, &url, b"cd".to_vec()).await.status,
-        StatusCode::NOT_FOUND
-    );
+    let again = put(&app, &url, b"cd".to_vec()).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(reason(&again), "used");
     assert_eq!(
         app.vc
             .vm("vm-1001")
@@ -204,54 +391,77 @@ async fn an_upload_url_works_once() {
 async fn of_256_concurrent_gets_of_one_url_exactly_one_succeeds() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
-    let url = url_for(
-        &app,
-        &sid,
-        "vm-1001",
-        root(),
-        json!({"spec": {"path": "/etc/hosts"}}),
-    )
-    .await;
+    let url = url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(256));
     let mut tasks = Vec::new();
     for _ in 0..256 {
         let client = app.client.clone();
         let url = url.clone();
+        let start = start.clone();
         tasks.push(tokio::spawn(async move {
-            client.get(&url).send().await.map(|r| r.status())
+            start.wait().await;
+            let r = client.get(&url).send().await.unwrap();
+            let status = r.status();
+            let body = r.bytes().await.unwrap();
+            (status, body)
         }));
     }
     let mut ok = 0;
-    let mut refused = 0;
+    let mut used = 0;
     for t in tasks {
-        match t.await.unwrap().unwrap() {
-            StatusCode::OK => ok += 1,
-            StatusCode::NOT_FOUND => refused += 1,
+        let (status, body) = t.await.unwrap();
+        match status {
+            StatusCode::OK => {
+                ok += 1;
+                assert!(body.starts_with(b"127.0.0.1"), "the winner gets the file");
+            }
+            StatusCode::NOT_FOUND => {
+                used += 1;
+                let v: Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(v["messages"][0]["args"][0], "used");
+            }
             other => panic!("unexpected status {other}"),
         }
     }
-    assert_eq!((ok, refused), (1, 255));
+    assert_eq!((ok, used), (1, 255));
 }
+
+#[tokio::test]
+async fn a_head_request_does_not_use_up_a_download_url() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    let url = url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
+    let head = TestApp::read(app.client.head(&url).send().await.unwrap()).await;
+    assert_eq!(head.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(fetch(&app, &url).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_download_whose_file_went_away_answers_404_and_stays_usable() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    let url = url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/motd")).await;
+    assert!(app.vc.vm("vm-1001").remove("/etc/motd").unwrap());
+    let r = fetch(&app, &url).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["data"]["reason"], "FILE_NOT_FOUND", "{}", r.text());
+    app.vc
+        .vm("vm-1001")
+        .put_file("/etc/motd", "back\n")
+        .unwrap();
+    let r = fetch(&app, &url).await;
+    assert_eq!(r.status, StatusCode::OK, "a failed attempt used nothing up");
+    assert_eq!(r.body, b"back\n");
+}
+
+// ----------------------------------------------------------------- ten minutes
 
 #[tokio::test]
 async fn a_url_is_valid_until_just_before_ten_minutes_and_refused_at_ten_minutes() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
-    let early = url_for(
-        &app,
-        &sid,
-        "vm-1001",
-        root(),
-        json!({"spec": {"path": "/etc/hosts"}}),
-    )
-    .await;
-    let late = url_for(
-        &app,
-        &sid,
-        "vm-1001",
-        root(),
-        json!({"spec": {"path": "/etc/hosts"}}),
-    )
-    .await;
+    let early = url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
+    let late = url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
     app.clock.advance(Duration::from_millis(599_999));
     assert_eq!(
         fetch(&app, &early).await.status,
@@ -261,22 +471,46 @@ async fn a_url_is_valid_until_just_before_ten_minutes_and_refused_at_ten_minutes
     app.clock.advance(Duration::from_millis(1));
     let r = fetch(&app, &late).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "invalid at 600 s");
-    assert_eq!(r.json()["messages"][0]["args"][0], "expired");
+    assert_eq!(r.error_type(), "NOT_FOUND");
+    assert_eq!(reason(&r), "expired");
+    app.clock.advance(Duration::from_secs(3600));
+    assert_eq!(reason(&fetch(&app, &late).await), "expired", "and stays so");
 }
+
+#[tokio::test]
+async fn an_upload_url_expires_at_ten_minutes_too() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    let spec = || upload_spec("/tmp/late", 1, json!({"overwrite": true}));
+    let early = url_for(&app, &sid, "vm-1001", root(), spec()).await;
+    let late = url_for(&app, &sid, "vm-1001", root(), spec()).await;
+    app.clock.advance(Duration::from_millis(599_999));
+    assert_eq!(
+        put(&app, &early, b"x".to_vec()).await.status,
+        StatusCode::OK
+    );
+    app.clock.advance(Duration::from_millis(1));
+    let r = put(&app, &late, b"y".to_vec()).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(reason(&r), "expired");
+    assert_eq!(
+        app.vc
+            .vm("vm-1001")
+            .read_file("/tmp/late")
+            .unwrap()
+            .unwrap(),
+        b"x"
+    );
+}
+
+// ----------------------------------------------------------------- revocation
 
 #[tokio::test]
 async fn power_off_suspend_and_reset_revoke_outstanding_urls() {
     for action in ["stop", "suspend", "reset"] {
         let app = TestApp::spawn().await;
         let sid = app.login().await;
-        let down = url_for(
-            &app,
-            &sid,
-            "vm-1001",
-            root(),
-            json!({"spec": {"path": "/etc/hosts"}}),
-        )
-        .await;
+        let down = url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
         let up = url_for(
             &app,
             &sid,
@@ -285,154 +519,208 @@ async fn power_off_suspend_and_reset_revoke_outstanding_urls() {
             upload_spec("/tmp/x", 1, json!({})),
         )
         .await;
-        let r = app
-            .send(
-                Method::POST,
-                &format!("/api/vcenter/vm/vm-1001/power?action={action}"),
-                Some(&sid),
-                None,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::NO_CONTENT);
-        for url in [&down, &up] {
-            let r = if url == &down {
-                fetch(&app, url).await
-            } else {
-                put(&app, url, b"x".to_vec()).await
-            };
+        power(&app, &sid, "vm-1001", action).await;
+        for r in [
+            fetch(&app, &down).await,
+            put(&app, &up, b"x".to_vec()).await,
+        ] {
             assert_eq!(r.status, StatusCode::NOT_FOUND, "{action}");
-            assert_eq!(r.json()["messages"][0]["args"][0], "revoked", "{action}");
+            assert_eq!(r.error_type(), "NOT_FOUND", "{action}");
+            assert_eq!(reason(&r), "revoked", "{action}");
         }
+        if action != "reset" {
+            power(&app, &sid, "vm-1001", "start").await;
+        }
+        assert_eq!(
+            reason(&fetch(&app, &down).await),
+            "revoked",
+            "{action}: powering on again does not revive a URL"
+        );
+        assert!(!app.vc.vm("vm-1001").exists("/tmp/x").unwrap());
     }
+}
+
+#[tokio::test]
+async fn revoking_one_vm_leaves_the_urls_of_other_vms_alone() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    let linux = url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
+    let windows = url_for(
+        &app,
+        &sid,
+        "vm-1002",
+        bob(),
+        download_spec("C:\\Temp\\setup.log"),
+    )
+    .await;
+    power(&app, &sid, "vm-1001", "stop").await;
+    assert_eq!(reason(&fetch(&app, &linux).await), "revoked");
+    assert_eq!(fetch(&app, &windows).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn migrate_and_unregister_revoke_outstanding_urls() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
-    let a = url_for(
-        &app,
-        &sid,
-        "vm-1001",
-        root(),
-        json!({"spec": {"path": "/etc/hosts"}}),
-    )
-    .await;
+    let a = url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
     app.vc.vm("vm-1001").migrate("host-99").unwrap();
-    assert_eq!(
-        fetch(&app, &a).await.json()["messages"][0]["args"][0],
-        "revoked"
-    );
+    let r = fetch(&app, &a).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(reason(&r), "revoked");
     let b = url_for(
         &app,
         &sid,
         "vm-1002",
         bob(),
-        json!({"spec": {"path": "C:\\Temp\\setup.log"}}),
+        download_spec("C:\\Temp\\setup.log"),
+    )
+    .await;
+    let c = url_for(
+        &app,
+        &sid,
+        "vm-1002",
+        win_admin(),
+        upload_spec("C:\\Temp\\new.txt", 1, json!({})),
     )
     .await;
     app.vc.vm("vm-1002").unregister().unwrap();
-    assert_eq!(fetch(&app, &b).await.status, StatusCode::NOT_FOUND);
+    for r in [fetch(&app, &b).await, put(&app, &c, b"x".to_vec()).await] {
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert_eq!(reason(&r), "revoked");
+    }
+    let reasons: Vec<TransferState> = app.vc.transfers().into_iter().map(|t| t.state).collect();
+    assert!(reasons.contains(&TransferState::Revoked("migrated".into())));
+    assert!(reasons.contains(&TransferState::Revoked("unregistered".into())));
 }
 
 #[tokio::test]
-async fn a_download_in_flight_is_cut_off_when_the_vm_powers_off() {
-    let app = TestApp::spawn_with(|b| {
-        b.vm(vcmock::Vm::linux("vm-big")
-            .guest_user("root", "rootpw")
-            .large_file("/data/big.bin", 64 << 20))
-    })
-    .await;
+async fn a_download_in_flight_is_cut_off_by_power_off_suspend_and_reset() {
+    for action in ["stop", "suspend", "reset"] {
+        let app = TestApp::spawn_with(with_big_vm).await;
+        let sid = app.login().await;
+        let url = url_for(&app, &sid, "vm-big", root(), download_spec("/data/big.bin")).await;
+        let mut resp = app.client.get(&url).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(
+            resp.content_length(),
+            Some(64 << 20),
+            "the full length is announced"
+        );
+        let mut received = resp.chunk().await.unwrap().unwrap().len();
+        power(&app, &sid, "vm-big", action).await;
+        let cut = loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => received += c.len(),
+                Ok(None) => break false,
+                Err(_) => break true,
+            }
+        };
+        assert!(cut, "{action}: the body ended with an error");
+        assert!(
+            received < 64 << 20,
+            "{action}: received {received} bytes of 64 MiB"
+        );
+        let after = fetch(&app, &url).await;
+        assert_eq!(after.status, StatusCode::NOT_FOUND, "{action}");
+    }
+}
+
+#[tokio::test]
+async fn an_upload_in_flight_is_discarded_by_power_off_suspend_and_reset() {
+    for action in ["stop", "suspend", "reset"] {
+        let app = TestApp::spawn_with(|b| b.spill_threshold(1 << 20)).await;
+        let sid = app.login().await;
+        let size = 4 << 20;
+        let url = url_for(
+            &app,
+            &sid,
+            "vm-1001",
+            root(),
+            upload_spec("/etc/hosts", size, json!({"overwrite": true})),
+        )
+        .await;
+        let (tx, sending) = streamed_put(&app, &url, Some(size));
+        tx.send(Ok(vec![b'a'; 2 << 20])).await.unwrap();
+        wait_for_state(&app, "vm-1001", TransferState::InFlight).await;
+        power(&app, &sid, "vm-1001", action).await;
+        // The rest of the body; the server may already have hung up.
+        let _ = tx.send(Ok(vec![b'b'; 2 << 20])).await;
+        drop(tx);
+        let outcome = sending.await.unwrap();
+        if let Ok(r) = outcome {
+            assert_ne!(r.status(), StatusCode::OK, "{action}: the upload failed");
+        }
+        let hosts = app
+            .vc
+            .vm("vm-1001")
+            .read_file("/etc/hosts")
+            .unwrap()
+            .unwrap();
+        assert!(
+            hosts.starts_with(b"127.0.0.1") && hosts.len() < 1000,
+            "{action}: the target is unchanged"
+        );
+        let again = put(&app, &url, vec![b'c'; size]).await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND, "{action}");
+        assert_eq!(reason(&again), "revoked", "{action}");
+    }
+}
+
+#[tokio::test]
+async fn a_path_held_by_a_transfer_in_flight_makes_guest_operations_busy() {
+    let app = TestApp::spawn_with(with_big_vm).await;
     let sid = app.login().await;
-    let url = url_for(
+    let url = url_for(&app, &sid, "vm-big", root(), download_spec("/data/big.bin")).await;
+    let mut resp = app.client.get(&url).send().await.unwrap();
+    resp.chunk().await.unwrap();
+    let c = || root();
+    let ops: Vec<(&str, &str, Value)> = vec![
+        (
+            "files delete",
+            "files/%2Fdata%2Fbig.bin?action=delete",
+            json!({"credentials": c()}),
+        ),
+        (
+            "files move",
+            "files?action=move",
+            json!({"credentials": c(), "path": "/data/big.bin", "new_path": "/data/moved.bin"}),
+        ),
+        (
+            "files update",
+            "files?action=update",
+            json!({"credentials": c(), "path": "/data/big.bin",
+                   "file_attributes": {"posix": {"permissions": "600"}}}),
+        ),
+        (
+            "directories delete of the parent",
+            "directories?action=delete",
+            json!({"credentials": c(), "path": "/data", "recursive": true}),
+        ),
+    ];
+    for (what, tail, body) in ops {
+        let r = app.guest(&sid, "vm-big", tail, body).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{what}");
+        assert_eq!(r.error_type(), "RESOURCE_BUSY", "{what}: {}", r.text());
+    }
+    let r = create(
         &app,
         &sid,
         "vm-big",
         root(),
-        json!({"spec": {"path": "/data/big.bin"}}),
+        upload_spec("/data/big.bin", 1, json!({"overwrite": true})),
     )
     .await;
-    let mut resp = app.client.get(&url).send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let mut received = resp.chunk().await.unwrap().unwrap().len();
-    app.vc.vm("vm-big").power_off().unwrap();
-    let cut = loop {
-        match resp.chunk().await {
-            Ok(Some(c)) => received += c.len(),
-            Ok(None) => break false,
-            Err(_) => break true,
-        }
-    };
-    assert!(cut, "the body ended with an error");
-    assert!(received < 64 << 20, "received {received} bytes of 64 MiB");
-}
-
-#[tokio::test]
-async fn an_upload_in_flight_is_discarded_when_the_vm_powers_off() {
-    let app = TestApp::spawn_with(|b| b.spill_threshold(1 << 20)).await;
-    let sid = app.login().await;
-    let size = 4 << 20;
-    let url = url_for(
-        &app,
-        &sid,
-        "vm-1001",
-        root(),
-        upload_spec("/etc/hosts", size, json!({"overwrite": true})),
-    )
-    .await;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
-    let body = reqwest::Body::wrap_stream(tokio_stream_from(rx));
-    let client = app.client.clone();
-    let sending = tokio::spawn(async move {
-        client
-            .put(&url)
-            .header("content-length", size.to_string())
-            .body(body)
-            .send()
-            .await
-    });
-    tx.send(Ok(vec![b'a'; 1 << 20])).await.unwrap();
-    // Wait until the server holds the path (the upload is in flight), then power off.
-    for _ in 0..200 {
-        if app
-            .vc
-            .transfers()
-            .iter()
-            .any(|t| t.state == vcmock::model::transfer::TransferState::InFlight)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    app.vc.vm("vm-1001").power_off().unwrap();
-    for _ in 0..3 {
-        if tx.send(Ok(vec![b'b'; 1 << 20])).await.is_err() {
-            break;
-        }
-    }
-    drop(tx);
-    let outcome = sending.await.unwrap();
-    assert!(
-        outcome
-            .map(|r| r.status() != StatusCode::OK)
-            .unwrap_or(true),
-        "the upload did not succeed"
+    assert_eq!(
+        r.error_type(),
+        "RESOURCE_BUSY",
+        "a second transfer on the path"
     );
-    let hosts = app
-        .vc
-        .vm("vm-1001")
-        .read_file("/etc/hosts")
-        .unwrap()
-        .unwrap();
-    assert!(hosts.starts_with(b"127.0.0.1"), "the target is unchanged");
+    let other = create(&app, &sid, "vm-big", root(), download_spec("/etc")).await;
+    assert_ne!(other.error_type(), "RESOURCE_BUSY", "other paths are free");
+    drop(resp);
 }
 
-/// A stream over an mpsc receiver (reqwest's wrap_stream wants a Stream).
-fn tokio_stream_from(
-    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
-) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
-}
+// ----------------------------------------------------------------- upload rules
 
 #[tokio::test]
 async fn an_upload_of_the_wrong_length_changes_nothing_and_keeps_the_url_usable() {
@@ -450,6 +738,7 @@ async fn an_upload_of_the_wrong_length_changes_nothing_and_keeps_the_url_usable(
         let r = put(&app, &url, body).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
         assert_eq!(r.error_type(), "INVALID_ARGUMENT");
+        assert_eq!(r.json()["messages"][0]["id"], "vcmock.transfer.length");
     }
     assert_eq!(
         app.vc
@@ -463,6 +752,133 @@ async fn an_upload_of_the_wrong_length_changes_nothing_and_keeps_the_url_usable(
         put(&app, &url, b"12345".to_vec()).await.status,
         StatusCode::OK
     );
+    assert_eq!(
+        app.vc
+            .vm("vm-1001")
+            .read_file("/etc/motd")
+            .unwrap()
+            .unwrap(),
+        b"12345"
+    );
+}
+
+#[tokio::test]
+async fn a_chunked_body_shorter_or_longer_than_declared_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    let url = url_for(
+        &app,
+        &sid,
+        "vm-1001",
+        root(),
+        upload_spec("/tmp/chunked", 6, json!({})),
+    )
+    .await;
+    for parts in [
+        vec![b"abc".to_vec()],
+        vec![b"abcd".to_vec(), b"efg".to_vec()],
+    ] {
+        let (tx, sending) = streamed_put(&app, &url, None);
+        for p in parts {
+            tx.send(Ok(p)).await.unwrap();
+        }
+        drop(tx);
+        let r = TestApp::read(sending.await.unwrap().unwrap()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+        assert_eq!(r.error_type(), "INVALID_ARGUMENT");
+        wait_for_state(&app, "vm-1001", TransferState::Issued).await;
+        assert!(!app.vc.vm("vm-1001").exists("/tmp/chunked").unwrap());
+    }
+    let (tx, sending) = streamed_put(&app, &url, None);
+    tx.send(Ok(b"abc".to_vec())).await.unwrap();
+    tx.send(Ok(b"def".to_vec())).await.unwrap();
+    drop(tx);
+    assert_eq!(sending.await.unwrap().unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        app.vc
+            .vm("vm-1001")
+            .read_file("/tmp/chunked")
+            .unwrap()
+            .unwrap(),
+        b"abcdef"
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_upload_changes_nothing_and_keeps_the_url_usable() {
+    let app = TestApp::spawn_with(|b| b.spill_threshold(1 << 20)).await;
+    let sid = app.login().await;
+    let size = 3 << 20;
+    let url = url_for(
+        &app,
+        &sid,
+        "vm-1001",
+        root(),
+        upload_spec("/etc/hosts", size, json!({"overwrite": true})),
+    )
+    .await;
+    let (tx, sending) = streamed_put(&app, &url, Some(size));
+    tx.send(Ok(vec![b'a'; 1 << 20])).await.unwrap();
+    wait_for_state(&app, "vm-1001", TransferState::InFlight).await;
+    // The client breaks off mid-body.
+    tx.send(Err(std::io::Error::other("client gone")))
+        .await
+        .unwrap();
+    drop(tx);
+    assert!(sending.await.unwrap().is_err());
+    wait_for_state(&app, "vm-1001", TransferState::Issued).await;
+    let hosts = app
+        .vc
+        .vm("vm-1001")
+        .read_file("/etc/hosts")
+        .unwrap()
+        .unwrap();
+    assert!(hosts.starts_with(b"127.0.0.1"), "the target is unchanged");
+    let r = put(&app, &url, vec![b'z'; size]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        app.vc
+            .vm("vm-1001")
+            .read_file("/etc/hosts")
+            .unwrap()
+            .unwrap(),
+        vec![b'z'; size]
+    );
+}
+
+#[tokio::test]
+async fn a_large_upload_spills_to_disk_and_reads_back_intact() {
+    let app = TestApp::spawn_with(|b| b.spill_threshold(64 << 10)).await;
+    let sid = app.login().await;
+    let content: Vec<u8> = (0..(3 << 20) as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let url = url_for(
+        &app,
+        &sid,
+        "vm-1001",
+        root(),
+        upload_spec("/tmp/spilled.bin", content.len(), json!({})),
+    )
+    .await;
+    assert_eq!(
+        put(&app, &url, content.clone()).await.status,
+        StatusCode::OK
+    );
+    let back = url_for(
+        &app,
+        &sid,
+        "vm-1001",
+        root(),
+        download_spec("/tmp/spilled.bin"),
+    )
+    .await;
+    let r = fetch(&app, &back).await;
+    assert_eq!(
+        r.headers["content-length"],
+        content.len().to_string().as_str()
+    );
+    assert!(r.body == content, "the spilled bytes come back unchanged");
 }
 
 #[tokio::test]
@@ -480,23 +896,32 @@ async fn an_empty_upload_answers_500_as_esxi_does() {
     let r = put(&app, &url, Vec::new()).await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(r.error_type(), "ERROR");
+    assert!(!app.vc.vm("vm-1001").exists("/tmp/empty").unwrap());
 }
 
 #[tokio::test]
 async fn the_wrong_method_is_refused_with_405_and_the_url_stays_valid() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
-    let url = url_for(
+    let down = url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
+    let r = put(&app, &down, b"x".to_vec()).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.error_type(), "INVALID_REQUEST");
+    assert_eq!(reason(&r), "GET");
+    assert_eq!(fetch(&app, &down).await.status, StatusCode::OK);
+
+    let up = url_for(
         &app,
         &sid,
         "vm-1001",
         root(),
-        json!({"spec": {"path": "/etc/hosts"}}),
+        upload_spec("/tmp/m", 1, json!({})),
     )
     .await;
-    let r = put(&app, &url, b"x".to_vec()).await;
+    let r = fetch(&app, &up).await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(fetch(&app, &url).await.status, StatusCode::OK);
+    assert_eq!(reason(&r), "PUT");
+    assert_eq!(put(&app, &up, b"m".to_vec()).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -509,11 +934,11 @@ async fn overwrite_replaces_an_existing_file_and_its_absence_refuses_at_create()
             &sid,
             "vm-1001",
             root(),
-            upload_spec("/etc/hosts", 1, extra),
+            upload_spec("/etc/hosts", 1, extra.clone()),
         )
         .await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST);
-        assert_eq!(r.error_type(), "ALREADY_EXISTS");
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{extra}");
+        assert_eq!(r.error_type(), "ALREADY_EXISTS", "{extra}");
     }
     let url = url_for(
         &app,
@@ -538,18 +963,39 @@ async fn overwrite_replaces_an_existing_file_and_its_absence_refuses_at_create()
 }
 
 #[tokio::test]
-async fn the_url_carries_the_port_the_client_called() {
+async fn a_file_created_after_the_url_without_overwrite_makes_the_upload_fail() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
-    let port = app.vc.address().port();
-    let r = create(
+    let url = url_for(
         &app,
         &sid,
         "vm-1001",
         root(),
-        json!({"spec": {"path": "/etc/hosts"}}),
+        upload_spec("/tmp/race", 3, json!({})),
     )
     .await;
+    app.vc.vm("vm-1001").put_file("/tmp/race", "old").unwrap();
+    let r = put(&app, &url, b"new".to_vec()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.error_type(), "ALREADY_EXISTS");
+    assert_eq!(
+        app.vc
+            .vm("vm-1001")
+            .read_file("/tmp/race")
+            .unwrap()
+            .unwrap(),
+        b"old"
+    );
+}
+
+// ----------------------------------------------------------------- the URL
+
+#[tokio::test]
+async fn the_url_carries_the_port_the_client_called() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    let port = app.vc.address().port();
+    let r = create(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
     let url = r.json().as_str().unwrap().to_owned();
     assert!(
         url.starts_with(&format!("https://*:{port}/guestFile?id=")),
@@ -567,9 +1013,11 @@ async fn the_url_carries_the_port_the_client_called() {
         .unwrap();
     let body = json!({"credentials": root(), "spec": {"path": "/etc/hosts"}});
     for (host, prefix) in [
-        ("localhost:18443", "https://*:18443/guestFile?"),
-        ("localhost", "https://*/guestFile?"),
-        ("[::1]:9999", "https://*:9999/guestFile?"),
+        ("localhost:18443", "https://*:18443/guestFile?id="),
+        ("localhost", "https://*/guestFile?id="),
+        ("localhost:443", "https://*/guestFile?id="),
+        ("vc.example:8443", "https://*:8443/guestFile?id="),
+        ("[::1]:9999", "https://*:9999/guestFile?id="),
     ] {
         let r = h1
             .post(app.url("/api/vcenter/vm/vm-1001/guest/filesystem?action=create"))
@@ -579,55 +1027,110 @@ async fn the_url_carries_the_port_the_client_called() {
             .send()
             .await
             .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "Host {host}");
         let url: String = r.json().await.unwrap();
         assert!(url.starts_with(prefix), "Host {host}: {url}");
+        // Substituted with the address actually called, the URL works.
+        let real = url.replacen(
+            &prefix["https://".len()..prefix.len() - "/guestFile?id=".len()],
+            &format!("127.0.0.1:{port}"),
+            1,
+        );
+        assert_eq!(
+            fetch(&app, &real).await.status,
+            StatusCode::OK,
+            "Host {host}: {real}"
+        );
     }
 }
 
 #[tokio::test]
 async fn the_transfer_host_option_replaces_the_star() {
     for (host, expected) in [
-        ("files.example", "https://files.example:PORT/guestFile?"),
+        ("files.example", "https://files.example:PORT/guestFile?id="),
         (
             "files.example:9443",
-            "https://files.example:9443/guestFile?",
+            "https://files.example:9443/guestFile?id=",
         ),
+        ("[::1]", "https://[::1]:PORT/guestFile?id="),
     ] {
         let app = TestApp::spawn_with(|b| b.transfer_host(host)).await;
         let sid = app.login().await;
-        let r = create(
-            &app,
-            &sid,
-            "vm-1001",
-            root(),
-            json!({"spec": {"path": "/etc/hosts"}}),
-        )
-        .await;
+        let r = create(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
         let expected = expected.replace("PORT", &app.vc.address().port().to_string());
         assert!(
             r.json().as_str().unwrap().starts_with(&expected),
-            "{}",
+            "{host}: {}",
             r.text()
         );
     }
 }
 
 #[tokio::test]
-async fn with_tls_off_urls_use_http_and_work() {
-    let app = TestApp::spawn_with(|b| b.tls(false)).await;
+async fn with_a_transfer_host_the_url_works_without_substitution() {
+    let app = TestApp::spawn_with(|b| b.transfer_host("127.0.0.1")).await;
     let sid = app.login().await;
     let r = create(
         &app,
         &sid,
         "vm-1001",
         root(),
-        json!({"spec": {"path": "/etc/hostname"}}),
+        download_spec("/etc/hostname"),
     )
     .await;
     let url = r.json().as_str().unwrap().to_owned();
-    assert!(url.starts_with("http://*:"), "{url}");
-    assert_eq!(fetch(&app, &app.substitute(&url)).await.body, b"linux-01\n");
+    assert!(!url.contains('*'), "{url}");
+    assert_eq!(fetch(&app, &url).await.body, b"linux-01\n");
 }
+
+#[tokio::test]
+async fn with_tls_off_urls_use_http_and_work() {
+    let app = TestApp::spawn_with(|b| b.tls(false)).await;
+    let sid = app.login().await;
+    let port = app.vc.address().port();
+    let r = create(
+        &app,
+        &sid,
+        "vm-1001",
+        root(),
+        download_spec("/etc/hostname"),
+    )
+    .await;
+    let url = r.json().as_str().unwrap().to_owned();
+    assert!(
+        url.starts_with(&format!("http://*:{port}/guestFile?id=")),
+        "{url}"
+    );
+    assert_eq!(fetch(&app, &app.substitute(&url)).await.body, b"linux-01\n");
+    let r = app
+        .client
+        .post(app.url("/api/vcenter/vm/vm-1001/guest/filesystem?action=create"))
+        .header("host", "localhost:80")
+        .header("vmware-api-session-id", &sid)
+        .json(&json!({"credentials": root(), "spec": {"path": "/etc/hosts"}}))
+        .send()
+        .await
+        .unwrap();
+    let url: String = r.json().await.unwrap();
+    assert!(url.starts_with("http://*/guestFile?id="), "port 80: {url}");
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_urls() {
+    let mut urls = Vec::new();
+    for _ in 0..2 {
+        let app = TestApp::spawn().await;
+        let sid = app.login().await;
+        let r = create(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
+        let url = r.json().as_str().unwrap().to_owned();
+        urls.push(url.split_once("/guestFile").unwrap().1.to_owned());
+    }
+    assert_eq!(urls[0], urls[1]);
+    let token = urls[0].split("token=").nth(1).unwrap();
+    assert!(token.len() >= 20, "the token is long: {token}");
+}
+
+// ----------------------------------------------------------------- the preview forms
 
 #[tokio::test]
 async fn the_preview_get_and_put_forms_hand_out_working_urls() {
@@ -642,12 +1145,9 @@ async fn the_preview_get_and_put_forms_hand_out_working_urls() {
         )
         .await;
     assert_eq!(get.status, StatusCode::OK, "{}", get.text());
-    assert_eq!(
-        fetch(&app, &app.substitute(get.json().as_str().unwrap()))
-            .await
-            .body,
-        b"linux-01\n"
-    );
+    let url = get.json().as_str().unwrap().to_owned();
+    assert!(url.starts_with("https://*:"), "{url}");
+    assert_eq!(fetch(&app, &app.substitute(&url)).await.body, b"linux-01\n");
     let putr = app
         .send(
             Method::PUT,
@@ -677,20 +1177,84 @@ async fn the_preview_get_and_put_forms_hand_out_working_urls() {
             .unwrap(),
         b"hi"
     );
+    let info = app
+        .guest(
+            &sid,
+            "vm-1001",
+            "files/%2Ftmp%2Fpreview.txt?action=get",
+            json!({"credentials": root()}),
+        )
+        .await
+        .json();
+    assert_eq!(info["attributes"]["posix_attributes"]["permissions"], "600");
 }
+
+#[tokio::test]
+async fn the_preview_forms_answer_the_same_errors_as_create() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    let cases = [
+        (
+            Method::GET,
+            json!({"path": "/etc", "credentials": root()}),
+            400,
+            "INVALID_ARGUMENT",
+        ),
+        (
+            Method::GET,
+            json!({"path": "/etc/none", "credentials": root()}),
+            404,
+            "NOT_FOUND",
+        ),
+        (
+            Method::PUT,
+            json!({"path": "/etc/hosts", "credentials": root(), "file_size": 1}),
+            400,
+            "ALREADY_EXISTS",
+        ),
+        (
+            Method::PUT,
+            json!({"path": "/tmp/n", "credentials": root(), "file_size": -1}),
+            400,
+            "INVALID_ARGUMENT",
+        ),
+        (
+            Method::GET,
+            json!({"path": "/etc/hosts", "credentials": creds("root", "bad")}),
+            401,
+            "UNAUTHENTICATED",
+        ),
+    ];
+    for (method, body, status, error_type) in cases {
+        let r = app
+            .send(
+                method.clone(),
+                "/api/vcenter/vm/vm-1001/guest/filesystem",
+                Some(&sid),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), status, "{method} {body}: {}", r.text());
+        assert_eq!(r.error_type(), error_type, "{method} {body}");
+    }
+    let r = app
+        .send(
+            Method::GET,
+            "/api/vcenter/vm/vm-1001/guest/filesystem",
+            None,
+            Some(json!({"path": "/etc/hosts", "credentials": root()})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a session is required");
+}
+
+// ----------------------------------------------------------------- /guestFile input
 
 #[tokio::test]
 async fn guest_file_needs_its_token_and_no_session() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
-    let url = url_for(
-        &app,
-        &sid,
-        "vm-1001",
-        root(),
-        json!({"spec": {"path": "/etc/hosts"}}),
-    )
-    .await;
+    let url = url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
     let base = url.split('?').next().unwrap().to_owned();
     let id = url
         .split("id=")
@@ -700,16 +1264,37 @@ async fn guest_file_needs_its_token_and_no_session() {
         .next()
         .unwrap()
         .to_owned();
-    let table: Vec<(String, u16)> = vec![
-        (base.clone(), 400),
-        (format!("{base}?id={id}"), 400),
-        (format!("{base}?token=abc"), 400),
-        (format!("{base}?id=x&token=abc"), 400),
-        (format!("{base}?id={id}&id={id}&token=abc"), 400),
-        (format!("{base}?id={id}&token=wrong"), 404),
-        (format!("{base}?id=999&token=wrong"), 404),
+    let token = url.split("token=").nth(1).unwrap().to_owned();
+    let table: Vec<(String, u16, &str)> = vec![
+        (base.clone(), 400, "INVALID_ARGUMENT"),
+        (format!("{base}?id={id}"), 400, "INVALID_ARGUMENT"),
+        (format!("{base}?token={token}"), 400, "INVALID_ARGUMENT"),
+        (
+            format!("{base}?id=x&token={token}"),
+            400,
+            "INVALID_ARGUMENT",
+        ),
+        (
+            format!("{base}?id=-1&token={token}"),
+            400,
+            "INVALID_ARGUMENT",
+        ),
+        (
+            format!("{base}?id={id}&id={id}&token={token}"),
+            400,
+            "INVALID_ARGUMENT",
+        ),
+        (
+            format!("{base}?id={id}&token={token}&token={token}"),
+            400,
+            "INVALID_ARGUMENT",
+        ),
+        (format!("{base}?id={id}&token=wrong"), 404, "NOT_FOUND"),
+        (format!("{base}?id={id}&token="), 404, "NOT_FOUND"),
+        (format!("{base}?id=999&token={token}"), 404, "NOT_FOUND"),
     ];
-    for (u, status) in table {
+    for (u, status, error_type) in table {
+        // A session header is no substitute for the token.
         let r = TestApp::read(
             app.client
                 .get(&u)
@@ -721,6 +1306,11 @@ async fn guest_file_needs_its_token_and_no_session() {
         .await;
         assert_eq!(r.status.as_u16(), status, "{u}");
         assert_eq!(r.content_type(), "application/json", "{u}");
+        assert_eq!(r.error_type(), error_type, "{u}: {}", r.text());
+        assert!(r.json()["messages"][0]["id"].is_string(), "{u}");
+        if status == 404 {
+            assert_eq!(reason(&r), "unknown", "{u}");
+        }
     }
     let r = TestApp::read(app.client.get(&url).send().await.unwrap()).await;
     assert_eq!(
@@ -729,6 +1319,8 @@ async fn guest_file_needs_its_token_and_no_session() {
         "the token alone is enough and was not consumed by refused tries"
     );
 }
+
+// ----------------------------------------------------------------- create errors
 
 /// A setup for a create-error row.
 struct CreateCase {
@@ -742,8 +1334,28 @@ struct CreateCase {
     data: Option<(&'static str, &'static str)>,
 }
 
+fn case(
+    what: &'static str,
+    vm: &'static str,
+    creds: Value,
+    spec: Value,
+    (status, error_type): (u16, &'static str),
+    data: Option<(&'static str, &'static str)>,
+) -> CreateCase {
+    CreateCase {
+        what,
+        vm,
+        session: "admin",
+        creds,
+        spec,
+        status,
+        error_type,
+        data,
+    }
+}
+
 #[tokio::test]
-async fn every_documented_create_error_is_answered_in_vcenters_order() {
+async fn every_documented_create_error_is_answered() {
     let app = TestApp::spawn_with(|b| {
         b.vm(vcmock::Vm::linux("vm-77")
             .guest_user("root", "rootpw")
@@ -755,200 +1367,238 @@ async fn every_documented_create_error_is_answered_in_vcenters_order() {
     .await;
     let admin = app.login().await;
     let ro = app.login_as(READONLY).await;
-    let dl = |p: &str| json!({"spec": {"path": p}});
+    let dl = download_spec;
     let long = format!("/tmp/{}", "x".repeat(300));
-    let cases = vec![
-        CreateCase {
-            what: "a directory is not a file",
-            vm: "vm-1001",
-            session: "admin",
-            creds: root(),
-            spec: dl("/etc"),
-            status: 400,
-            error_type: "INVALID_ARGUMENT",
-            data: Some(("NOT_A_FILE", "/etc")),
-        },
-        CreateCase {
-            what: "a symlink is not a file",
-            vm: "vm-1001",
-            session: "admin",
-            creds: root(),
-            spec: dl("/usr/bin/sh"),
-            status: 400,
-            error_type: "INVALID_ARGUMENT",
-            data: Some(("NOT_A_FILE", "/usr/bin/sh")),
-        },
-        CreateCase {
-            what: "the path is too long",
-            vm: "vm-1001",
-            session: "admin",
-            creds: root(),
-            spec: dl(&long),
-            status: 400,
-            error_type: "INVALID_ARGUMENT",
-            data: Some(("PATH_TOO_LONG", "LONG")),
-        },
-        CreateCase {
-            what: "the file to download is not found",
-            vm: "vm-1001",
-            session: "admin",
-            creds: root(),
-            spec: dl("/tmp/none"),
-            status: 404,
-            error_type: "NOT_FOUND",
-            data: Some(("FILE_NOT_FOUND", "/tmp/none")),
-        },
-        CreateCase {
-            what: "the upload's parent is not found",
-            vm: "vm-1001",
-            session: "admin",
-            creds: root(),
-            spec: upload_spec("/nope/x", 1, json!({})),
-            status: 404,
-            error_type: "NOT_FOUND",
-            data: Some(("FILE_NOT_FOUND", "/nope")),
-        },
-        CreateCase {
-            what: "the upload target exists",
-            vm: "vm-1001",
-            session: "admin",
-            creds: root(),
-            spec: upload_spec("/etc/hosts", 1, json!({})),
-            status: 400,
-            error_type: "ALREADY_EXISTS",
-            data: None,
-        },
-        CreateCase {
-            what: "no space for the upload",
-            vm: "vm-small",
-            session: "admin",
-            creds: root(),
-            spec: upload_spec("/tmp/big", 5000, json!({})),
-            status: 500,
-            error_type: "UNABLE_TO_ALLOCATE_RESOURCE",
-            data: Some(("NO_DISK_SPACE", "/tmp/big")),
-        },
-        CreateCase {
-            what: "attributes without size",
-            vm: "vm-1001",
-            session: "admin",
-            creds: root(),
-            spec: json!({"spec": {"path": "/tmp/a", "attributes": {"overwrite": true}}}),
-            status: 400,
-            error_type: "INVALID_ARGUMENT",
-            data: None,
-        },
-        CreateCase {
-            what: "windows attributes on a POSIX guest",
-            vm: "vm-1001",
-            session: "admin",
-            creds: root(),
-            spec: upload_spec("/tmp/w", 1, json!({"windows": {"hidden": true}})),
-            status: 400,
-            error_type: "INVALID_ARGUMENT",
-            data: None,
-        },
-        CreateCase {
-            what: "the VM is not found",
-            vm: "vm-9999",
-            session: "admin",
-            creds: root(),
-            spec: dl("/etc/hosts"),
-            status: 404,
-            error_type: "NOT_FOUND",
-            data: None,
-        },
-        CreateCase {
-            what: "the VM is not running",
-            vm: "vm-1003",
-            session: "admin",
-            creds: root(),
-            spec: dl("/etc/hosts"),
-            status: 400,
-            error_type: "NOT_ALLOWED_IN_CURRENT_STATE",
-            data: None,
-        },
-        CreateCase {
-            what: "Tools are not running",
-            vm: "vm-1005",
-            session: "admin",
-            creds: root(),
-            spec: dl("/etc/hosts"),
-            status: 503,
-            error_type: "SERVICE_UNAVAILABLE",
-            data: None,
-        },
-        CreateCase {
-            what: "Tools are too old",
-            vm: "vm-1006",
-            session: "admin",
-            creds: root(),
-            spec: dl("/etc/hosts"),
-            status: 400,
-            error_type: "UNSUPPORTED",
-            data: None,
-        },
-        CreateCase {
-            what: "guest operations are disabled",
-            vm: "vm-77",
-            session: "admin",
-            creds: root(),
-            spec: dl("/etc/hosts"),
-            status: 400,
-            error_type: "UNSUPPORTED",
-            data: None,
-        },
-        CreateCase {
-            what: "the guest password is wrong",
-            vm: "vm-1001",
-            session: "admin",
-            creds: creds("root", "no"),
-            spec: dl("/etc/hosts"),
-            status: 401,
-            error_type: "UNAUTHENTICATED",
-            data: None,
-        },
-        CreateCase {
-            what: "the guest user may not read the file",
-            vm: "vm-1001",
-            session: "admin",
-            creds: alice(),
-            spec: dl("/root/secret.txt"),
-            status: 403,
-            error_type: "UNAUTHORIZED",
-            data: None,
-        },
-        CreateCase {
-            what: "the guest user may not write there",
-            vm: "vm-1001",
-            session: "admin",
-            creds: alice(),
-            spec: upload_spec("/etc/new", 1, json!({})),
-            status: 403,
-            error_type: "UNAUTHORIZED",
-            data: None,
-        },
-        CreateCase {
-            what: "the vCenter user lacks the privilege",
-            vm: "vm-1001",
-            session: "readonly",
-            creds: root(),
-            spec: dl("/etc/hosts"),
-            status: 403,
-            error_type: "UNAUTHORIZED",
-            data: None,
-        },
-        CreateCase {
-            what: "credentials are missing",
-            vm: "vm-1001",
-            session: "admin",
-            creds: Value::Null,
-            spec: dl("/etc/hosts"),
-            status: 400,
-            error_type: "INVALID_ARGUMENT",
-            data: None,
-        },
+    const BAD: (u16, &str) = (400, "INVALID_ARGUMENT");
+    let mut cases = vec![
+        case(
+            "a directory is not a file",
+            "vm-1001",
+            root(),
+            dl("/etc"),
+            BAD,
+            Some(("NOT_A_FILE", "/etc")),
+        ),
+        case(
+            "a Windows directory is not a file",
+            "vm-1002",
+            win_admin(),
+            dl("C:\\Temp"),
+            BAD,
+            Some(("NOT_A_FILE", "C:\\Temp")),
+        ),
+        case(
+            "a symlink is not a file",
+            "vm-1001",
+            root(),
+            dl("/usr/bin/sh"),
+            BAD,
+            Some(("NOT_A_FILE", "/usr/bin/sh")),
+        ),
+        case(
+            "an upload onto a directory",
+            "vm-1001",
+            root(),
+            upload_spec("/tmp", 1, json!({"overwrite": true})),
+            BAD,
+            Some(("NOT_A_FILE", "/tmp")),
+        ),
+        case(
+            "the path is too long",
+            "vm-1001",
+            root(),
+            dl(&long),
+            BAD,
+            Some(("PATH_TOO_LONG", "LONG")),
+        ),
+        case(
+            "the file to download is not found",
+            "vm-1001",
+            root(),
+            dl("/tmp/none"),
+            (404, "NOT_FOUND"),
+            Some(("FILE_NOT_FOUND", "/tmp/none")),
+        ),
+        case(
+            "the upload's parent is not found",
+            "vm-1001",
+            root(),
+            upload_spec("/nope/x", 1, json!({})),
+            (404, "NOT_FOUND"),
+            Some(("FILE_NOT_FOUND", "/nope")),
+        ),
+        case(
+            "the upload target exists",
+            "vm-1001",
+            root(),
+            upload_spec("/etc/hosts", 1, json!({})),
+            (400, "ALREADY_EXISTS"),
+            None,
+        ),
+        case(
+            "no space for the upload",
+            "vm-small",
+            root(),
+            upload_spec("/tmp/big", 5000, json!({})),
+            (500, "UNABLE_TO_ALLOCATE_RESOURCE"),
+            Some(("NO_DISK_SPACE", "/tmp/big")),
+        ),
+        case(
+            "attributes without size",
+            "vm-1001",
+            root(),
+            json!({"spec": {"path": "/tmp/a", "attributes": {"overwrite": true}}}),
+            BAD,
+            None,
+        ),
+        case(
+            "a negative size",
+            "vm-1001",
+            root(),
+            upload_spec("/tmp/a", 0, json!({"size": -1})),
+            BAD,
+            None,
+        ),
+        case(
+            "windows attributes on a POSIX guest",
+            "vm-1001",
+            root(),
+            upload_spec("/tmp/w", 1, json!({"windows": {"hidden": true}})),
+            BAD,
+            None,
+        ),
+        case(
+            "posix attributes on a Windows guest",
+            "vm-1002",
+            win_admin(),
+            upload_spec("C:\\Temp\\p", 1, json!({"posix": {"permissions": "600"}})),
+            BAD,
+            None,
+        ),
+        case(
+            "the VM is not found",
+            "vm-9999",
+            root(),
+            dl("/etc/hosts"),
+            (404, "NOT_FOUND"),
+            None,
+        ),
+        case(
+            "the VM is powered off",
+            "vm-1003",
+            root(),
+            dl("/etc/hostname"),
+            (400, "NOT_ALLOWED_IN_CURRENT_STATE"),
+            None,
+        ),
+        case(
+            "the VM is suspended",
+            "vm-1004",
+            root(),
+            dl("/etc/hostname"),
+            (400, "NOT_ALLOWED_IN_CURRENT_STATE"),
+            None,
+        ),
+        case(
+            "Tools are not running",
+            "vm-1005",
+            root(),
+            dl("/etc/hostname"),
+            (503, "SERVICE_UNAVAILABLE"),
+            None,
+        ),
+        case(
+            "Tools are too old",
+            "vm-1006",
+            root(),
+            dl("/etc/hostname"),
+            (400, "UNSUPPORTED"),
+            None,
+        ),
+        case(
+            "guest operations are disabled",
+            "vm-77",
+            root(),
+            dl("/etc/hosts"),
+            (400, "UNSUPPORTED"),
+            None,
+        ),
+        case(
+            "the guest password is wrong",
+            "vm-1001",
+            creds("root", "no"),
+            dl("/etc/hosts"),
+            (401, "UNAUTHENTICATED"),
+            None,
+        ),
+        case(
+            "the guest user is unknown",
+            "vm-1002",
+            creds("mallory", "x"),
+            dl("C:\\Temp\\setup.log"),
+            (401, "UNAUTHENTICATED"),
+            None,
+        ),
+        case(
+            "the guest user may not read root's file",
+            "vm-1001",
+            alice(),
+            dl("/root/secret.txt"),
+            (403, "UNAUTHORIZED"),
+            None,
+        ),
+        case(
+            "the guest user may not read /etc/shadow",
+            "vm-1001",
+            alice(),
+            dl("/etc/shadow"),
+            (403, "UNAUTHORIZED"),
+            None,
+        ),
+        case(
+            "the guest user may not write there",
+            "vm-1001",
+            alice(),
+            upload_spec("/etc/new", 1, json!({})),
+            (403, "UNAUTHORIZED"),
+            None,
+        ),
+        case(
+            "a Windows ACL keeps bob out",
+            "vm-1002",
+            bob(),
+            dl("C:\\Windows\\System32\\drivers\\etc\\hosts"),
+            (403, "UNAUTHORIZED"),
+            None,
+        ),
+        case(
+            "credentials are missing",
+            "vm-1001",
+            Value::Null,
+            dl("/etc/hosts"),
+            BAD,
+            None,
+        ),
+        case(
+            "the spec is missing",
+            "vm-1001",
+            root(),
+            json!({}),
+            BAD,
+            None,
+        ),
     ];
+    cases.push(CreateCase {
+        session: "readonly",
+        ..case(
+            "the vCenter user lacks the privilege",
+            "vm-1001",
+            root(),
+            dl("/etc/hosts"),
+            (403, "UNAUTHORIZED"),
+            None,
+        )
+    });
     for c in cases {
         let sid = if c.session == "admin" { &admin } else { &ro };
         let mut body = c.spec.clone();
@@ -958,6 +1608,7 @@ async fn every_documented_create_error_is_answered_in_vcenters_order() {
         let r = app.transfer(sid, c.vm, body).await;
         assert_eq!(r.status.as_u16(), c.status, "{}: {}", c.what, r.text());
         assert_eq!(r.error_type(), c.error_type, "{}", c.what);
+        assert!(r.json()["messages"][0]["id"].is_string(), "{}", c.what);
         let data = r.json()["data"].clone();
         match c.data {
             None => assert!(data.is_null(), "{}: {data}", c.what),
@@ -969,78 +1620,124 @@ async fn every_documented_create_error_is_answered_in_vcenters_order() {
             }
         }
     }
-    app.vc.vm("vm-1001").set_busy(true).unwrap();
-    let busy = app
-        .transfer(
-            &admin,
-            "vm-1001",
-            json!({"credentials": root(), "spec": {"path": "/etc/hosts"}}),
-        )
-        .await;
-    assert_eq!(busy.error_type(), "RESOURCE_BUSY");
+    assert_eq!(
+        app.vc.transfers().len(),
+        0,
+        "no refused create issued a URL"
+    );
 }
 
 #[tokio::test]
-async fn a_path_held_by_a_transfer_in_flight_makes_guest_operations_busy() {
-    let app = TestApp::spawn_with(|b| {
-        b.vm(vcmock::Vm::linux("vm-big")
-            .guest_user("root", "rootpw")
-            .large_file("/data/big.bin", 64 << 20))
-    })
-    .await;
+async fn a_busy_vm_refuses_transfers_with_resource_busy() {
+    let app = TestApp::spawn().await;
     let sid = app.login().await;
-    let url = url_for(
-        &app,
-        &sid,
-        "vm-big",
-        root(),
-        json!({"spec": {"path": "/data/big.bin"}}),
-    )
-    .await;
-    let mut resp = app.client.get(&url).send().await.unwrap();
-    resp.chunk().await.unwrap();
-    let r = app
-        .guest(
-            &sid,
-            "vm-big",
-            "files/%2Fdata%2Fbig.bin?action=delete",
-            json!({"credentials": root()}),
-        )
-        .await;
+    app.vc.vm("vm-1001").set_busy(true).unwrap();
+    let r = create(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(r.error_type(), "RESOURCE_BUSY");
-    drop(resp);
+    app.vc.vm("vm-1001").set_busy(false).unwrap();
+    let r = create(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
+    assert_eq!(r.status, StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn create_checks_run_in_vcenters_order() {
+    let app = TestApp::spawn().await;
+    let admin = app.login().await;
+    let ro = app.login_as(READONLY).await;
+    app.vc.vm("vm-1002").set_busy(true).unwrap();
+    let bad = || creds("root", "wrong");
+    // Each row breaks two rules; the earlier check in vCenter's order answers.
+    let rows: Vec<(&str, &str, &str, Value, Value, &str)> = vec![
+        (
+            "VM missing before credentials",
+            "vm-9999",
+            "admin",
+            bad(),
+            download_spec("/none"),
+            "NOT_FOUND",
+        ),
+        (
+            "powered off before credentials",
+            "vm-1003",
+            "admin",
+            bad(),
+            download_spec("/none"),
+            "NOT_ALLOWED_IN_CURRENT_STATE",
+        ),
+        (
+            "Tools not running before credentials",
+            "vm-1005",
+            "admin",
+            bad(),
+            download_spec("/none"),
+            "SERVICE_UNAVAILABLE",
+        ),
+        (
+            "Tools too old before credentials",
+            "vm-1006",
+            "admin",
+            bad(),
+            download_spec("/none"),
+            "UNSUPPORTED",
+        ),
+        (
+            "guest credentials before the privilege",
+            "vm-1001",
+            "readonly",
+            bad(),
+            download_spec("/etc/hosts"),
+            "UNAUTHENTICATED",
+        ),
+        (
+            "the privilege before the path",
+            "vm-1001",
+            "readonly",
+            root(),
+            download_spec("/none"),
+            "UNAUTHORIZED",
+        ),
+        (
+            "busy before the path",
+            "vm-1002",
+            "admin",
+            win_admin(),
+            download_spec("C:\\none"),
+            "RESOURCE_BUSY",
+        ),
+        (
+            "not a file before the size",
+            "vm-1001",
+            "admin",
+            root(),
+            json!({"spec": {"path": "/etc", "attributes": {"size": 1, "windows": {}}}}),
+            "INVALID_ARGUMENT",
+        ),
+    ];
+    for (what, vm, session, c, spec, error_type) in rows {
+        let sid = if session == "admin" { &admin } else { &ro };
+        let r = create(&app, sid, vm, c, spec).await;
+        assert_eq!(r.error_type(), error_type, "{what}: {}", r.text());
+    }
+}
+
+// ----------------------------------------------------------------- inspection
 
 #[tokio::test]
 async fn the_admin_api_lists_transfers_with_their_state_and_reason() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
-    let used = url_for(
-        &app,
-        &sid,
-        "vm-1001",
-        root(),
-        json!({"spec": {"path": "/etc/hosts"}}),
-    )
-    .await;
+    let used = url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
     fetch(&app, &used).await;
     url_for(
         &app,
         &sid,
         "vm-1002",
         bob(),
-        json!({"spec": {"path": "C:\\Temp\\setup.log"}}),
+        download_spec("C:\\Temp\\setup.log"),
     )
     .await;
-    url_for(
-        &app,
-        &sid,
-        "vm-1001",
-        root(),
-        json!({"spec": {"path": "/etc/hosts"}}),
-    )
-    .await;
+    url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
     app.vc.vm("vm-1001").power_off().unwrap();
     let list: Value = app
         .client
