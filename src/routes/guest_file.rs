@@ -231,15 +231,40 @@ enum Sink {
 /// Spilled uploads are written in blocks of this size.
 const SPILL_BLOCK: usize = 1 << 20;
 
+/// How much of a refused upload's body is read (and dropped) before the answer goes out.
+const DRAIN_LIMIT: usize = 1 << 20;
+
+/// Refuses an upload after reading what is left of a small body. Answering while an HTTP/2
+/// client is still sending resets its stream, and some clients (curl) then report a transport
+/// error instead of the answer. Large or stalled bodies are not waited for.
+async fn refuse_upload<S>(body: &mut S, fault: Fault) -> Response
+where
+    S: futures_util::Stream<Item = Result<Bytes, axum::Error>> + Unpin,
+{
+    let drain = async {
+        let mut seen = 0;
+        while let Some(Ok(chunk)) = body.next().await {
+            seen += chunk.len();
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+    refused(fault)
+}
+
 async fn upload(state: AppState, req: Request) -> Response {
-    let (id, token) = match id_and_token(req.uri()) {
+    let (parts, body) = req.into_parts();
+    let mut body = body.into_data_stream();
+    let (id, token) = match id_and_token(&parts.uri) {
         Ok(v) => v,
-        Err(f) => return refused(f),
+        Err(f) => return refuse_upload(&mut body, f).await,
     };
     let vc = state.vc();
     let ticket = match vc.begin_transfer(id, &token, Redeem::Put, state.now()) {
         Ok(t) => t.transfer,
-        Err(f) => return refused(f),
+        Err(f) => return refuse_upload(&mut body, f).await,
     };
     let mut guard = UploadGuard {
         vc: vc.clone(),
@@ -248,24 +273,25 @@ async fn upload(state: AppState, req: Request) -> Response {
         armed: true,
     };
     let Direction::Upload(spec) = &ticket.direction else {
-        return refused(Fault::TransferWrongMethod { expected: "GET" });
+        return refuse_upload(&mut body, Fault::TransferWrongMethod { expected: "GET" }).await;
     };
     let expected = spec.size;
-    if let Some(announced) = req
-        .headers()
+    if let Some(announced) = parts
+        .headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
     {
         if announced != expected {
-            return refused(Fault::UploadLengthMismatch {
+            let fault = Fault::UploadLengthMismatch {
                 expected,
                 received: announced,
-            });
+            };
+            return refuse_upload(&mut body, fault).await;
         }
     }
     if expected == 0 {
-        return refused(Fault::EmptyUpload);
+        return refuse_upload(&mut body, Fault::EmptyUpload).await;
     }
     let mut sink = if expected > state.settings().spill_threshold {
         match state
@@ -277,16 +303,16 @@ async fn upload(state: AppState, req: Request) -> Response {
             }) {
             Ok(sink) => sink,
             Err(e) => {
-                return refused(Fault::Internal {
+                let fault = Fault::Internal {
                     detail: format!("cannot create a temporary file: {e}"),
-                });
+                };
+                return refuse_upload(&mut body, fault).await;
             }
         }
     } else {
         Sink::Memory(Vec::with_capacity(expected as usize))
     };
     let mut received: u64 = 0;
-    let mut body = req.into_body().into_data_stream();
     while let Some(chunk) = body.next().await {
         let chunk = match chunk {
             Ok(c) => c,
@@ -294,11 +320,12 @@ async fn upload(state: AppState, req: Request) -> Response {
             Err(_) => return refused(Fault::UploadLengthMismatch { expected, received }),
         };
         if ticket.cancel().is_cancelled() {
-            return refused(Fault::TransferAborted);
+            return refuse_upload(&mut body, Fault::TransferAborted).await;
         }
         received += chunk.len() as u64;
         if received > expected {
-            return refused(Fault::UploadLengthMismatch { expected, received });
+            let fault = Fault::UploadLengthMismatch { expected, received };
+            return refuse_upload(&mut body, fault).await;
         }
         let written = match &mut sink {
             Sink::Memory(v) => {
