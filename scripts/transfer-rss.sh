@@ -7,7 +7,7 @@
 # sampling VmRSS and VmHWM of the server from /proc/<pid>/status around each. Prints baseline,
 # peak and growth in MiB per phase and exits non-zero if a growth exceeds LIMIT_MIB (32).
 #
-# Linux only (reads /proc). Needs curl and python3. Not run in CI: about 10 s once the release
+# Linux only (reads /proc). Needs curl and python3. Not run in CI: 10 to 20 s once the release
 # binary is built (the build itself, when needed, takes a minute or two). VCMOCK_BIN=path skips
 # the build. Any VCMOCK_* variable reaches the server (VCMOCK_SPILL_THRESHOLD=2147483648 shows
 # the check failing when an upload is held in memory).
