@@ -36,12 +36,33 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets requests in
-/// flight finish (up to a grace period) and returns.
+/// flight finish, streamed answers (downloads) included, up to a grace period, and returns.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    serve_until(listener, app, tls, shutdown, Drain::Answers).await
+}
+
+/// What shutdown waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drain {
+    /// Handlers and the bodies they stream, then a brief flush: the binary, whose clients are
+    /// other processes that keep reading.
+    Answers,
+    /// Handlers only: the in-process server, whose clients usually share the thread that stops
+    /// it and cannot read on while it stops.
+    Handlers,
+}
+
+async fn serve_until(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send,
+    drain: Drain,
 ) -> std::io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let acceptor = tls.map(TlsAcceptor::from);
@@ -70,12 +91,16 @@ pub async fn serve(
                         let app = app.clone();
                         let guard = InFlight::enter(&in_flight);
                         async move {
-                            let _guard = guard;
                             let resp = app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {});
                             if resp.extensions().get::<ResetConnection>().is_some() {
                                 return Err(std::io::Error::other("connection reset by a fault rule"));
                             }
-                            Ok::<_, std::io::Error>(resp)
+                            // A streamed body (a download) stays in flight until it has been
+                            // sent, so that shutdown waits for it; sized bodies go out at once.
+                            if drain == Drain::Handlers || axum::body::HttpBody::size_hint(resp.body()).exact().is_some() {
+                                return Ok(resp);
+                            }
+                            Ok::<_, std::io::Error>(resp.map(|inner| Body::new(CountedBody { inner, _guard: guard })))
                         }
                     });
                     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
@@ -98,17 +123,64 @@ pub async fn serve(
         }
     }
     drop(listener);
+    let busy = in_flight.load(Ordering::Acquire) > 0;
     let drained = async {
         while in_flight.load(Ordering::Acquire) > 0 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     };
+    let closed = graceful.shutdown();
+    tokio::pin!(closed);
+    let deadline = tokio::time::sleep(SHUTDOWN_GRACE);
+    tokio::pin!(deadline);
     tokio::select! {
-        () = graceful.shutdown() => {}
+        () = &mut closed => return Ok(()),
         () = drained => {}
-        () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("requests still in flight at shutdown were cut off"),
+        () = &mut deadline => {
+            tracing::warn!("requests still in flight at shutdown were cut off");
+            return Ok(());
+        }
+    }
+    // The last bytes of answers that were in flight may still sit in connection buffers: let
+    // the connections flush them and close (briefly; an idle server stops at once).
+    if busy && drain == Drain::Answers {
+        tokio::select! {
+            () = closed => {}
+            () = tokio::time::sleep(FLUSH_GRACE) => {}
+            () = deadline => {}
+        }
     }
     Ok(())
+}
+
+/// How long shutdown lets connections flush what requests in flight wrote, once they are done.
+const FLUSH_GRACE: Duration = Duration::from_millis(500);
+
+/// A streamed response body that keeps its request counted as in flight until it is sent or
+/// dropped.
+struct CountedBody {
+    inner: Body,
+    _guard: InFlight,
+}
+
+impl axum::body::HttpBody for CountedBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Counts a request as in flight until dropped.
@@ -604,10 +676,10 @@ impl Builder {
                     };
                     state.set_ready(true);
                     let app = app(state.clone());
-                    let _ = serve(listener, app, tls, async {
+                    let stop = async {
                         let _ = rx.await;
-                    })
-                    .await;
+                    };
+                    let _ = serve_until(listener, app, tls, stop, Drain::Handlers).await;
                     state.vc().revoke_all("server stopped", state.now());
                 });
             })?;
