@@ -11,7 +11,7 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt as _;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncReadExt as _;
 
 use super::{JournalNote, StreamShaping};
 use crate::model::guest_fs::{Blob, SpilledFile};
@@ -223,13 +223,194 @@ impl Drop for UploadGuard {
 /// Where upload bytes collect: memory below the spill threshold, a temporary file above it.
 enum Sink {
     Memory(Vec<u8>),
-    /// The file, an async writer on it, and a buffer that batches small frames into large
-    /// writes (each write is a trip through tokio's blocking pool).
-    File(tempfile::NamedTempFile, tokio::fs::File, Vec<u8>),
+    File(SpillWriter),
 }
 
-/// Spilled uploads are written in blocks of this size.
-const SPILL_BLOCK: usize = 1 << 20;
+impl Sink {
+    /// Adds a frame; false when the bytes can no longer be written.
+    async fn push(&mut self, chunk: Bytes) -> bool {
+        match self {
+            Self::Memory(v) => {
+                v.extend_from_slice(&chunk);
+                true
+            }
+            Self::File(w) => w.push(chunk).await,
+        }
+    }
+
+    /// The received bytes as a blob of `len` bytes.
+    async fn finish(self, len: u64) -> std::io::Result<Blob> {
+        Ok(match self {
+            Self::Memory(v) => Blob::Bytes(Bytes::from(v)),
+            Self::File(w) => Blob::Spilled(Arc::new(SpilledFile {
+                path: w.finish().await?.into_temp_path(),
+                len,
+            })),
+        })
+    }
+
+    /// Drops what was received; a temporary file is gone when this returns.
+    async fn discard(self) {
+        if let Self::File(w) = self {
+            w.discard().await;
+        }
+    }
+}
+
+/// Why an upload's body was not taken.
+enum Stop {
+    /// Refused while the client may still be sending: what is left is drained first.
+    Refuse(Fault),
+    /// The body ended or broke off: answered at once.
+    Cut(Fault),
+    /// The temporary file could not be written.
+    WriteFailed,
+}
+
+/// Moves an upload's body into `sink`, checking its length and the transfer's revocation.
+async fn receive<S>(
+    body: &mut S,
+    sink: &mut Sink,
+    ticket: &Transfer,
+    expected: u64,
+) -> Result<(), Stop>
+where
+    S: futures_util::Stream<Item = Result<Bytes, axum::Error>> + Unpin,
+{
+    let mut received: u64 = 0;
+    while let Some(chunk) = body.next().await {
+        // The client went away: nothing lands, the token stays usable.
+        let chunk =
+            chunk.map_err(|_| Stop::Cut(Fault::UploadLengthMismatch { expected, received }))?;
+        if ticket.cancel().is_cancelled() {
+            return Err(Stop::Refuse(Fault::TransferAborted));
+        }
+        received += chunk.len() as u64;
+        if received > expected {
+            return Err(Stop::Refuse(Fault::UploadLengthMismatch {
+                expected,
+                received,
+            }));
+        }
+        if !sink.push(chunk).await {
+            return Err(Stop::WriteFailed);
+        }
+    }
+    if received != expected {
+        return Err(Stop::Cut(Fault::UploadLengthMismatch {
+            expected,
+            received,
+        }));
+    }
+    Ok(())
+}
+
+/// Frames are handed to the writer in batches of about this many bytes.
+const SPILL_BATCH: usize = 1 << 20;
+
+/// At most this many batches wait for the writer: with the batch being filled, an upload holds
+/// about 5 MiB whatever its size.
+const SPILL_QUEUE: usize = 4;
+
+/// Frames smaller than this are copied into a shared buffer rather than kept: a tiny frame can
+/// pin a much larger receive buffer.
+const SMALL_FRAME: usize = 4096;
+
+/// Writes a spilled upload on a blocking thread, so that receiving (and decrypting) the next
+/// bytes overlaps writing the last ones. Frames go over without a copy and land with vectored
+/// writes; the bounded queue bounds the memory in flight.
+struct SpillWriter {
+    batch: Vec<Bytes>,
+    batched: usize,
+    small: Vec<u8>,
+    queue: tokio::sync::mpsc::Sender<Vec<Bytes>>,
+    writer: tokio::task::JoinHandle<std::io::Result<tempfile::NamedTempFile>>,
+}
+
+impl SpillWriter {
+    /// Creates the temporary file in `dir` and starts its writer.
+    fn create(dir: &std::path::Path) -> std::io::Result<Self> {
+        let file = tempfile::NamedTempFile::new_in(dir)?;
+        let (queue, batches) = tokio::sync::mpsc::channel(SPILL_QUEUE);
+        let writer = tokio::task::spawn_blocking(move || write_batches(file, batches));
+        Ok(Self {
+            batch: Vec::new(),
+            batched: 0,
+            small: Vec::new(),
+            queue,
+            writer,
+        })
+    }
+
+    /// Adds a frame, handing a full batch to the writer. False when the writer has stopped on
+    /// an error, which `finish` then reports.
+    async fn push(&mut self, chunk: Bytes) -> bool {
+        self.batched += chunk.len();
+        if chunk.len() < SMALL_FRAME {
+            self.small.extend_from_slice(&chunk);
+        } else {
+            self.seal_small();
+            self.batch.push(chunk);
+        }
+        self.batched < SPILL_BATCH || self.send().await
+    }
+
+    /// Ends the run of small frames so far, keeping the bytes in order.
+    fn seal_small(&mut self) {
+        if !self.small.is_empty() {
+            self.batch
+                .push(Bytes::from(std::mem::take(&mut self.small)));
+        }
+    }
+
+    async fn send(&mut self) -> bool {
+        self.seal_small();
+        self.batched = 0;
+        let batch = std::mem::take(&mut self.batch);
+        self.queue.send(batch).await.is_ok()
+    }
+
+    /// Writes what is left and hands back the file, or the first write error.
+    async fn finish(mut self) -> std::io::Result<tempfile::NamedTempFile> {
+        self.send().await;
+        drop(self.queue);
+        self.writer
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    /// Stops the writer and waits for it, so that the temporary file is gone on return.
+    async fn discard(self) {
+        drop(self.queue);
+        let _ = self.writer.await;
+    }
+}
+
+/// The writer thread: writes each batch in order; the file is removed if anything fails.
+fn write_batches(
+    mut file: tempfile::NamedTempFile,
+    mut batches: tokio::sync::mpsc::Receiver<Vec<Bytes>>,
+) -> std::io::Result<tempfile::NamedTempFile> {
+    while let Some(batch) = batches.blocking_recv() {
+        write_all_vectored(file.as_file_mut(), &batch)?;
+    }
+    Ok(file)
+}
+
+fn write_all_vectored(out: &mut std::fs::File, batch: &[Bytes]) -> std::io::Result<()> {
+    use std::io::{IoSlice, Write as _};
+    let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match out.write_vectored(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
 
 /// How much of a refused upload's body is read (and dropped) before the answer goes out.
 const DRAIN_LIMIT: usize = 1 << 20;
@@ -294,14 +475,8 @@ async fn upload(state: AppState, req: Request) -> Response {
         return refuse_upload(&mut body, Fault::EmptyUpload).await;
     }
     let mut sink = if expected > state.settings().spill_threshold {
-        match state
-            .spill_dir()
-            .and_then(tempfile::NamedTempFile::new_in)
-            .and_then(|f| {
-                let writer = tokio::fs::File::from_std(f.as_file().try_clone()?);
-                Ok(Sink::File(f, writer, Vec::with_capacity(SPILL_BLOCK)))
-            }) {
-            Ok(sink) => sink,
+        match state.spill_dir().and_then(SpillWriter::create) {
+            Ok(writer) => Sink::File(writer),
             Err(e) => {
                 let fault = Fault::Internal {
                     detail: format!("cannot create a temporary file: {e}"),
@@ -312,68 +487,37 @@ async fn upload(state: AppState, req: Request) -> Response {
     } else {
         Sink::Memory(Vec::with_capacity(expected as usize))
     };
-    let mut received: u64 = 0;
-    while let Some(chunk) = body.next().await {
-        let chunk = match chunk {
-            Ok(c) => c,
-            // The client went away: nothing lands, the token stays usable.
-            Err(_) => return refused(Fault::UploadLengthMismatch { expected, received }),
-        };
-        if ticket.cancel().is_cancelled() {
-            return refuse_upload(&mut body, Fault::TransferAborted).await;
-        }
-        received += chunk.len() as u64;
-        if received > expected {
-            let fault = Fault::UploadLengthMismatch { expected, received };
-            return refuse_upload(&mut body, fault).await;
-        }
-        let written = match &mut sink {
-            Sink::Memory(v) => {
-                v.extend_from_slice(&chunk);
-                Ok(())
+    if let Err(stop) = receive(&mut body, &mut sink, &ticket, expected).await {
+        return match stop {
+            Stop::Refuse(fault) => {
+                sink.discard().await;
+                refuse_upload(&mut body, fault).await
             }
-            Sink::File(_, w, buf) => {
-                buf.extend_from_slice(&chunk);
-                if buf.len() >= SPILL_BLOCK {
-                    let r = w.write_all(buf).await;
-                    buf.clear();
-                    r
-                } else {
-                    Ok(())
-                }
+            Stop::Cut(fault) => {
+                sink.discard().await;
+                refused(fault)
+            }
+            Stop::WriteFailed => {
+                let detail = match sink.finish(expected).await {
+                    Err(e) => format!("cannot write the upload: {e}"),
+                    Ok(_) => "the upload's writer stopped".to_owned(),
+                };
+                refused(Fault::Internal { detail })
             }
         };
-        if let Err(e) = written {
+    }
+    let blob = match sink.finish(expected).await {
+        Ok(blob) => blob,
+        Err(e) => {
             return refused(Fault::Internal {
                 detail: format!("cannot write the upload: {e}"),
             });
-        }
-    }
-    if received != expected {
-        return refused(Fault::UploadLengthMismatch { expected, received });
-    }
-    let blob = match sink {
-        Sink::Memory(v) => Blob::Bytes(Bytes::from(v)),
-        Sink::File(f, mut w, buf) => {
-            let flushed = async {
-                w.write_all(&buf).await?;
-                w.flush().await
-            };
-            if let Err(e) = flushed.await {
-                return refused(Fault::Internal {
-                    detail: format!("cannot write the upload: {e}"),
-                });
-            }
-            Blob::Spilled(Arc::new(SpilledFile {
-                path: f.into_temp_path(),
-                len: received,
-            }))
         }
     };
     match vc.commit_upload(&ticket, blob, state.now()) {
         Ok(()) => {
             guard.armed = false;
-            state.metrics().add_up(received);
+            state.metrics().add_up(expected);
             StatusCode::OK.into_response()
         }
         Err(f) => {
