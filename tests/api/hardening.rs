@@ -6,6 +6,8 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use vcmock::model::transfer::TransferState;
+
 use crate::helpers::*;
 
 /// Sends raw bytes with a content type, with a timeout so a hang fails the test.
@@ -245,83 +247,149 @@ async fn a_client_that_disconnects_halfway_through_a_download_leaves_the_file_al
     assert!(free);
 }
 
+/// What cuts a transfer off while its bytes are moving.
+#[derive(Clone, Copy, Debug)]
+enum Interruption {
+    PowerOff,
+    Reset,
+    Migrate,
+}
+
+const INTERRUPTIONS: [Interruption; 3] = [
+    Interruption::PowerOff,
+    Interruption::Reset,
+    Interruption::Migrate,
+];
+
+async fn interrupt(app: &TestApp, sid: &str, vm: &str, how: Interruption) {
+    match how {
+        Interruption::PowerOff => power(app, sid, vm, "stop").await,
+        Interruption::Reset => power(app, sid, vm, "reset").await,
+        Interruption::Migrate => app.vc.vm(vm).migrate("host-9").unwrap(),
+    }
+}
+
+/// Waits (bounded) for the spill directory to be empty; true when it is.
+async fn spill_dir_empties(app: &TestApp) -> bool {
+    let dir = app.vc.state().spill_dir().unwrap().to_owned();
+    for _ in 0..100 {
+        if std::fs::read_dir(&dir).unwrap().next().is_none() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
 #[tokio::test]
-async fn power_reset_and_migrate_during_an_upload_leave_no_partial_file() {
-    for action in ["reset", "migrate"] {
-        let app = TestApp::spawn_with(|b| b.spill_threshold(1 << 20)).await;
-        let sid = app.login().await;
-        let size: usize = 100 << 20;
-        let r = app.transfer(&sid, "vm-1001", json!({"credentials": root(), "spec": {"path": "/tmp/new.bin", "attributes": {"size": size}}})).await;
-        let url = app.substitute(r.json().as_str().unwrap());
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
-        let client = app.client.clone();
-        let sending = tokio::spawn(async move {
-            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|item| (item, rx))
-            });
-            client
-                .put(&url)
-                .header("content-length", size.to_string())
-                .body(reqwest::Body::wrap_stream(stream))
-                .send()
+async fn a_100_mib_upload_cut_off_by_power_off_reset_or_migrate_lands_nothing_and_leaves_no_tempfile()
+ {
+    const SIZE: usize = 100 << 20;
+    // (target, whether it exists before the upload)
+    let targets = [("/etc/hosts", true), ("/tmp/new.bin", false)];
+    for how in INTERRUPTIONS {
+        for (target, existing) in targets {
+            let case = format!("{how:?} during an upload to {target}");
+            let app = TestApp::spawn_with(|b| b.spill_threshold(1 << 20)).await;
+            let sid = app.login().await;
+            let parent = if existing { "/etc" } else { "/tmp" };
+            let list = json!({"credentials": root(), "path": parent});
+            let before = app
+                .guest(&sid, "vm-1001", "files?action=list", list.clone())
                 .await
-        });
-        tx.send(Ok(vec![b'z'; 1 << 20])).await.unwrap();
-        for _ in 0..200 {
-            if app
-                .vc
-                .transfers()
-                .iter()
-                .any(|t| t.state == vcmock::model::transfer::TransferState::InFlight)
-            {
-                break;
+                .json();
+            let spec = json!({"path": target, "attributes": {"size": SIZE, "overwrite": true}});
+            let r = app
+                .transfer(
+                    &sid,
+                    "vm-1001",
+                    json!({"credentials": root(), "spec": spec}),
+                )
+                .await;
+            let url = app.substitute(r.json().as_str().unwrap());
+            let (tx, sending) = streamed_put(&app, &url, Some(SIZE));
+            tx.send(Ok(vec![b'z'; 4 << 20])).await.unwrap();
+            wait_for_state(&app, "vm-1001", TransferState::InFlight).await;
+            interrupt(&app, &sid, "vm-1001", how).await;
+            // The rest of the body, for as long as the server takes it.
+            for _ in 0..24 {
+                if tx.send(Ok(vec![b'z'; 4 << 20])).await.is_err() {
+                    break;
+                }
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        if action == "reset" {
-            app.send(
-                Method::POST,
-                "/api/vcenter/vm/vm-1001/power?action=reset",
-                Some(&sid),
-                None,
-            )
-            .await;
-        } else {
-            app.vc.vm("vm-1001").migrate("host-9").unwrap();
-        }
-        for _ in 0..99 {
-            if tx.send(Ok(vec![b'z'; 1 << 20])).await.is_err() {
-                break;
+            drop(tx);
+            if let Ok(r) = sending.await.unwrap() {
+                assert_ne!(
+                    r.status(),
+                    StatusCode::OK,
+                    "{case}: the upload did not land"
+                );
+            }
+            if existing {
+                let hosts = app.vc.vm("vm-1001").read_file(target).unwrap().unwrap();
+                assert!(
+                    hosts.starts_with(b"127.0.0.1") && hosts.len() < 1000,
+                    "{case}: the target is unchanged"
+                );
+            } else {
+                assert!(
+                    !app.vc.vm("vm-1001").exists(target).unwrap(),
+                    "{case}: no partial file"
+                );
+            }
+            assert!(
+                spill_dir_empties(&app).await,
+                "{case}: the temporary file is removed"
+            );
+            if !matches!(how, Interruption::PowerOff) {
+                let after = app
+                    .guest(&sid, "vm-1001", "files?action=list", list)
+                    .await
+                    .json();
+                assert_eq!(after, before, "{case}: the directory is as it was");
             }
         }
-        drop(tx);
-        let outcome = sending.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_100_mib_download_cut_off_by_power_off_reset_or_migrate_ends_short_and_leaves_the_file() {
+    const SIZE: u64 = 100 << 20;
+    for how in INTERRUPTIONS {
+        let app = TestApp::spawn_with(|b| {
+            b.vm(vcmock::Vm::linux("vm-big")
+                .guest_user("root", "rootpw")
+                .large_file("/big", SIZE))
+        })
+        .await;
+        let sid = app.login().await;
+        let url = app.download_url(&sid, "vm-big", root(), "/big").await;
+        let mut resp = app.client.get(&url).send().await.unwrap();
+        assert_eq!(resp.content_length(), Some(SIZE), "{how:?}");
+        let mut received = resp.chunk().await.unwrap().unwrap().len() as u64;
+        interrupt(&app, &sid, "vm-big", how).await;
+        let cut = loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => received += c.len() as u64,
+                Ok(None) => break false,
+                Err(_) => break true,
+            }
+        };
         assert!(
-            outcome
-                .map(|r| r.status() != StatusCode::OK)
-                .unwrap_or(true),
-            "{action}: the upload did not land"
+            cut && received < SIZE,
+            "{how:?}: cut off after {received} bytes"
         );
+        let vm = app.vc.vm("vm-big");
         assert!(
-            !app.vc.vm("vm-1001").exists("/tmp/new.bin").unwrap(),
-            "{action}: no partial file"
+            vm.exists("/big").unwrap(),
+            "{how:?}: the file is still there"
         );
-        for _ in 0..100 {
-            if std::fs::read_dir(app.vc.state().spill_dir().unwrap())
-                .unwrap()
-                .next()
-                .is_none()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert!(
-            std::fs::read_dir(app.vc.state().spill_dir().unwrap())
-                .unwrap()
-                .next()
-                .is_none(),
-            "{action}: temporary file removed"
+        assert_eq!(vm.disk().unwrap().1, SIZE, "{how:?}: its size is unchanged");
+        let again = app.client.get(&url).send().await.unwrap();
+        assert_eq!(
+            again.status(),
+            StatusCode::NOT_FOUND,
+            "{how:?}: the URL is gone"
         );
     }
 }

@@ -2,8 +2,11 @@
 
 #![allow(dead_code)]
 
+use std::time::Duration;
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use vcmock::model::transfer::TransferState;
 use vcmock::{Builder, ManualClock, MockVcenter};
 
 /// A running server plus an HTTPS client that trusts its certificate.
@@ -202,4 +205,63 @@ impl TestApp {
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
         self.substitute(r.json().as_str().unwrap())
     }
+}
+
+/// `POST /api/vcenter/vm/{vm}/power?action={action}` (204 expected).
+pub async fn power(app: &TestApp, sid: &str, vm: &str, action: &str) {
+    let r = app
+        .send(
+            Method::POST,
+            &format!("/api/vcenter/vm/{vm}/power?action={action}"),
+            Some(sid),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{action}: {}", r.text());
+}
+
+/// Waits until some transfer of `vm` is in the given state (the server got that far).
+pub async fn wait_for_state(app: &TestApp, vm: &str, state: TransferState) {
+    for _ in 0..2000 {
+        if app
+            .vc
+            .transfers()
+            .iter()
+            .any(|t| t.vm == vm && t.state == state)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("no transfer of {vm} reached {state:?}");
+}
+
+pub type Chunk = Result<Vec<u8>, std::io::Error>;
+
+/// A stream over an mpsc receiver (reqwest's wrap_stream wants a Stream).
+pub fn stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Chunk>,
+) -> impl futures_util::Stream<Item = Chunk> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// Starts a PUT whose body the test feeds through the returned sender. `length` goes in the
+/// Content-Length header when given; otherwise the body is chunked.
+pub fn streamed_put(
+    app: &TestApp,
+    url: &str,
+    length: Option<usize>,
+) -> (
+    tokio::sync::mpsc::Sender<Chunk>,
+    tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(4);
+    let mut rb = app
+        .client
+        .put(url)
+        .body(reqwest::Body::wrap_stream(stream_from(rx)));
+    if let Some(n) = length {
+        rb = rb.header("content-length", n.to_string());
+    }
+    (tx, tokio::spawn(rb.send()))
 }

@@ -59,65 +59,6 @@ fn reason(r: &Reply) -> String {
         .to_owned()
 }
 
-/// `POST /api/vcenter/vm/{vm}/power?action={action}` (204 expected).
-async fn power(app: &TestApp, sid: &str, vm: &str, action: &str) {
-    let r = app
-        .send(
-            Method::POST,
-            &format!("/api/vcenter/vm/{vm}/power?action={action}"),
-            Some(sid),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT, "{action}: {}", r.text());
-}
-
-/// Waits until some transfer of `vm` is in the given state (the server got that far).
-async fn wait_for_state(app: &TestApp, vm: &str, state: TransferState) {
-    for _ in 0..2000 {
-        if app
-            .vc
-            .transfers()
-            .iter()
-            .any(|t| t.vm == vm && t.state == state)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!("no transfer of {vm} reached {state:?}");
-}
-
-type Chunk = Result<Vec<u8>, std::io::Error>;
-
-/// A stream over an mpsc receiver (reqwest's wrap_stream wants a Stream).
-fn stream_from(
-    mut rx: tokio::sync::mpsc::Receiver<Chunk>,
-) -> impl futures_util::Stream<Item = Chunk> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
-}
-
-/// Starts a PUT whose body the test feeds through the returned sender. `length` goes in the
-/// Content-Length header when given; otherwise the body is chunked.
-fn streamed_put(
-    app: &TestApp,
-    url: &str,
-    length: Option<usize>,
-) -> (
-    tokio::sync::mpsc::Sender<Chunk>,
-    tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
-) {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(4);
-    let mut rb = app
-        .client
-        .put(url)
-        .body(reqwest::Body::wrap_stream(stream_from(rx)));
-    if let Some(n) = length {
-        rb = rb.header("content-length", n.to_string());
-    }
-    (tx, tokio::spawn(rb.send()))
-}
-
 /// A VM with a 64 MiB generated file at /data/big.bin.
 fn with_big_vm(b: vcmock::Builder) -> vcmock::Builder {
     b.vm(vcmock::Vm::linux("vm-big")
