@@ -69,6 +69,9 @@ async fn serve_until(
     // Requests being handled right now; shutdown waits for these, not for idle keep-alive
     // connections.
     let in_flight = Arc::new(AtomicUsize::new(0));
+    // Every connection's task: stopping aborts whatever is left of them, so that a stopped
+    // server answers nothing more, even on a kept-alive connection.
+    let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -86,7 +89,7 @@ async fn serve_until(
                 let acceptor = acceptor.clone();
                 let watcher = graceful.watcher();
                 let in_flight = in_flight.clone();
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                         let app = app.clone();
                         let guard = InFlight::enter(&in_flight);
@@ -119,10 +122,23 @@ async fn serve_until(
                     }
                 });
             }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             () = &mut shutdown => break,
         }
     }
     drop(listener);
+    drain_in_flight(graceful, &in_flight, drain).await;
+    connections.shutdown().await;
+    Ok(())
+}
+
+/// Lets the requests in flight at shutdown finish (within [`SHUTDOWN_GRACE`]) while idle
+/// connections close.
+async fn drain_in_flight(
+    graceful: hyper_util::server::graceful::GracefulShutdown,
+    in_flight: &AtomicUsize,
+    drain: Drain,
+) {
     let busy = in_flight.load(Ordering::Acquire) > 0;
     let drained = async {
         while in_flight.load(Ordering::Acquire) > 0 {
@@ -134,11 +150,11 @@ async fn serve_until(
     let deadline = tokio::time::sleep(SHUTDOWN_GRACE);
     tokio::pin!(deadline);
     tokio::select! {
-        () = &mut closed => return Ok(()),
+        () = &mut closed => return,
         () = drained => {}
         () = &mut deadline => {
             tracing::warn!("requests still in flight at shutdown were cut off");
-            return Ok(());
+            return;
         }
     }
     // The last bytes of answers that were in flight may still sit in connection buffers: let
@@ -150,7 +166,6 @@ async fn serve_until(
             () = deadline => {}
         }
     }
-    Ok(())
 }
 
 /// How long shutdown lets connections flush what requests in flight wrote, once they are done.
@@ -346,7 +361,7 @@ pub fn prepare(spec: ServerSpec) -> Result<Prepared, String> {
     })
 }
 
-/// A running mock vCenter, on its own thread and runtime. Dropping it stops the server.
+/// A running mock vCenter, served by vcmock's own runtime. Dropping it stops the server.
 ///
 /// See the crate documentation for an example.
 #[derive(Debug)]
@@ -355,7 +370,8 @@ pub struct MockVcenter {
     addr: SocketAddr,
     base_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Closed by the serving task when it has stopped and released the listener.
+    stopped: Option<std::sync::mpsc::Receiver<()>>,
 }
 
 impl MockVcenter {
@@ -467,7 +483,7 @@ impl MockVcenter {
         b.build().expect("a reqwest client with rustls")
     }
 
-    /// Stops the server and waits for its thread.
+    /// Stops the server and waits until it has let go of its port.
     pub fn stop(mut self) {
         self.shutdown_now();
     }
@@ -476,8 +492,9 @@ impl MockVcenter {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        if let Some(stopped) = self.stopped.take() {
+            // Returns once the serving task is gone, whether it ended or panicked.
+            let _ = stopped.recv();
         }
     }
 }
@@ -648,9 +665,10 @@ impl Builder {
         Ok(self.spec)
     }
 
-    /// Binds the listener (so [`MockVcenter::base_url`] works at once) and starts serving on a
-    /// thread of its own, with a runtime of its own: works from plain `#[test]`s and from any
-    /// tokio runtime, and a test's paused tokio time does not affect it.
+    /// Binds the listener (so [`MockVcenter::base_url`] works at once) and starts serving on
+    /// vcmock's own runtime, shared by the process's servers and separate from the caller's:
+    /// works from plain `#[test]`s and from any tokio runtime, and a test's paused tokio time
+    /// does not affect it.
     pub fn start(self) -> std::io::Result<MockVcenter> {
         let spec = self.into_spec().map_err(std::io::Error::other)?;
         let prepared = prepare(spec).map_err(std::io::Error::other)?;
@@ -658,39 +676,55 @@ impl Builder {
         let state = prepared.state.clone();
         let addr = prepared.addr;
         let base_url = prepared.base_url();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let thread = std::thread::Builder::new()
-            .name(format!("vcmock-{}", addr.port()))
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let Prepared {
-                        listener,
-                        state,
-                        tls,
-                        ..
-                    } = prepared;
-                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    state.set_ready(true);
-                    let app = app(state.clone());
-                    let stop = async {
-                        let _ = rx.await;
-                    };
-                    let _ = serve_until(listener, app, tls, stop, Drain::Handlers).await;
-                    state.vc().revoke_all("server stopped", state.now());
-                });
-            })?;
+        let (stopped_tx, stopped) = std::sync::mpsc::channel::<()>();
+        server_runtime()?.spawn(async move {
+            // Dropped last, after the listener and the connections: the handle's drop waits
+            // for it.
+            let _stopped = stopped_tx;
+            let Prepared {
+                listener,
+                state,
+                tls,
+                ..
+            } = prepared;
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                return;
+            };
+            state.set_ready(true);
+            let app = app(state.clone());
+            let stop = async {
+                let _ = rx.await;
+            };
+            let _ = serve_until(listener, app, tls, stop, Drain::Handlers).await;
+            state.vc().revoke_all("server stopped", state.now());
+        });
         Ok(MockVcenter {
             state,
             addr,
             base_url,
             shutdown: Some(tx),
-            thread: Some(thread),
+            stopped: Some(stopped),
         })
     }
+}
+
+/// The runtime that serves every in-process [`MockVcenter`], each server a task on it. It is
+/// started by the first server and lives as long as the process, so that a server costs no
+/// thread or runtime of its own; it is not the caller's runtime, so a test's runtime flavour
+/// or paused time does not reach the servers.
+fn server_runtime() -> std::io::Result<&'static tokio::runtime::Runtime> {
+    static RUNTIME: std::sync::OnceLock<Result<tokio::runtime::Runtime, String>> =
+        std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .thread_name("vcmock-server")
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the server runtime: {e}"))
+        })
+        .as_ref()
+        .map_err(|e| std::io::Error::other(e.clone()))
 }
 
 /// The certificate of a prepared server, for printing.

@@ -109,6 +109,41 @@ fn dropping_the_handle_stops_the_server() {
 }
 
 #[test]
+fn dropping_the_handle_closes_kept_alive_connections_and_releases_its_files() {
+    let vc = MockVcenter::builder()
+        .tls(false)
+        .spill_threshold(0)
+        .start()
+        .expect("starts");
+    let spill_dir = vc.state().spill_dir().unwrap().to_owned();
+    let mut s = std::net::TcpStream::connect(vc.address()).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut first = [0u8; 12];
+    s.read_exact(&mut first).unwrap();
+    assert_eq!(
+        &first, b"HTTP/1.1 200",
+        "the kept-alive connection is served"
+    );
+    drop(vc);
+    assert!(
+        !spill_dir.exists(),
+        "the spill directory is gone when drop returns"
+    );
+    // The connection was closed: whatever of the first answer is left, then end of stream.
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    let _ = write!(s, "GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let mut more = Vec::new();
+    let after = s.read_to_end(&mut more);
+    assert!(
+        matches!(after, Ok(0)) || after.is_err(),
+        "no answer after drop: {:?}",
+        String::from_utf8_lossy(&more)
+    );
+}
+
+#[test]
 fn typed_builders_produce_the_same_model_as_the_json_fixture_form() {
     let typed = MockVcenter::builder()
         .tls(false)
