@@ -775,11 +775,13 @@ async fn run(vcmock: &str, out: &str) {
     if want("P7") {
         // P7
         eprintln!("P7: start to first answer, 100 times each ...");
-        // One client for both, and the two servers take turns, so that neither pays for
-        // building a client or gains from a quieter stretch of the run.
-        let client = reqwest::Client::new();
+        // The servers take turns, so that neither gains from a quieter stretch of the run. Each
+        // start gets a new client, made before the clock starts, as a test would: the first
+        // request then opens a connection to whichever server it meets (wiremock-rs hands out
+        // pooled servers on reused ports, which a shared client would reach over a warm one).
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
         for _ in 0..100 {
+            let client = reqwest::Client::new();
             let t = Instant::now();
             let vc = vcmock::MockVcenter::builder().tls(false).start().unwrap();
             let r = client
@@ -789,9 +791,10 @@ async fn run(vcmock: &str, out: &str) {
                 .unwrap();
             assert!(r.status().is_success());
             ours.push(t.elapsed().as_secs_f64() * 1000.0);
-            // Stopping joins the server's thread: not part of the measure.
+            // Stopping waits for the server to let go of its port: not part of the measure.
             tokio::task::spawn_blocking(move || drop(vc)).await.unwrap();
 
+            let client = reqwest::Client::new();
             let t = Instant::now();
             let server = wiremock::MockServer::start().await;
             wiremock::Mock::given(wiremock::matchers::path("/health"))
