@@ -9,7 +9,9 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::model::guest_fs::{self, Blob, Family, GuestFs, GuestPath, GuestUser, Meta, NodeKind};
+use crate::model::guest_fs::{
+    self, Blob, Family, GuestFs, GuestPath, GuestUser, LazyFs, Meta, NodeKind,
+};
 use crate::model::inventory::{VcUser, display_name};
 use crate::model::vm::{GuestIdentity, Tools, Vm, user_key};
 use crate::model::{Limits, PowerState, Vcenter};
@@ -562,26 +564,12 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-/// Builds one VM from its fixture description.
+/// Builds one VM from its fixture description. Its guest tree is built on first use, with the
+/// times it would have had now.
 pub fn build_vm(spec: &VmSpec, now: OffsetDateTime) -> Vm {
     let family = spec.guest_family;
-    let mut fs = GuestFs::new(family, spec.disk_capacity, now);
-    // Directories first (shortest paths first) so that their metadata is not replaced by the
-    // defaults of parents created implicitly for deeper entries.
-    let mut files: Vec<&FileSpec> = spec.files.iter().collect();
-    files.sort_by_key(|f| (f.kind != FileKind::Directory, f.path.len()));
-    for f in files {
-        let (path, kind, meta) = node_of(family, f, now).expect("validated");
-        if f.kind == FileKind::Directory {
-            // Keep entries already placed below an implicitly created directory.
-            if fs.stat_unchecked(&path).is_some() {
-                fs.set_meta_unchecked(&path, meta);
-                continue;
-            }
-        }
-        fs.insert(&path, kind, meta)
-            .expect("validated fixture paths fit");
-    }
+    let (capacity, files) = (spec.disk_capacity, spec.files.clone());
+    let fs = LazyFs::deferred(move || build_tree(family, capacity, &files, now));
     let users = spec
         .guest_users
         .iter()
@@ -652,6 +640,28 @@ pub fn build_vm(spec: &VmSpec, now: OffsetDateTime) -> Vm {
     };
     vm.set_power(spec.power_state, true);
     vm
+}
+
+/// The guest tree that `files` describe, on a disk of `capacity` bytes.
+fn build_tree(family: Family, capacity: u64, files: &[FileSpec], now: OffsetDateTime) -> GuestFs {
+    let mut fs = GuestFs::new(family, capacity, now);
+    // Directories first (shortest paths first) so that their metadata is not replaced by the
+    // defaults of parents created implicitly for deeper entries.
+    let mut files: Vec<&FileSpec> = files.iter().collect();
+    files.sort_by_key(|f| (f.kind != FileKind::Directory, f.path.len()));
+    for f in files {
+        let (path, kind, meta) = node_of(family, f, now).expect("validated");
+        if f.kind == FileKind::Directory {
+            // Keep entries already placed below an implicitly created directory.
+            if fs.stat_unchecked(&path).is_some() {
+                fs.set_meta_unchecked(&path, meta);
+                continue;
+            }
+        }
+        fs.insert(&path, kind, meta)
+            .expect("validated fixture paths fit");
+    }
+    fs
 }
 
 /// The path, node and metadata a file entry describes; fails if the path is invalid for the

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::guest_fs::{Family, GuestFs, GuestUser};
+use super::guest_fs::{Family, GuestUser, LazyFs};
 
 /// vCenter's VM power state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -131,8 +131,8 @@ pub struct Vm {
     pub users: BTreeMap<String, GuestUser>,
     /// SAML bearer tokens accepted by the guest, mapped to guest user names.
     pub saml_tokens: BTreeMap<String, String>,
-    /// The guest's filesystem.
-    pub fs: GuestFs,
+    /// The guest's filesystem (built on first use when it comes from a fixture).
+    pub fs: LazyFs,
     /// Set by the admin API to make every guest operation answer `RESOURCE_BUSY`.
     pub busy: bool,
 }
