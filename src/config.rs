@@ -156,9 +156,9 @@ impl ServeArgs {
     /// Loads the fixtures and builds the server spec.
     pub fn to_spec(&self) -> Result<ServerSpec, String> {
         let fixture = if self.fixtures.is_empty() {
-            Fixture::default_fixture()
+            Fixture::shared_default()
         } else {
-            Fixture::from_paths(&self.fixtures).map_err(|e| e.to_string())?
+            std::sync::Arc::new(Fixture::from_paths(&self.fixtures).map_err(|e| e.to_string())?)
         };
         let tls = match (self.tls, &self.tls_cert, &self.tls_key) {
             (Switch::Off, _, _) => TlsSource::Off,

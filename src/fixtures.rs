@@ -302,11 +302,18 @@ impl std::error::Error for FixtureError {}
 impl Fixture {
     /// The built-in default fixture.
     pub fn default_fixture() -> Self {
-        static PARSED: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+        Self::shared_default().as_ref().clone()
+    }
+
+    /// The built-in default fixture, parsed and validated once per process and shared.
+    pub fn shared_default() -> std::sync::Arc<Self> {
+        static PARSED: std::sync::OnceLock<std::sync::Arc<Fixture>> = std::sync::OnceLock::new();
         PARSED
             .get_or_init(|| {
-                Self::from_json(DEFAULT_FIXTURE, "<built-in>")
-                    .expect("the built-in fixture is valid")
+                std::sync::Arc::new(
+                    Self::from_json(DEFAULT_FIXTURE, "<built-in>")
+                        .expect("the built-in fixture is valid"),
+                )
             })
             .clone()
     }
@@ -494,7 +501,7 @@ impl Fixture {
     }
 
     /// Builds the model. File times default to `now`.
-    pub fn build(&self, limits: Limits, now: OffsetDateTime) -> Vcenter {
+    pub fn build(self: &std::sync::Arc<Self>, limits: Limits, now: OffsetDateTime) -> Vcenter {
         let privileges: BTreeMap<&str, BTreeSet<String>> = self
             .roles
             .iter()
@@ -511,7 +518,17 @@ impl Fixture {
                 privileges: privileges.get(u.role.as_str()).cloned().unwrap_or_default(),
             })
             .collect();
-        let vms = self.vms.iter().map(|v| build_vm(v, now)).collect();
+        // Each VM's guest tree is built from the shared fixture when first used.
+        let vms = (0..self.vms.len())
+            .map(|i| {
+                let fx = std::sync::Arc::clone(self);
+                let fs = LazyFs::deferred(move || {
+                    let v = &fx.vms[i];
+                    build_tree(v.guest_family, v.disk_capacity, &v.files, now)
+                });
+                vm_of(&self.vms[i], fs)
+            })
+            .collect();
         Vcenter::new(vms, users, limits)
     }
 
@@ -567,9 +584,16 @@ fn strip_position(msg: &str) -> String {
 /// Builds one VM from its fixture description. Its guest tree is built on first use, with the
 /// times it would have had now.
 pub fn build_vm(spec: &VmSpec, now: OffsetDateTime) -> Vm {
+    let (family, capacity, files) = (spec.guest_family, spec.disk_capacity, spec.files.clone());
+    vm_of(
+        spec,
+        LazyFs::deferred(move || build_tree(family, capacity, &files, now)),
+    )
+}
+
+/// A VM as `spec` describes it, on the filesystem `fs`.
+fn vm_of(spec: &VmSpec, fs: LazyFs) -> Vm {
     let family = spec.guest_family;
-    let (capacity, files) = (spec.disk_capacity, spec.files.clone());
-    let fs = LazyFs::deferred(move || build_tree(family, capacity, &files, now));
     let users = spec
         .guest_users
         .iter()

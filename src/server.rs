@@ -246,8 +246,8 @@ pub struct ServerSpec {
     pub tls: TlsSource,
     /// Where to write the certificate PEM (`{port}` is replaced by the real port).
     pub cert_out: Option<PathBuf>,
-    /// The inventory.
-    pub fixture: Fixture,
+    /// The inventory (shared: the built-in one is parsed once per process).
+    pub fixture: Arc<Fixture>,
     /// Seed for ids and tokens.
     pub seed: Option<u64>,
     /// The clock.
@@ -266,7 +266,7 @@ impl Default for ServerSpec {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             tls: TlsSource::Generate(Vec::new()),
             cert_out: None,
-            fixture: Fixture::default_fixture(),
+            fixture: Fixture::shared_default(),
             seed: None,
             clock: SwitchableClock::system(),
             settings: Settings::default(),
@@ -567,7 +567,7 @@ impl Builder {
 
     /// Starts from `fixture` instead of the built-in one.
     pub fn fixture(mut self, fixture: Fixture) -> Self {
-        self.spec.fixture = fixture;
+        self.spec.fixture = Arc::new(fixture);
         self
     }
 
@@ -643,7 +643,13 @@ impl Builder {
         if let Some(m) = self.manual.take() {
             self.spec.clock = SwitchableClock::manual(m);
         }
-        let fx = &mut self.spec.fixture;
+        let untouched = self.keep_default_vms && self.vms.is_empty() && self.users.is_empty();
+        // The built-in fixture as it is was validated when it was parsed; anything else is
+        // checked here, as a fixture file would be.
+        if untouched && Arc::ptr_eq(&self.spec.fixture, &Fixture::shared_default()) {
+            return Ok(self.spec);
+        }
+        let fx = Arc::make_mut(&mut self.spec.fixture);
         if !self.keep_default_vms {
             fx.vms.clear();
         }

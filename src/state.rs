@@ -66,7 +66,7 @@ pub struct AppState(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     vc: RwLock<Arc<Vcenter>>,
-    fixture: RwLock<Fixture>,
+    fixture: RwLock<Arc<Fixture>>,
     limits: Limits,
     clock: SwitchableClock,
     ids: IdGen,
@@ -83,7 +83,7 @@ struct Inner {
 impl AppState {
     /// Builds the state and the vCenter from `fixture`.
     pub fn new(
-        fixture: Fixture,
+        fixture: Arc<Fixture>,
         limits: Limits,
         clock: SwitchableClock,
         seed: Option<u64>,
@@ -169,6 +169,10 @@ impl AppState {
 
     /// The fixture the server was loaded with (what reset restores).
     pub fn fixture(&self) -> Fixture {
+        self.shared_fixture().as_ref().clone()
+    }
+
+    fn shared_fixture(&self) -> Arc<Fixture> {
         self.0
             .fixture
             .read()
@@ -186,9 +190,9 @@ impl AppState {
                 .0
                 .fixture
                 .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = f;
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(f);
         }
-        let fresh = Arc::new(self.fixture().build(self.0.limits.clone(), now));
+        let fresh = Arc::new(self.shared_fixture().build(self.0.limits.clone(), now));
         let old = std::mem::replace(
             &mut *self
                 .0
@@ -203,7 +207,7 @@ impl AppState {
 
     /// A fixture describing the current state.
     pub fn snapshot(&self) -> Fixture {
-        Fixture::snapshot(&self.vc(), &self.fixture().roles)
+        Fixture::snapshot(&self.vc(), &self.shared_fixture().roles)
     }
 
     /// Whether the listener is up and the fixture loaded.

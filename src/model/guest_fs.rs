@@ -1571,11 +1571,22 @@ mod tests {
         assert_eq!(lazy.used(), 10, "the first read builds the tree");
         let p = GuestPath::parse(Family::Linux, "/etc/hosts").unwrap();
         lazy.remove_unchecked(&p);
-        assert_eq!((lazy.used(), runs.load(Ordering::SeqCst)), (0, 1), "built once");
-        assert_eq!(twin.used(), 10, "the clone builds its own tree, untouched by the first");
+        assert_eq!(
+            (lazy.used(), runs.load(Ordering::SeqCst)),
+            (0, 1),
+            "built once"
+        );
+        assert_eq!(
+            twin.used(),
+            10,
+            "the clone builds its own tree, untouched by the first"
+        );
         assert_eq!(runs.load(Ordering::SeqCst), 2);
         let built = lazy.clone();
-        assert!(built.is_built() && built.used() == 0, "a built tree is copied");
+        assert!(
+            built.is_built() && built.used() == 0,
+            "a built tree is copied"
+        );
     }
 
     fn linux() -> (GuestFs, GuestUser, GuestUser) {
