@@ -147,12 +147,9 @@ fn dropping_the_handle_closes_kept_alive_connections_and_releases_its_files() {
 fn a_fixture_given_to_the_builder_is_validated_at_start() {
     let mut broken = Fixture::default_fixture();
     broken.vms[0].files[0].path = "relative/path".into();
-    let err = MockVcenter::builder()
-        .tls(false)
-        .fixture(broken)
-        .start()
-        .err()
-        .expect("a broken fixture does not start");
+    let Err(err) = MockVcenter::builder().tls(false).fixture(broken).start() else {
+        panic!("a broken fixture does not start");
+    };
     assert!(
         err.to_string().contains("vms[0].files[0].path"),
         "the error names the field: {err}"
