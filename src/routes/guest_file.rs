@@ -412,40 +412,51 @@ fn write_all_vectored(out: &mut std::fs::File, batch: &[Bytes]) -> std::io::Resu
     Ok(())
 }
 
-/// How much of a refused upload's body is read (and dropped) before the answer goes out.
-const DRAIN_LIMIT: usize = 1 << 20;
+/// How much of a refused upload's body is read (and dropped) before the answer goes out, and for
+/// how long at most.
+const DRAIN_LIMIT: usize = 64 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(5);
 
-/// Refuses an upload after reading what is left of a small body. Answering while an HTTP/2
-/// client is still sending resets its stream, and some clients (curl) then report a transport
-/// error instead of the answer. Large or stalled bodies are not waited for.
-async fn refuse_upload<S>(body: &mut S, fault: Fault) -> Response
+/// Refuses an upload. A client that sent `Expect: 100-continue` is answered at once, before it
+/// sends its body. Any other is answered after what is left of its body has been read, up to
+/// [`DRAIN_LIMIT`] and [`DRAIN_TIME`]: answering while a client is still sending makes an
+/// HTTP/1.1 client fail on a broken pipe and resets an HTTP/2 stream, and clients (curl,
+/// requests) then report a transport error instead of the answer.
+async fn refuse_upload<S>(body: &mut S, waits_for_continue: bool, fault: Fault) -> Response
 where
     S: futures_util::Stream<Item = Result<Bytes, axum::Error>> + Unpin,
 {
-    let drain = async {
-        let mut seen = 0;
-        while let Some(Ok(chunk)) = body.next().await {
-            seen += chunk.len();
-            if seen > DRAIN_LIMIT {
-                break;
+    if !waits_for_continue {
+        let drain = async {
+            let mut seen = 0;
+            while let Some(Ok(chunk)) = body.next().await {
+                seen += chunk.len();
+                if seen > DRAIN_LIMIT {
+                    break;
+                }
             }
-        }
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+        };
+        let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+    }
     refused(fault)
 }
 
 async fn upload(state: AppState, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let mut body = body.into_data_stream();
+    // Until the body is first read, hyper has not sent 100 Continue.
+    let waits = parts
+        .headers
+        .get(axum::http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let (id, token) = match id_and_token(&parts.uri) {
         Ok(v) => v,
-        Err(f) => return refuse_upload(&mut body, f).await,
+        Err(f) => return refuse_upload(&mut body, waits, f).await,
     };
     let vc = state.vc();
     let ticket = match vc.begin_transfer(id, &token, Redeem::Put, state.now()) {
         Ok(t) => t.transfer,
-        Err(f) => return refuse_upload(&mut body, f).await,
+        Err(f) => return refuse_upload(&mut body, waits, f).await,
     };
     let mut guard = UploadGuard {
         vc: vc.clone(),
@@ -454,7 +465,12 @@ async fn upload(state: AppState, req: Request) -> Response {
         armed: true,
     };
     let Direction::Upload(spec) = &ticket.direction else {
-        return refuse_upload(&mut body, Fault::TransferWrongMethod { expected: "GET" }).await;
+        return refuse_upload(
+            &mut body,
+            waits,
+            Fault::TransferWrongMethod { expected: "GET" },
+        )
+        .await;
     };
     let expected = spec.size;
     if let Some(announced) = parts
@@ -468,11 +484,11 @@ async fn upload(state: AppState, req: Request) -> Response {
                 expected,
                 received: announced,
             };
-            return refuse_upload(&mut body, fault).await;
+            return refuse_upload(&mut body, waits, fault).await;
         }
     }
     if expected == 0 {
-        return refuse_upload(&mut body, Fault::EmptyUpload).await;
+        return refuse_upload(&mut body, waits, Fault::EmptyUpload).await;
     }
     let mut sink = if expected > state.settings().spill_threshold {
         match state.spill_dir().and_then(SpillWriter::create) {
@@ -481,7 +497,7 @@ async fn upload(state: AppState, req: Request) -> Response {
                 let fault = Fault::Internal {
                     detail: format!("cannot create a temporary file: {e}"),
                 };
-                return refuse_upload(&mut body, fault).await;
+                return refuse_upload(&mut body, waits, fault).await;
             }
         }
     } else {
@@ -491,7 +507,8 @@ async fn upload(state: AppState, req: Request) -> Response {
         return match stop {
             Stop::Refuse(fault) => {
                 sink.discard().await;
-                refuse_upload(&mut body, fault).await
+                // Reading has begun: the client was told to continue.
+                refuse_upload(&mut body, false, fault).await
             }
             Stop::Cut(fault) => {
                 sink.discard().await;

@@ -329,6 +329,103 @@ async fn an_upload_url_works_once() {
 }
 
 #[tokio::test]
+async fn a_large_upload_to_a_used_url_gets_its_404_over_http1_and_http2() {
+    const SIZE: usize = 20 << 20;
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    let spec = upload_spec("/tmp/big", SIZE, json!({"overwrite": true}));
+    let url = url_for(&app, &sid, "vm-1001", root(), spec).await;
+    assert_eq!(
+        put(&app, &url, vec![b'a'; SIZE]).await.status,
+        StatusCode::OK
+    );
+    let pem = app.vc.certificate_pem().unwrap().as_bytes().to_vec();
+    let client = |h1: bool| {
+        let b = reqwest::Client::builder()
+            .use_rustls_tls()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap());
+        if h1 { b.http1_only() } else { b }.build().unwrap()
+    };
+    for (name, client) in [("HTTP/1.1", client(true)), ("HTTP/2", client(false))] {
+        let r = client.put(&url).body(vec![b'b'; SIZE]).send().await;
+        let r =
+            r.unwrap_or_else(|e| panic!("{name}: a transport error instead of the answer: {e}"));
+        let expected = if name == "HTTP/2" {
+            reqwest::Version::HTTP_2
+        } else {
+            reqwest::Version::HTTP_11
+        };
+        assert_eq!(r.version(), expected, "{name}");
+        let reply = TestApp::read(r).await;
+        assert_eq!(
+            (reply.status, reason(&reply)),
+            (StatusCode::NOT_FOUND, "used".into()),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_sends_its_whole_body_before_reading_gets_the_404_of_a_used_url() {
+    // As curl without Expect and Python's requests do: write everything, then read.
+    use std::io::{Read as _, Write as _};
+    const SIZE: usize = 20 << 20;
+    let app = TestApp::spawn_with(|b| b.tls(false)).await;
+    let sid = app.login().await;
+    let spec = upload_spec("/tmp/big", SIZE, json!({"overwrite": true}));
+    let url = url_for(&app, &sid, "vm-1001", root(), spec).await;
+    assert_eq!(
+        put(&app, &url, vec![b'a'; SIZE]).await.status,
+        StatusCode::OK
+    );
+    let target = url.split_once("/guestFile").unwrap().1.to_owned();
+    let addr = app.vc.address();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let head = format!(
+            "PUT /guestFile{target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {SIZE}\r\n\r\n"
+        );
+        conn.write_all(head.as_bytes())?;
+        conn.write_all(&vec![b'b'; SIZE])?;
+        let mut answer = vec![0u8; 4096];
+        let n = conn.read(&mut answer)?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&answer[..n]).into_owned())
+    })
+    .await
+    .unwrap()
+    .expect("the whole body was taken and the answer read, no broken pipe");
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    assert!(answer.contains("(used)"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_client_waiting_for_100_continue_is_refused_before_it_sends_its_body() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = TestApp::spawn_with(|b| b.tls(false)).await;
+    let mut conn = tokio::net::TcpStream::connect(app.vc.address())
+        .await
+        .unwrap();
+    let head = format!(
+        "PUT /guestFile?id=999&token=guessed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        20 << 20
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut answer))
+        .await
+        .expect("answered without waiting for the body")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(
+        text.starts_with("HTTP/1.1 404"),
+        "the refusal comes first, no 100 Continue: {text}"
+    );
+    assert!(text.contains("vcmock.transfer.refused"), "{text}");
+}
+
+#[tokio::test]
 async fn of_256_concurrent_gets_of_one_url_exactly_one_succeeds() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
