@@ -52,6 +52,12 @@ fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The certificate written to the default path belongs to this run (the next one makes a
+    // new key), so it goes when the server does; a path the user chose is left alone.
+    let own_certificate = match args.cert_out {
+        None => prepared.state.cert().and_then(|c| c.path.clone()),
+        Some(_) => None,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -66,6 +72,9 @@ fn serve(args: &ServeArgs) -> ExitCode {
     // Requests in flight were drained by `serve`; what is left (idle keep-alive connections,
     // idle blocking-pool threads) need not hold the exit up.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    if let Some(path) = own_certificate {
+        let _ = std::fs::remove_file(path);
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -105,6 +105,10 @@ async fn the_binary_prints_a_ready_line_that_is_enough_to_log_in_and_stops_on_si
     sigterm(&run.child);
     let status = wait_exit(&mut run.child, Duration::from_secs(10));
     assert!(status.success(), "exit status {status}");
+    assert!(
+        !std::path::Path::new(r["certificate_path"].as_str().unwrap()).exists(),
+        "the certificate at the default path goes with the server"
+    );
 }
 
 #[test]
