@@ -225,9 +225,27 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// Stops the server with SIGTERM, so that vcmock removes its spilled uploads (a killed
+    /// one would leave a 1 GiB file per run in the temporary directory), and kills it if it
+    /// has not exited within 10 s. The baselines' certificates are removed too.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(pem) = self.ready["certificate_path"].as_str() {
+            if pem.contains("vcmock-bench-baseline-") {
+                let _ = std::fs::remove_file(pem);
+            }
+        }
     }
 }
 
