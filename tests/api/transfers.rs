@@ -328,17 +328,23 @@ async fn an_upload_url_works_once() {
     );
 }
 
+/// An upload URL for `size` bytes to /tmp/big on vm-1001, already used by one upload.
+async fn used_upload_url(app: &TestApp, size: usize) -> String {
+    let sid = app.login().await;
+    let spec = upload_spec("/tmp/big", size, json!({"overwrite": true}));
+    let url = url_for(app, &sid, "vm-1001", root(), spec).await;
+    assert_eq!(
+        put(app, &url, vec![b'a'; size]).await.status,
+        StatusCode::OK
+    );
+    url
+}
+
 #[tokio::test]
 async fn a_large_upload_to_a_used_url_gets_its_404_over_http1_and_http2() {
     const SIZE: usize = 20 << 20;
     let app = TestApp::spawn().await;
-    let sid = app.login().await;
-    let spec = upload_spec("/tmp/big", SIZE, json!({"overwrite": true}));
-    let url = url_for(&app, &sid, "vm-1001", root(), spec).await;
-    assert_eq!(
-        put(&app, &url, vec![b'a'; SIZE]).await.status,
-        StatusCode::OK
-    );
+    let url = used_upload_url(&app, SIZE).await;
     let pem = app.vc.certificate_pem().unwrap().as_bytes().to_vec();
     let client = |h1: bool| {
         let b = reqwest::Client::builder()
@@ -371,13 +377,7 @@ async fn a_client_that_sends_its_whole_body_before_reading_gets_the_404_of_a_use
     use std::io::{Read as _, Write as _};
     const SIZE: usize = 20 << 20;
     let app = TestApp::spawn_with(|b| b.tls(false)).await;
-    let sid = app.login().await;
-    let spec = upload_spec("/tmp/big", SIZE, json!({"overwrite": true}));
-    let url = url_for(&app, &sid, "vm-1001", root(), spec).await;
-    assert_eq!(
-        put(&app, &url, vec![b'a'; SIZE]).await.status,
-        StatusCode::OK
-    );
+    let url = used_upload_url(&app, SIZE).await;
     let target = url.split_once("/guestFile").unwrap().1.to_owned();
     let addr = app.vc.address();
     let answer = tokio::task::spawn_blocking(move || {
