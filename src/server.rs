@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
@@ -69,9 +69,10 @@ async fn serve_until(
     // Requests being handled right now; shutdown waits for these, not for idle keep-alive
     // connections.
     let in_flight = Arc::new(AtomicUsize::new(0));
-    // Every connection's task: stopping aborts whatever is left of them, so that a stopped
-    // server answers nothing more, even on a kept-alive connection.
-    let mut connections = tokio::task::JoinSet::new();
+    // Every connection's task and every HTTP/2 stream's: stopping ends whatever is left of
+    // them, so that a stopped server answers nothing more, even on a kept-alive connection,
+    // and holds nothing once it has stopped.
+    let tasks = ServerTasks::default();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -89,7 +90,8 @@ async fn serve_until(
                 let acceptor = acceptor.clone();
                 let watcher = graceful.watcher();
                 let in_flight = in_flight.clone();
-                connections.spawn(async move {
+                let executor = tasks.clone();
+                tasks.spawn(async move {
                     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                         let app = app.clone();
                         let guard = InFlight::enter(&in_flight);
@@ -106,7 +108,7 @@ async fn serve_until(
                             Ok::<_, std::io::Error>(resp.map(|inner| Body::new(CountedBody { inner, _guard: guard })))
                         }
                     });
-                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    let builder = hyper_util::server::conn::auto::Builder::new(executor);
                     match acceptor {
                         Some(acceptor) => {
                             let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await else {
@@ -122,14 +124,54 @@ async fn serve_until(
                     }
                 });
             }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             () = &mut shutdown => break,
         }
     }
     drop(listener);
     drain_in_flight(graceful, &in_flight, drain).await;
-    connections.shutdown().await;
+    tasks.stop().await;
     Ok(())
+}
+
+/// The tasks of one server (its connections, and the streams hyper spawns for HTTP/2), which
+/// `stop` ends and waits for. Also the executor hyper spawns those streams on.
+#[derive(Clone, Default)]
+struct ServerTasks {
+    tracker: tokio_util::task::TaskTracker,
+    cancel: tokio_util::sync::CancellationToken,
+}
+
+impl ServerTasks {
+    fn spawn<F>(&self, task: F)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let cancel = self.cancel.clone();
+        self.tracker.spawn(async move {
+            tokio::select! {
+                _ = task => {}
+                () = cancel.cancelled() => {}
+            }
+        });
+    }
+
+    /// Ends every task still running and waits until all are gone.
+    async fn stop(&self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+impl<F> hyper::rt::Executor<F> for ServerTasks
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, task: F) {
+        self.spawn(task);
+    }
 }
 
 /// Lets the requests in flight at shutdown finish (within [`SHUTDOWN_GRACE`]) while idle

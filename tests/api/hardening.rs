@@ -598,6 +598,37 @@ async fn transfer_tokens_stay_bounded_as_they_expire_and_are_used() {
 }
 
 #[tokio::test]
+async fn a_dropped_server_has_let_go_of_its_files_even_with_an_http2_download_in_flight() {
+    const SIZE: usize = 8 << 20;
+    for round in 0..10 {
+        let app = TestApp::spawn_with(|b| b.spill_threshold(0)).await;
+        let sid = app.login().await;
+        let r = app.transfer(&sid, "vm-1001", json!({"credentials": root(), "spec": {"path": "/tmp/f", "attributes": {"size": SIZE}}})).await;
+        let url = app.substitute(r.json().as_str().unwrap());
+        let put = app
+            .client
+            .put(&url)
+            .body(vec![b'f'; SIZE])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), StatusCode::OK);
+        let url = app.download_url(&sid, "vm-1001", root(), "/tmp/f").await;
+        // Started and left unread: hyper serves it from a stream task of its own.
+        let download = app.client.get(&url).send().await.unwrap();
+        assert_eq!(download.version(), reqwest::Version::HTTP_2);
+        let dir = app.vc.state().spill_dir().unwrap().to_owned();
+        let TestApp { vc, .. } = app;
+        tokio::task::spawn_blocking(move || drop(vc)).await.unwrap();
+        assert!(
+            !dir.exists(),
+            "round {round}: the spill directory is gone when drop returns"
+        );
+        drop(download);
+    }
+}
+
+#[tokio::test]
 async fn temporary_files_are_removed_on_reset_and_on_shutdown() {
     let app = TestApp::spawn_with(|b| b.spill_threshold(16)).await;
     let sid = app.login().await;
