@@ -496,6 +496,8 @@ impl Fixture {
                     _ => {}
                 }
             }
+            check_tree(vm)
+                .map_err(|(j, message)| err(format!("vms[{i}].files[{j}].path"), message))?;
         }
         Ok(())
     }
@@ -664,6 +666,44 @@ fn vm_of(spec: &VmSpec, fs: LazyFs) -> Vm {
     };
     vm.set_power(spec.power_state, true);
     vm
+}
+
+/// Checks that `vm`'s files make a tree: every entry's parents are directories (or made as
+/// such), and the root and the drives are directories. Gives the index of the first entry that
+/// breaks this and why. Paths are known to parse.
+fn check_tree(vm: &VmSpec) -> Result<(), (usize, String)> {
+    let family = vm.guest_family;
+    let parsed: Vec<GuestPath> = vm
+        .files
+        .iter()
+        .filter_map(|f| GuestPath::parse(family, &f.path).ok())
+        .collect();
+    let not_dirs: BTreeMap<String, usize> = parsed
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| vm.files[*j].kind != FileKind::Directory)
+        .map(|(j, p)| (p.lookup_key(), j))
+        .collect();
+    for (j, path) in parsed.iter().enumerate() {
+        if path.is_root() && vm.files[j].kind != FileKind::Directory {
+            return Err((j, format!("{} is a directory", path.display())));
+        }
+        let mut up = path.parent();
+        while let Some(dir) = up.filter(|d| !d.is_root()) {
+            if let Some(k) = not_dirs.get(&dir.lookup_key()) {
+                return Err((
+                    j,
+                    format!(
+                        "{} would lie below {} (files[{k}]), which is not a directory",
+                        path.display(),
+                        dir.display()
+                    ),
+                ));
+            }
+            up = dir.parent();
+        }
+    }
+    Ok(())
 }
 
 /// The guest tree that `files` describe, on a disk of `capacity` bytes.
@@ -843,6 +883,67 @@ mod tests {
         assert_eq!(e.source, "x.json");
         assert!(e.location.starts_with("vms[0].power_state"), "{e}");
         assert!(e.message.contains("unknown variant"), "{e}");
+    }
+
+    #[test]
+    fn files_that_cannot_make_a_tree_are_refused_at_load_naming_the_entry() {
+        let vm = |family: &str, files: &str| {
+            format!(
+                r#"{{"format":"vcmock-fixture/v1","vms":[{{"id":"vm-1","name":"a","guest_family":"{family}","power_state":"POWERED_ON","files":{files}}}]}}"#
+            )
+        };
+        // (family, files, the entry named, a word of the message)
+        let table = [
+            (
+                "linux",
+                r#"[{"path":"/a","content":"x"},{"path":"/a/b","content":"y"}]"#,
+                "files[1]",
+                "not a directory",
+            ),
+            (
+                "linux",
+                r#"[{"path":"/a/b/c","type":"directory"},{"path":"/a","content":"x"}]"#,
+                "files[0]",
+                "not a directory",
+            ),
+            (
+                "linux",
+                r#"[{"path":"/l","type":"symlink","target":"/etc"},{"path":"/l/x","content":"y"}]"#,
+                "files[1]",
+                "not a directory",
+            ),
+            (
+                "linux",
+                r#"[{"path":"/","content":"x"}]"#,
+                "files[0]",
+                "is a directory",
+            ),
+            (
+                "windows",
+                r#"[{"path":"C:/A.txt","content":"x"},{"path":"c:/a.TXT/b","content":"y"}]"#,
+                "files[1]",
+                "not a directory",
+            ),
+            (
+                "windows",
+                r#"[{"path":"D:/","content":"x"}]"#,
+                "files[0]",
+                "is a directory",
+            ),
+        ];
+        for (family, files, entry, word) in table {
+            let e = Fixture::from_json(&vm(family, files), "x.json").unwrap_err();
+            assert_eq!(e.location, format!("vms[0].{entry}.path"), "{files}: {e}");
+            assert!(e.message.contains(word), "{files}: {e}");
+        }
+        // Parents made implicitly, and a directory given after its own children, are fine.
+        let fine = vm(
+            "linux",
+            r#"[{"path":"/a/b/c","content":"x"},{"path":"/a","type":"directory","mode":"700"}]"#,
+        );
+        let f = Fixture::from_json(&fine, "x.json").unwrap();
+        let built = build_vm(&f.vms[0], crate::clock::DEFAULT_MANUAL_START);
+        assert_eq!(built.fs.used(), 1);
     }
 
     #[test]
