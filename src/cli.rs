@@ -112,6 +112,7 @@ async fn serve_until_signal(p: Prepared) -> std::io::Result<()> {
         addr,
     } = p;
     let listener = tokio::net::TcpListener::from_std(listener)?;
+    let signalled = shutdown_signal()?;
     state.set_ready(true);
     tracing::info!(%addr, vms = state.vc().vm_ids().len(), "vcmock is ready");
     {
@@ -120,32 +121,36 @@ async fn serve_until_signal(p: Prepared) -> std::io::Result<()> {
         out.flush()?;
     }
     let app = server::app(state.clone());
-    server::serve(listener, app, tls, shutdown_signal()).await?;
+    server::serve(listener, app, tls, signalled).await?;
     state.vc().revoke_all("server stopped", state.now());
     tracing::info!("vcmock stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or Ctrl-C. The handlers are in place when this returns, not from the
+/// future's first poll: a signal sent right after the ready line must not kill the process
+/// before it has cleaned up.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let signalled = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
         }
     };
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
-    tracing::info!("shutting down");
+    let signalled = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    Ok(async move {
+        signalled.await;
+        tracing::info!("shutting down");
+    })
 }
 
 fn check_fixtures(paths: &[std::path::PathBuf]) -> ExitCode {

@@ -112,6 +112,18 @@ async fn the_binary_prints_a_ready_line_that_is_enough_to_log_in_and_stops_on_si
 }
 
 #[test]
+fn sigterm_right_after_the_ready_line_is_a_clean_exit() {
+    for _ in 0..5 {
+        let mut run = start(&[]);
+        sigterm(&run.child);
+        let status = wait_exit(&mut run.child, Duration::from_secs(10));
+        assert!(status.success(), "exit status {status}");
+        let cert = run.ready["certificate_path"].as_str().unwrap();
+        assert!(!std::path::Path::new(cert).exists(), "cleaned up: {cert}");
+    }
+}
+
+#[test]
 fn the_healthcheck_subcommand_succeeds_against_a_running_server_and_fails_without_one() {
     let run = start(&[]);
     let addr = run.ready["address"].as_str().unwrap().to_owned();
