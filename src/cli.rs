@@ -55,7 +55,10 @@ fn serve(args: &ServeArgs) -> ExitCode {
     // The certificate written to the default path belongs to this run (the next one makes a
     // new key), so it goes when the server does; a path the user chose is left alone.
     let own_certificate = match args.cert_out {
-        None => prepared.state.cert().and_then(|c| c.path.clone()),
+        None => prepared
+            .state
+            .cert()
+            .and_then(|c| Some((c.path.clone()?, c.pem.clone()))),
         Some(_) => None,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -72,8 +75,11 @@ fn serve(args: &ServeArgs) -> ExitCode {
     // Requests in flight were drained by `serve`; what is left (idle keep-alive connections,
     // idle blocking-pool threads) need not hold the exit up.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
-    if let Some(path) = own_certificate {
-        let _ = std::fs::remove_file(path);
+    // Only if it is still ours: a server started since on the same port has written its own.
+    if let Some((path, pem)) = own_certificate {
+        if std::fs::read(&path).is_ok_and(|now| now == pem.as_bytes()) {
+            let _ = std::fs::remove_file(path);
+        }
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -124,6 +124,22 @@ fn sigterm_right_after_the_ready_line_is_a_clean_exit() {
 }
 
 #[test]
+fn a_certificate_file_rewritten_by_another_server_is_left_in_place_at_exit() {
+    let mut run = start(&[]);
+    let path = std::path::PathBuf::from(run.ready["certificate_path"].as_str().unwrap());
+    // As a newer server on the same port would, after this one let go of it.
+    std::fs::write(&path, "another server's certificate").unwrap();
+    sigterm(&run.child);
+    assert!(wait_exit(&mut run.child, Duration::from_secs(10)).success());
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "another server's certificate",
+        "only this run's own certificate is removed"
+    );
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
 fn the_healthcheck_subcommand_succeeds_against_a_running_server_and_fails_without_one() {
     let run = start(&[]);
     let addr = run.ready["address"].as_str().unwrap().to_owned();
