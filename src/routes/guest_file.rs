@@ -415,7 +415,7 @@ fn write_all_vectored(out: &mut std::fs::File, batch: &[Bytes]) -> std::io::Resu
 /// How much of a refused upload's body is read (and dropped) before the answer goes out, and for
 /// how long at most.
 const DRAIN_LIMIT: usize = 64 << 20;
-const DRAIN_TIME: Duration = Duration::from_secs(5);
+const DRAIN_TIME: Duration = Duration::from_secs(2);
 
 /// Refuses an upload. A client that sent `Expect: 100-continue` is answered at once, before it
 /// sends its body. Any other is answered after what is left of its body has been read, up to
