@@ -227,12 +227,12 @@ enum Sink {
 }
 
 impl Sink {
-    /// Adds a frame; false when the bytes can no longer be written.
-    async fn push(&mut self, chunk: Bytes) -> bool {
+    /// Adds a frame.
+    async fn push(&mut self, chunk: Bytes) -> std::io::Result<()> {
         match self {
             Self::Memory(v) => {
                 v.extend_from_slice(&chunk);
-                true
+                Ok(())
             }
             Self::File(w) => w.push(chunk).await,
         }
@@ -264,7 +264,7 @@ enum Stop {
     /// The body ended or broke off: answered at once.
     Cut(Fault),
     /// The temporary file could not be written.
-    WriteFailed,
+    WriteFailed(std::io::Error),
 }
 
 /// Moves an upload's body into `sink`, checking its length and the transfer's revocation.
@@ -292,9 +292,7 @@ where
                 received,
             }));
         }
-        if !sink.push(chunk).await {
-            return Err(Stop::WriteFailed);
-        }
+        sink.push(chunk).await.map_err(Stop::WriteFailed)?;
     }
     if received != expected {
         return Err(Stop::Cut(Fault::UploadLengthMismatch {
@@ -305,46 +303,40 @@ where
     Ok(())
 }
 
-/// Frames are handed to the writer in batches of about this many bytes.
+/// Frames are written in batches of about this many bytes.
 const SPILL_BATCH: usize = 1 << 20;
-
-/// At most this many batches wait for the writer: with the batch being filled, an upload holds
-/// about 5 MiB whatever its size.
-const SPILL_QUEUE: usize = 4;
 
 /// Frames smaller than this are copied into a shared buffer rather than kept: a tiny frame can
 /// pin a much larger receive buffer.
 const SMALL_FRAME: usize = 4096;
 
-/// Writes a spilled upload on a blocking thread, so that receiving (and decrypting) the next
-/// bytes overlaps writing the last ones. Frames go over without a copy and land with vectored
-/// writes; the bounded queue bounds the memory in flight.
+/// Writes a spilled upload in batches on tokio's blocking pool, one batch at a time, so that
+/// receiving (and decrypting) the next batch overlaps writing the last one. Frames are kept
+/// without a copy and land with vectored writes; an upload holds at most two batches (about
+/// 2 MiB), and a blocking thread only while a write runs.
 struct SpillWriter {
     batch: Vec<Bytes>,
     batched: usize,
     small: Vec<u8>,
-    queue: tokio::sync::mpsc::Sender<Vec<Bytes>>,
-    writer: tokio::task::JoinHandle<std::io::Result<tempfile::NamedTempFile>>,
+    /// The file, while no write runs; the write in flight hands it back.
+    file: Option<tempfile::NamedTempFile>,
+    writing: Option<tokio::task::JoinHandle<std::io::Result<tempfile::NamedTempFile>>>,
 }
 
 impl SpillWriter {
-    /// Creates the temporary file in `dir` and starts its writer.
+    /// Creates the temporary file in `dir`.
     fn create(dir: &std::path::Path) -> std::io::Result<Self> {
-        let file = tempfile::NamedTempFile::new_in(dir)?;
-        let (queue, batches) = tokio::sync::mpsc::channel(SPILL_QUEUE);
-        let writer = tokio::task::spawn_blocking(move || write_batches(file, batches));
         Ok(Self {
             batch: Vec::new(),
             batched: 0,
             small: Vec::new(),
-            queue,
-            writer,
+            file: Some(tempfile::NamedTempFile::new_in(dir)?),
+            writing: None,
         })
     }
 
-    /// Adds a frame, handing a full batch to the writer. False when the writer has stopped on
-    /// an error, which `finish` then reports.
-    async fn push(&mut self, chunk: Bytes) -> bool {
+    /// Adds a frame, starting a write when a batch is full.
+    async fn push(&mut self, chunk: Bytes) -> std::io::Result<()> {
         self.batched += chunk.len();
         if chunk.len() < SMALL_FRAME {
             self.small.extend_from_slice(&chunk);
@@ -352,7 +344,10 @@ impl SpillWriter {
             self.seal_small();
             self.batch.push(chunk);
         }
-        self.batched < SPILL_BATCH || self.send().await
+        if self.batched >= SPILL_BATCH {
+            self.send().await?;
+        }
+        Ok(())
     }
 
     /// Ends the run of small frames so far, keeping the bytes in order.
@@ -363,40 +358,49 @@ impl SpillWriter {
         }
     }
 
-    async fn send(&mut self) -> bool {
+    /// Starts writing the batch, once the previous write is done.
+    async fn send(&mut self) -> std::io::Result<()> {
         self.seal_small();
         self.batched = 0;
+        if self.batch.is_empty() {
+            return Ok(());
+        }
         let batch = std::mem::take(&mut self.batch);
-        self.queue.send(batch).await.is_ok()
+        let mut file = self.settle().await?;
+        self.writing = Some(tokio::task::spawn_blocking(move || {
+            write_all_vectored(file.as_file_mut(), &batch)?;
+            Ok(file)
+        }));
+        Ok(())
     }
 
-    /// Writes what is left and hands back the file, or the first write error.
+    /// Waits for the write in flight and takes the file back. A failed write has dropped (and
+    /// so removed) the file.
+    async fn settle(&mut self) -> std::io::Result<tempfile::NamedTempFile> {
+        if let Some(write) = self.writing.take() {
+            let file = write
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)))?;
+            self.file = Some(file);
+        }
+        self.file
+            .take()
+            .ok_or_else(|| std::io::Error::other("an earlier write failed"))
+    }
+
+    /// Writes what is left and hands back the file.
     async fn finish(mut self) -> std::io::Result<tempfile::NamedTempFile> {
-        self.send().await;
-        drop(self.queue);
-        self.writer
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        self.send().await?;
+        self.settle().await
     }
 
-    /// Stops the writer and waits for it, so that the temporary file is gone on return.
-    async fn discard(self) {
-        drop(self.queue);
-        let _ = self.writer.await;
+    /// Waits for the write in flight and drops the file, so that it is gone on return.
+    async fn discard(mut self) {
+        let _ = self.settle().await;
     }
 }
 
-/// The writer thread: writes each batch in order; the file is removed if anything fails.
-fn write_batches(
-    mut file: tempfile::NamedTempFile,
-    mut batches: tokio::sync::mpsc::Receiver<Vec<Bytes>>,
-) -> std::io::Result<tempfile::NamedTempFile> {
-    while let Some(batch) = batches.blocking_recv() {
-        write_all_vectored(file.as_file_mut(), &batch)?;
-    }
-    Ok(file)
-}
-
+/// Writes all of `batch`, in order.
 fn write_all_vectored(out: &mut std::fs::File, batch: &[Bytes]) -> std::io::Result<()> {
     use std::io::{IoSlice, Write as _};
     let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
@@ -514,12 +518,11 @@ async fn upload(state: AppState, req: Request) -> Response {
                 sink.discard().await;
                 refused(fault)
             }
-            Stop::WriteFailed => {
-                let detail = match sink.finish(expected).await {
-                    Err(e) => format!("cannot write the upload: {e}"),
-                    Ok(_) => "the upload's writer stopped".to_owned(),
-                };
-                refused(Fault::Internal { detail })
+            Stop::WriteFailed(e) => {
+                sink.discard().await;
+                refused(Fault::Internal {
+                    detail: format!("cannot write the upload: {e}"),
+                })
             }
         };
     }
