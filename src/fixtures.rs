@@ -451,14 +451,15 @@ impl Fixture {
                     ));
                 }
             }
+            let mut paths = Vec::with_capacity(vm.files.len());
             for (j, f) in vm.files.iter().enumerate() {
                 let at = |field: &str| format!("vms[{i}].files[{j}].{field}");
-                GuestPath::parse(vm.guest_family, &f.path).map_err(|e| {
+                paths.push(GuestPath::parse(vm.guest_family, &f.path).map_err(|e| {
                     err(
                         at("path"),
                         format!("invalid {} path: {e:?}", family_word(vm.guest_family)),
                     )
-                })?;
+                })?);
                 if let Some(m) = &f.mode {
                     guest_fs::parse_mode(m).ok_or_else(|| {
                         err(
@@ -496,7 +497,7 @@ impl Fixture {
                     _ => {}
                 }
             }
-            check_tree(vm)
+            check_tree(vm, &paths)
                 .map_err(|(j, message)| err(format!("vms[{i}].files[{j}].path"), message))?;
         }
         Ok(())
@@ -668,16 +669,10 @@ fn vm_of(spec: &VmSpec, fs: LazyFs) -> Vm {
     vm
 }
 
-/// Checks that `vm`'s files make a tree: every entry's parents are directories (or made as
-/// such), and the root and the drives are directories. Gives the index of the first entry that
-/// breaks this and why. Paths are known to parse.
-fn check_tree(vm: &VmSpec) -> Result<(), (usize, String)> {
-    let family = vm.guest_family;
-    let parsed: Vec<GuestPath> = vm
-        .files
-        .iter()
-        .filter_map(|f| GuestPath::parse(family, &f.path).ok())
-        .collect();
+/// Checks that `vm`'s files, whose parsed paths are `parsed`, make a tree: every entry's parents
+/// are directories (or made as such), and the root and the drives are directories. Gives the
+/// index of the first entry that breaks this and why.
+fn check_tree(vm: &VmSpec, parsed: &[GuestPath]) -> Result<(), (usize, String)> {
     let not_dirs: BTreeMap<String, usize> = parsed
         .iter()
         .enumerate()
