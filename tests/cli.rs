@@ -15,7 +15,17 @@ struct Running {
 }
 
 impl Drop for Running {
+    /// SIGTERM first, so that the server cleans up after itself (its certificate at the default
+    /// path among it) instead of littering the temporary directory; a kill if it lingers.
     fn drop(&mut self) {
+        // SAFETY: kill(2) with a pid we own (not yet reaped) and a valid signal number.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        for _ in 0..250 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
