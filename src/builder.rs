@@ -347,7 +347,7 @@ impl<'a> VmHandle<'a> {
                 read_only: false,
                 acl: None,
             };
-            v.fs.insert(
+            v.fs.insert_ignoring_permissions(
                 &p,
                 crate::model::guest_fs::NodeKind::File(crate::model::guest_fs::Blob::Bytes(bytes)),
                 meta,
@@ -359,7 +359,9 @@ impl<'a> VmHandle<'a> {
     pub fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, Fault> {
         self.state.vc().with_vm(&self.id, |v| {
             let p = v.fs.path(path)?;
-            Ok(v.fs.read_unchecked(&p).and_then(|b| b.to_vec().ok()))
+            Ok(v.fs
+                .read_ignoring_permissions(&p)
+                .and_then(|b| b.to_vec().ok()))
         })?
     }
 
@@ -367,7 +369,7 @@ impl<'a> VmHandle<'a> {
     pub fn exists(&self, path: &str) -> Result<bool, Fault> {
         self.state.vc().with_vm(&self.id, |v| {
             let p = v.fs.path(path)?;
-            Ok(v.fs.stat_unchecked(&p).is_some())
+            Ok(v.fs.stat_ignoring_permissions(&p).is_some())
         })?
     }
 
@@ -375,7 +377,7 @@ impl<'a> VmHandle<'a> {
     pub fn remove(&self, path: &str) -> Result<bool, Fault> {
         self.state.vc().with_vm_mut(&self.id, |v| {
             let p = v.fs.path(path)?;
-            Ok(v.fs.remove_unchecked(&p))
+            Ok(v.fs.remove_ignoring_permissions(&p))
         })?
     }
 

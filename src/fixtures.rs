@@ -13,7 +13,7 @@ use crate::model::guest_fs::{
     self, Blob, Family, GuestFs, GuestPath, GuestUser, LazyFs, Meta, NodeKind,
 };
 use crate::model::inventory::{VcUser, display_name};
-use crate::model::vm::{GuestIdentity, Tools, Vm, user_key};
+use crate::model::vm::{GuestIdentity, Tools, VirtualMachine, user_key};
 use crate::model::{Limits, PowerState, Vcenter};
 
 /// The fixture format this version reads and writes.
@@ -586,7 +586,7 @@ fn strip_position(msg: &str) -> String {
 
 /// Builds one VM from its fixture description. Its guest tree is built on first use, with the
 /// times it would have had now.
-pub fn build_vm(spec: &VmSpec, now: OffsetDateTime) -> Vm {
+pub fn build_vm(spec: &VmSpec, now: OffsetDateTime) -> VirtualMachine {
     let (family, capacity, files) = (spec.guest_family, spec.disk_capacity, spec.files.clone());
     vm_of(
         spec,
@@ -595,7 +595,7 @@ pub fn build_vm(spec: &VmSpec, now: OffsetDateTime) -> Vm {
 }
 
 /// A VM as `spec` describes it, on the filesystem `fs`.
-fn vm_of(spec: &VmSpec, fs: LazyFs) -> Vm {
+fn vm_of(spec: &VmSpec, fs: LazyFs) -> VirtualMachine {
     let family = spec.guest_family;
     let users = spec
         .guest_users
@@ -617,7 +617,7 @@ fn vm_of(spec: &VmSpec, fs: LazyFs) -> Vm {
         })
         .collect();
     let t = &spec.tools;
-    let mut vm = Vm {
+    let mut vm = VirtualMachine {
         id: spec.id.clone(),
         name: spec.name.clone(),
         power: spec.power_state,
@@ -712,12 +712,12 @@ fn build_tree(family: Family, capacity: u64, files: &[FileSpec], now: OffsetDate
         let (path, kind, meta) = node_of(family, f, now).expect("validated");
         if f.kind == FileKind::Directory {
             // Keep entries already placed below an implicitly created directory.
-            if fs.stat_unchecked(&path).is_some() {
-                fs.set_meta_unchecked(&path, meta);
+            if fs.stat_ignoring_permissions(&path).is_some() {
+                fs.set_meta_ignoring_permissions(&path, meta);
                 continue;
             }
         }
-        fs.insert(&path, kind, meta)
+        fs.insert_ignoring_permissions(&path, kind, meta)
             .expect("validated fixture paths fit");
     }
     fs
@@ -775,7 +775,7 @@ pub fn node_of(
     Ok((path, kind, meta))
 }
 
-fn snapshot_vm(vm: &Vm) -> VmSpec {
+fn snapshot_vm(vm: &VirtualMachine) -> VmSpec {
     let family = vm.family();
     let files = vm
         .fs

@@ -25,7 +25,7 @@ use guest_fs::{AttrUpdate, Blob, FileInfo, GuestPath, GuestUser, ListPage, Meta}
 use inventory::VcUser;
 use session::{Session, SessionTable};
 use transfer::{Direction, Redeem, Transfer, TransferTable, UploadSpec};
-pub use vm::{PowerOp, PowerState, Vm};
+pub use vm::{PowerOp, PowerState, VirtualMachine};
 
 /// The most VMs one list call returns before vCenter refuses with `UNABLE_TO_ALLOCATE_RESOURCE`.
 pub const VM_LIST_LIMIT: usize = 4000;
@@ -129,7 +129,7 @@ pub struct Ticket {
 /// The emulated vCenter: VMs, users, sessions and transfers.
 #[derive(Debug)]
 pub struct Vcenter {
-    vms: DashMap<String, Vm>,
+    vms: DashMap<String, VirtualMachine>,
     /// By lower-cased login; shared so that authenticating a request copies nothing.
     users: BTreeMap<String, std::sync::Arc<VcUser>>,
     sessions: Mutex<SessionTable>,
@@ -145,7 +145,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Vcenter {
     /// A vCenter holding `vms` and `users`.
-    pub fn new(vms: Vec<Vm>, users: Vec<VcUser>, limits: Limits) -> Self {
+    pub fn new(vms: Vec<VirtualMachine>, users: Vec<VcUser>, limits: Limits) -> Self {
         Self {
             vms: vms.into_iter().map(|v| (v.id.clone(), v)).collect(),
             users: users
@@ -239,7 +239,7 @@ impl Vcenter {
     }
 
     /// Reads a VM through a closure (no lock escapes).
-    pub fn with_vm<R>(&self, id: &str, f: impl FnOnce(&Vm) -> R) -> Result<R, Fault> {
+    pub fn with_vm<R>(&self, id: &str, f: impl FnOnce(&VirtualMachine) -> R) -> Result<R, Fault> {
         self.vms
             .get(id)
             .map(|vm| f(&vm))
@@ -247,7 +247,11 @@ impl Vcenter {
     }
 
     /// Changes a VM through a closure.
-    pub fn with_vm_mut<R>(&self, id: &str, f: impl FnOnce(&mut Vm) -> R) -> Result<R, Fault> {
+    pub fn with_vm_mut<R>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut VirtualMachine) -> R,
+    ) -> Result<R, Fault> {
         self.vms
             .get_mut(id)
             .map(|mut vm| f(&mut vm))
@@ -259,7 +263,7 @@ impl Vcenter {
         &self,
         caller: &VcUser,
         id: &str,
-        f: impl FnOnce(&Vm) -> R,
+        f: impl FnOnce(&VirtualMachine) -> R,
     ) -> Result<R, Fault> {
         let r = self.with_vm(id, f)?;
         Self::require(caller, inventory::SYSTEM_READ)?;
@@ -298,7 +302,7 @@ impl Vcenter {
     }
 
     /// Every VM, cloned, ordered by id (state dump).
-    pub fn vms(&self) -> Vec<Vm> {
+    pub fn vms(&self) -> Vec<VirtualMachine> {
         self.vm_ids()
             .iter()
             .filter_map(|id| self.vms.get(id).map(|v| v.clone()))
@@ -385,7 +389,7 @@ impl Vcenter {
     }
 
     /// Registers a VM (admin). Replaces one with the same id, revoking its transfers.
-    pub fn add_vm(&self, vm: Vm, now: OffsetDateTime) {
+    pub fn add_vm(&self, vm: VirtualMachine, now: OffsetDateTime) {
         lock(&self.transfers).revoke_vm(&vm.id, "unregistered", now);
         self.vms.insert(vm.id.clone(), vm);
     }
@@ -430,7 +434,7 @@ impl Vcenter {
         id: &str,
         creds: &Credentials,
         privilege: &'static str,
-        op: impl FnOnce(&mut Vm, &GuestUser, &mut TransferTable) -> Result<R, Fault>,
+        op: impl FnOnce(&mut VirtualMachine, &GuestUser, &mut TransferTable) -> Result<R, Fault>,
     ) -> Result<R, Fault> {
         let mut vm = self
             .vms
@@ -457,7 +461,7 @@ impl Vcenter {
         op(&mut vm, &user, &mut transfers)
     }
 
-    fn guest_login(vm: &Vm, creds: &Credentials) -> Result<GuestUser, Fault> {
+    fn guest_login(vm: &VirtualMachine, creds: &Credentials) -> Result<GuestUser, Fault> {
         let user = match &creds.auth {
             GuestAuth::Password { user, password } => vm
                 .user(user)
@@ -481,7 +485,11 @@ impl Vcenter {
 
     /// Parses `raw` for `vm`'s guest and fails with `RESOURCE_BUSY` if a transfer in flight
     /// holds it.
-    fn free_path(vm: &Vm, raw: &str, transfers: &TransferTable) -> Result<GuestPath, Fault> {
+    fn free_path(
+        vm: &VirtualMachine,
+        raw: &str,
+        transfers: &TransferTable,
+    ) -> Result<GuestPath, Fault> {
         let path = vm.fs.path(raw)?;
         if transfers.holds(&vm.id, &path) {
             return Err(Fault::GuestBusy { vm: vm.id.clone() });
@@ -490,7 +498,7 @@ impl Vcenter {
     }
 
     /// The default directory for temporary files: `/tmp`, or the user's `%TEMP%` on Windows.
-    fn temp_dir(vm: &Vm, user: &GuestUser) -> Result<GuestPath, Fault> {
+    fn temp_dir(vm: &VirtualMachine, user: &GuestUser) -> Result<GuestPath, Fault> {
         let raw = match (&user.temp_dir, vm.family()) {
             (Some(dir), _) => dir.clone(),
             (None, guest_fs::Family::Linux) => "/tmp".into(),
@@ -776,7 +784,7 @@ impl Vcenter {
             });
         };
         let blob = match transfer.direction {
-            Direction::Download => match vm.fs.read_unchecked(&transfer.path) {
+            Direction::Download => match vm.fs.read_ignoring_permissions(&transfer.path) {
                 Some(b) => Some(b),
                 None => {
                     // The file went away after the URL was issued: nothing to send, and a

@@ -108,7 +108,7 @@ pub struct GuestIdentity {
 
 /// One virtual machine.
 #[derive(Debug, Clone)]
-pub struct Vm {
+pub struct VirtualMachine {
     /// vCenter id, e.g. `vm-1001`.
     pub id: String,
     /// Display name.
@@ -137,7 +137,7 @@ pub struct Vm {
     pub busy: bool,
 }
 
-impl Vm {
+impl VirtualMachine {
     /// The guest family.
     pub fn family(&self) -> Family {
         self.fs.family()

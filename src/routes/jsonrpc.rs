@@ -378,7 +378,7 @@ fn dispatch(c: &Call<'_>, service: &str, operation: &str, args: &Value) -> Outpu
 fn read(
     c: &Call<'_>,
     args: &Value,
-    render: fn(&crate::model::Vm) -> Value,
+    render: fn(&crate::model::VirtualMachine) -> Value,
     struct_id: &'static str,
 ) -> Output {
     let caller = c.caller()?;

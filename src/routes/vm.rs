@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use serde_json::Value;
 
 use super::{action_of, authenticate, no_content, ok_json, unknown_action};
-use crate::model::{Fault, PowerOp, PowerState, Vm, VmFilter};
+use crate::model::{Fault, PowerOp, PowerState, VirtualMachine, VmFilter};
 use crate::state::AppState;
 use crate::vapi::dto;
 use crate::vapi::error::ApiError;
@@ -82,7 +82,7 @@ fn read(
     state: &AppState,
     headers: &HeaderMap,
     vm: &str,
-    render: fn(&Vm) -> Value,
+    render: fn(&VirtualMachine) -> Value,
 ) -> Result<Response, ApiError> {
     let caller = authenticate(state, headers)?;
     let v = state.vc().read_vm(&caller, vm, render)?;

@@ -10,7 +10,7 @@ use crate::model::guest_fs::{
     self, AttrUpdate, Family, FileInfo, FileType, ListPage, PosixAttrs, WindowsAttrs,
 };
 use crate::model::transfer::UploadSpec;
-use crate::model::{Credentials, Fault, GuestAuth, Vm, VmSummary};
+use crate::model::{Credentials, Fault, GuestAuth, VirtualMachine, VmSummary};
 
 /// Renders a datetime as vAPI does: `YYYY-MM-DDTHH:MM:SS.sssZ`.
 pub fn datetime(t: OffsetDateTime) -> String {
@@ -452,7 +452,7 @@ fn mac_address(id: &str) -> String {
 }
 
 /// `VM.Info`, with the members vCenter always sends.
-pub fn vm_info(vm: &Vm) -> Value {
+pub fn vm_info(vm: &VirtualMachine) -> Value {
     let disk_gib = vm.fs.capacity() >> 30;
     json!({
         "guest_OS": vm.identity.guest_os,
@@ -501,7 +501,7 @@ pub fn vm_info(vm: &Vm) -> Value {
 }
 
 /// `Power.Info`.
-pub fn power_info(vm: &Vm) -> Value {
+pub fn power_info(vm: &VirtualMachine) -> Value {
     match vm.power {
         crate::model::PowerState::PoweredOff => {
             json!({"state": "POWERED_OFF", "clean_power_off": vm.clean_power_off})
@@ -511,7 +511,7 @@ pub fn power_info(vm: &Vm) -> Value {
 }
 
 /// `Tools.Info`.
-pub fn tools_info(vm: &Vm) -> Value {
+pub fn tools_info(vm: &VirtualMachine) -> Value {
     let t = &vm.tools;
     let run_state = if t.running { "RUNNING" } else { "NOT_RUNNING" };
     let mut v = json!({
@@ -530,7 +530,7 @@ pub fn tools_info(vm: &Vm) -> Value {
 }
 
 /// `Identity.Info`.
-pub fn identity_info(vm: &Vm) -> Value {
+pub fn identity_info(vm: &VirtualMachine) -> Value {
     let family = match vm.family() {
         Family::Linux => "LINUX",
         Family::Windows => "WINDOWS",
@@ -548,12 +548,12 @@ pub fn identity_info(vm: &Vm) -> Value {
 }
 
 /// Guest `Power.Info`.
-pub fn guest_power_info(vm: &Vm) -> Value {
+pub fn guest_power_info(vm: &VirtualMachine) -> Value {
     json!({"state": vm.guest_power_state(), "operations_ready": vm.tools.running})
 }
 
 /// Guest `Operations.Info`.
-pub fn guest_operations_info(vm: &Vm) -> Value {
+pub fn guest_operations_info(vm: &VirtualMachine) -> Value {
     let ready = vm.guest_operations_ready();
     json!({
         "guest_operations_ready": ready,

@@ -34,7 +34,7 @@ fn a_deferred_tree_is_built_once_on_first_use_and_an_unbuilt_clone_builds_its_ow
     assert_eq!(runs.load(Ordering::SeqCst), 0, "nothing is built up front");
     assert_eq!(lazy.used(), 10, "the first read builds the tree");
     let p = GuestPath::parse(Family::Linux, "/etc/hosts").unwrap();
-    lazy.remove_unchecked(&p);
+    lazy.remove_ignoring_permissions(&p);
     assert_eq!(
         (lazy.used(), runs.load(Ordering::SeqCst)),
         (0, 1),
@@ -64,19 +64,19 @@ fn linux() -> (GuestFs, GuestUser, GuestUser) {
         group: owner,
         ..Meta::new_for(&root, T0, 0)
     };
-    fs.insert(&p("/etc"), NodeKind::Dir(BTreeMap::new()), dir(0o755, 0))
+    fs.insert_ignoring_permissions(&p("/etc"), NodeKind::Dir(BTreeMap::new()), dir(0o755, 0))
         .unwrap();
-    fs.insert(&p("/root"), NodeKind::Dir(BTreeMap::new()), dir(0o700, 0))
+    fs.insert_ignoring_permissions(&p("/root"), NodeKind::Dir(BTreeMap::new()), dir(0o700, 0))
         .unwrap();
-    fs.insert(&p("/tmp"), NodeKind::Dir(BTreeMap::new()), dir(0o1777, 0))
+    fs.insert_ignoring_permissions(&p("/tmp"), NodeKind::Dir(BTreeMap::new()), dir(0o1777, 0))
         .unwrap();
-    fs.insert(
+    fs.insert_ignoring_permissions(
         &p("/etc/hosts"),
         NodeKind::File(Blob::Bytes(Bytes::from_static(b"0123456789"))),
         dir(0o644, 0),
     )
     .unwrap();
-    fs.insert(
+    fs.insert_ignoring_permissions(
         &p("/root/secret"),
         NodeKind::File(Blob::empty()),
         dir(0o600, 0),
@@ -190,7 +190,7 @@ fn posix_permission_bits_decide_for_everyone_but_root() {
         group: 42,
         ..Meta::new_for(&root, T0, 0)
     };
-    fs.insert(&lp("/etc/shadow"), NodeKind::File(Blob::empty()), meta)
+    fs.insert_ignoring_permissions(&lp("/etc/shadow"), NodeKind::File(Blob::empty()), meta)
         .unwrap();
     assert!(
         fs.read(&lp("/etc/shadow"), &group_reader).is_ok(),
@@ -228,13 +228,13 @@ fn windows_acls_admit_listed_users_and_administrators_and_read_only_blocks_chang
         acl: Some(vec!["bob".into()]),
         ..Meta::new_for(&admin, T0, 0)
     };
-    fs.insert(&wp("C:\\Users\\bob"), NodeKind::Dir(BTreeMap::new()), acl)
+    fs.insert_ignoring_permissions(&wp("C:\\Users\\bob"), NodeKind::Dir(BTreeMap::new()), acl)
         .unwrap();
     let ro = Meta {
         read_only: true,
         ..Meta::new_for(&bob, T0, 0)
     };
-    fs.insert(
+    fs.insert_ignoring_permissions(
         &wp("C:\\Users\\bob\\ro.txt"),
         NodeKind::File(Blob::empty()),
         ro,

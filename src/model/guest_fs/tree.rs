@@ -291,7 +291,7 @@ impl GuestFs {
     }
 
     /// The content at `path` without permission checks (admin and library use).
-    pub fn read_unchecked(&self, path: &GuestPath) -> Option<Blob> {
+    pub fn read_ignoring_permissions(&self, path: &GuestPath) -> Option<Blob> {
         match &self.node_at(path)?.kind {
             NodeKind::File(b) => Some(b.clone()),
             _ => None,
@@ -388,7 +388,12 @@ impl GuestFs {
 
     /// Inserts a node without checks (fixtures and admin), creating missing parents as
     /// root-owned 755 directories. Replaces what was there.
-    pub fn insert(&mut self, path: &GuestPath, kind: NodeKind, meta: Meta) -> Result<(), Fault> {
+    pub fn insert_ignoring_permissions(
+        &mut self,
+        path: &GuestPath,
+        kind: NodeKind,
+        meta: Meta,
+    ) -> Result<(), Fault> {
         if path.is_root() {
             return Err(Fault::AlreadyExists {
                 path: path.display(),
@@ -433,7 +438,7 @@ impl GuestFs {
     }
 
     /// Removes a node without checks (admin). Returns whether something was removed.
-    pub fn remove_unchecked(&mut self, path: &GuestPath) -> bool {
+    pub fn remove_ignoring_permissions(&mut self, path: &GuestPath) -> bool {
         let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
             return false;
         };
@@ -588,7 +593,7 @@ impl GuestFs {
                 path: shown.display(),
             });
         }
-        self.remove_unchecked(real);
+        self.remove_ignoring_permissions(real);
         Ok(())
     }
 
@@ -782,12 +787,12 @@ impl GuestFs {
 
 impl GuestFs {
     /// Information about the node at `path`, without permission checks or link resolution.
-    pub fn stat_unchecked(&self, path: &GuestPath) -> Option<FileInfo> {
+    pub fn stat_ignoring_permissions(&self, path: &GuestPath) -> Option<FileInfo> {
         self.node_at(path).map(|n| self.info(n))
     }
 
     /// Replaces a node's metadata without checks (fixtures, admin).
-    pub fn set_meta_unchecked(&mut self, path: &GuestPath, meta: Meta) -> bool {
+    pub fn set_meta_ignoring_permissions(&mut self, path: &GuestPath, meta: Meta) -> bool {
         match self.node_at_mut(path) {
             Some(n) => {
                 n.meta = meta;
