@@ -286,7 +286,7 @@ impl<'a> VmHandle<'a> {
 
     fn power(&self, to: PowerState) -> Result<(), Fault> {
         self.state
-            .vc()
+            .vcenter()
             .set_power_state(&self.id, to, self.state.now())
     }
 
@@ -307,34 +307,38 @@ impl<'a> VmHandle<'a> {
 
     /// The VM's power state.
     pub fn power_state(&self) -> Result<PowerState, Fault> {
-        self.state.vc().with_vm(&self.id, |v| v.power)
+        self.state.vcenter().with_vm(&self.id, |v| v.power)
     }
 
     /// Starts or stops Tools (only running while the VM is on).
     pub fn set_tools_running(&self, running: bool) -> Result<(), Fault> {
-        self.state.vc().set_tools_running(&self.id, running)
+        self.state.vcenter().set_tools_running(&self.id, running)
     }
 
     /// Makes every guest operation answer `RESOURCE_BUSY` (or stops doing so).
     pub fn set_busy(&self, busy: bool) -> Result<(), Fault> {
-        self.state.vc().with_vm_mut(&self.id, |v| v.busy = busy)
+        self.state
+            .vcenter()
+            .with_vm_mut(&self.id, |v| v.busy = busy)
     }
 
     /// Moves the VM to another host (revokes transfers).
     pub fn migrate(&self, host: &str) -> Result<(), Fault> {
-        self.state.vc().migrate(&self.id, host, self.state.now())
+        self.state
+            .vcenter()
+            .migrate(&self.id, host, self.state.now())
     }
 
     /// Unregisters the VM (revokes transfers).
     pub fn unregister(&self) -> Result<(), Fault> {
-        self.state.vc().unregister(&self.id, self.state.now())
+        self.state.vcenter().unregister(&self.id, self.state.now())
     }
 
     /// Writes a guest file (creating parents), without permission checks.
     pub fn put_file(&self, path: &str, content: impl AsRef<[u8]>) -> Result<(), Fault> {
         let bytes = bytes::Bytes::copy_from_slice(content.as_ref());
         let now = self.state.now();
-        self.state.vc().with_vm_mut(&self.id, |v| {
+        self.state.vcenter().with_vm_mut(&self.id, |v| {
             let p = v.fs.path(path)?;
             let meta = crate::model::guest_fs::Meta {
                 modified: now,
@@ -357,7 +361,7 @@ impl<'a> VmHandle<'a> {
 
     /// Reads a guest file's bytes, without permission checks (`None` if there is no file).
     pub fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, Fault> {
-        self.state.vc().with_vm(&self.id, |v| {
+        self.state.vcenter().with_vm(&self.id, |v| {
             let p = v.fs.path(path)?;
             Ok(v.fs
                 .read_ignoring_permissions(&p)
@@ -367,7 +371,7 @@ impl<'a> VmHandle<'a> {
 
     /// Whether anything exists at `path`.
     pub fn exists(&self, path: &str) -> Result<bool, Fault> {
-        self.state.vc().with_vm(&self.id, |v| {
+        self.state.vcenter().with_vm(&self.id, |v| {
             let p = v.fs.path(path)?;
             Ok(v.fs.stat_ignoring_permissions(&p).is_some())
         })?
@@ -375,7 +379,7 @@ impl<'a> VmHandle<'a> {
 
     /// Removes a guest file or directory, without permission checks.
     pub fn remove(&self, path: &str) -> Result<bool, Fault> {
-        self.state.vc().with_vm_mut(&self.id, |v| {
+        self.state.vcenter().with_vm_mut(&self.id, |v| {
             let p = v.fs.path(path)?;
             Ok(v.fs.remove_ignoring_permissions(&p))
         })?
@@ -384,7 +388,7 @@ impl<'a> VmHandle<'a> {
     /// Guest disk: (capacity, used) in bytes.
     pub fn disk(&self) -> Result<(u64, u64), Fault> {
         self.state
-            .vc()
+            .vcenter()
             .with_vm(&self.id, |v| (v.fs.capacity(), v.fs.used()))
     }
 }

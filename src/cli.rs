@@ -120,7 +120,7 @@ async fn serve_until_signal(p: Prepared) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let signalled = shutdown_signal()?;
     state.set_ready(true);
-    tracing::info!(%addr, vms = state.vc().vm_ids().len(), "vcmock is ready");
+    tracing::info!(%addr, vms = state.vcenter().vm_ids().len(), "vcmock is ready");
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{line}")?;
@@ -128,7 +128,7 @@ async fn serve_until_signal(p: Prepared) -> std::io::Result<()> {
     }
     let app = server::app(state.clone());
     server::serve(listener, app, tls, signalled).await?;
-    state.vc().revoke_all("server stopped", state.now());
+    state.vcenter().revoke_all("server stopped", state.now());
     tracing::info!("vcmock stopped");
     Ok(())
 }

@@ -505,7 +505,7 @@ impl MockVcenter {
 
     /// Every transfer issued, with its state.
     pub fn transfers(&self) -> Vec<crate::model::transfer::Transfer> {
-        self.state.vc().transfers()
+        self.state.vcenter().transfers()
     }
 
     /// Requests seen so far (shorthand for `journal().requests()`).
@@ -744,7 +744,7 @@ impl Builder {
                 let _ = rx.await;
             };
             let _ = serve_until(listener, app, tls, stop, Drain::Handlers).await;
-            state.vc().revoke_all("server stopped", state.now());
+            state.vcenter().revoke_all("server stopped", state.now());
         });
         Ok(MockVcenter {
             state,

@@ -109,7 +109,7 @@ impl AppState {
     }
 
     /// The current vCenter.
-    pub fn vc(&self) -> Arc<Vcenter> {
+    pub fn vcenter(&self) -> Arc<Vcenter> {
         self.0
             .vc
             .read()
@@ -207,7 +207,7 @@ impl AppState {
 
     /// A fixture describing the current state.
     pub fn snapshot(&self) -> Fixture {
-        Fixture::snapshot(&self.vc(), &self.shared_fixture().roles)
+        Fixture::snapshot(&self.vcenter(), &self.shared_fixture().roles)
     }
 
     /// Whether the listener is up and the fixture loaded.

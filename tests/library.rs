@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use vcmock::{Fixture, ManualClock, MockVcenter, Vm};
 
 /// A plain HTTP/1.1 GET over std (no runtime needed); returns status and body.
-fn http_get(vc: &MockVcenter, path: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(vc.address()).expect("connect");
+fn http_get(mock: &MockVcenter, path: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(mock.address()).expect("connect");
     write!(
         s,
         "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
@@ -32,15 +32,15 @@ fn plain() -> MockVcenter {
 
 #[test]
 fn a_server_starts_and_answers_from_a_plain_test_without_a_runtime() {
-    let vc = plain();
-    assert!(vc.base_url().starts_with("http://127.0.0.1:"));
-    assert_eq!(http_get(&vc, "/_mock/health").0, 200);
+    let mock = plain();
+    assert!(mock.base_url().starts_with("http://127.0.0.1:"));
+    assert_eq!(http_get(&mock, "/_mock/health").0, 200);
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_server_starts_from_a_current_thread_runtime() {
-    let vc = plain();
-    let r = reqwest::get(format!("{}/_mock/ready", vc.base_url()))
+    let mock = plain();
+    let r = reqwest::get(format!("{}/_mock/ready", mock.base_url()))
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -48,8 +48,8 @@ async fn a_server_starts_from_a_current_thread_runtime() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_starts_from_a_multi_thread_runtime() {
-    let vc = plain();
-    let r = reqwest::get(format!("{}/_mock/ready", vc.base_url()))
+    let mock = plain();
+    let r = reqwest::get(format!("{}/_mock/ready", mock.base_url()))
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -57,9 +57,9 @@ async fn a_server_starts_from_a_multi_thread_runtime() {
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn paused_tokio_time_in_the_test_does_not_freeze_the_server() {
-    let vc = plain();
+    let mock = plain();
     tokio::time::advance(Duration::from_secs(3600)).await;
-    let addr = vc.address();
+    let addr = mock.address();
     let (status, _) = tokio::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
         write!(
@@ -98,10 +98,10 @@ fn a_hundred_servers_run_side_by_side_each_isolated() {
 
 #[test]
 fn dropping_the_handle_stops_the_server() {
-    let vc = plain();
-    let addr = vc.address();
-    assert_eq!(http_get(&vc, "/_mock/health").0, 200);
-    drop(vc);
+    let mock = plain();
+    let addr = mock.address();
+    assert_eq!(http_get(&mock, "/_mock/health").0, 200);
+    drop(mock);
     assert!(
         std::net::TcpStream::connect(addr).is_err(),
         "connections are refused after drop"
@@ -110,13 +110,13 @@ fn dropping_the_handle_stops_the_server() {
 
 #[test]
 fn dropping_the_handle_closes_kept_alive_connections_and_releases_its_files() {
-    let vc = MockVcenter::builder()
+    let mock = MockVcenter::builder()
         .tls(false)
         .spill_threshold(0)
         .start()
         .expect("starts");
-    let spill_dir = vc.state().spill_dir().unwrap().to_owned();
-    let mut s = std::net::TcpStream::connect(vc.address()).expect("connect");
+    let spill_dir = mock.state().spill_dir().unwrap().to_owned();
+    let mut s = std::net::TcpStream::connect(mock.address()).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     write!(s, "GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
     let mut first = [0u8; 12];
@@ -125,7 +125,7 @@ fn dropping_the_handle_closes_kept_alive_connections_and_releases_its_files() {
         &first, b"HTTP/1.1 200",
         "the kept-alive connection is served"
     );
-    drop(vc);
+    drop(mock);
     assert!(
         !spill_dir.exists(),
         "the spill directory is gone when drop returns"
@@ -204,14 +204,14 @@ fn strip_times(mut v: Value) -> Value {
 async fn the_same_seed_clock_fixture_and_requests_give_byte_identical_answers() {
     let mut transcripts = Vec::new();
     for _ in 0..2 {
-        let vc = MockVcenter::builder()
+        let mock = MockVcenter::builder()
             .seed(7)
             .clock(ManualClock::default())
             .tls(false)
             .start()
             .unwrap();
         let http = reqwest::Client::new();
-        let base = vc.base_url().to_owned();
+        let base = mock.base_url().to_owned();
         let mut transcript = Vec::new();
         let login = http
             .post(format!("{base}/api/session"))
@@ -260,7 +260,7 @@ async fn the_same_seed_clock_fixture_and_requests_give_byte_identical_answers() 
             .unwrap();
         let url = String::from_utf8(t.bytes().await.unwrap().to_vec()).unwrap();
         transcript.push(
-            url.replace(&vc.address().port().to_string(), "PORT")
+            url.replace(&mock.address().port().to_string(), "PORT")
                 .into_bytes(),
         );
         let info = http
@@ -278,10 +278,10 @@ async fn the_same_seed_clock_fixture_and_requests_give_byte_identical_answers() 
 #[cfg(feature = "client")]
 #[tokio::test]
 async fn the_client_feature_gives_a_client_that_trusts_the_certificate() {
-    let vc = MockVcenter::start().unwrap();
-    let r = vc
+    let mock = MockVcenter::start().unwrap();
+    let r = mock
         .client()
-        .get(format!("{}/_mock/health", vc.base_url()))
+        .get(format!("{}/_mock/health", mock.base_url()))
         .send()
         .await
         .unwrap();

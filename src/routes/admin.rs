@@ -94,7 +94,7 @@ async fn ready(state: AppState) -> Response {
 }
 
 async fn info(state: AppState) -> Response {
-    let vc = state.vc();
+    let vc = state.vcenter();
     ok_json(&json!({
         "name": "vcmock",
         "version": env!("CARGO_PKG_VERSION"),
@@ -176,13 +176,13 @@ async fn add_vms(state: AppState, body: JsonBody) -> Result<Response, ApiError> 
     let now = state.now();
     let ids: Vec<String> = specs.iter().map(|s| s.id.clone()).collect();
     for s in &specs {
-        state.vc().add_vm(fixtures::build_vm(s, now), now);
+        state.vcenter().add_vm(fixtures::build_vm(s, now), now);
     }
     Ok(super::created_json(&json!({"added": ids})))
 }
 
 async fn unregister(state: AppState, Path(vm): Path<String>) -> Result<Response, ApiError> {
-    state.vc().unregister(&vm, state.now())?;
+    state.vcenter().unregister(&vm, state.now())?;
     Ok(no_content())
 }
 
@@ -197,7 +197,7 @@ async fn migrate(
     body: JsonBody,
 ) -> Result<Response, ApiError> {
     let b: MigrateBody = body.parse()?;
-    state.vc().migrate(&vm, &b.host, state.now())?;
+    state.vcenter().migrate(&vm, &b.host, state.now())?;
     Ok(no_content())
 }
 
@@ -212,7 +212,7 @@ async fn set_power(
     body: JsonBody,
 ) -> Result<Response, ApiError> {
     let b: PowerBody = body.parse()?;
-    state.vc().set_power_state(&vm, b.state, state.now())?;
+    state.vcenter().set_power_state(&vm, b.state, state.now())?;
     Ok(no_content())
 }
 
@@ -227,7 +227,7 @@ async fn set_tools(
     body: JsonBody,
 ) -> Result<Response, ApiError> {
     let b: ToolsBody = body.parse()?;
-    state.vc().set_tools_running(&vm, b.running)?;
+    state.vcenter().set_tools_running(&vm, b.running)?;
     Ok(no_content())
 }
 
@@ -242,7 +242,7 @@ async fn set_busy(
     body: JsonBody,
 ) -> Result<Response, ApiError> {
     let b: BusyBody = body.parse()?;
-    state.vc().with_vm_mut(&vm, |v| v.busy = b.busy)?;
+    state.vcenter().with_vm_mut(&vm, |v| v.busy = b.busy)?;
     Ok(no_content())
 }
 
@@ -257,7 +257,7 @@ async fn read_file(
     Path(vm): Path<String>,
     Query(q): Query<PathQuery>,
 ) -> Result<Response, ApiError> {
-    let blob = state.vc().with_vm(&vm, |v| {
+    let blob = state.vcenter().with_vm(&vm, |v| {
         let p = v.fs.path(&q.path)?;
         v.fs.read_ignoring_permissions(&p)
             .ok_or_else(|| Fault::not_found(p.display()))
@@ -278,7 +278,7 @@ async fn put_file(
 ) -> Result<Response, ApiError> {
     let spec: FileSpec = body.parse()?;
     let now = state.now();
-    state.vc().with_vm_mut(&vm, |v| {
+    state.vcenter().with_vm_mut(&vm, |v| {
         let (path, kind, meta) = fixtures::node_of(v.family(), &spec, now)
             .map_err(|e| Fault::InvalidInput { detail: e })?;
         v.fs.insert_ignoring_permissions(&path, kind, meta)
@@ -291,7 +291,7 @@ async fn delete_file(
     Path(vm): Path<String>,
     Query(q): Query<PathQuery>,
 ) -> Result<Response, ApiError> {
-    let removed = state.vc().with_vm_mut(&vm, |v| {
+    let removed = state.vcenter().with_vm_mut(&vm, |v| {
         let p = v.fs.path(&q.path)?;
         Ok::<_, Fault>(v.fs.remove_ignoring_permissions(&p))
     })??;
@@ -398,7 +398,7 @@ async fn clear_journal(state: AppState) -> Response {
 
 async fn transfers(state: AppState) -> Response {
     let list: Vec<Value> = state
-        .vc()
+        .vcenter()
         .transfers()
         .iter()
         .map(|t| {
@@ -431,7 +431,7 @@ async fn transfers(state: AppState) -> Response {
 }
 
 async fn metrics(state: AppState) -> Response {
-    let vc = state.vc();
+    let vc = state.vcenter();
     let text = state
         .metrics()
         .render(vc.session_count(), vc.live_transfer_count());

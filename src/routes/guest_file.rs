@@ -90,7 +90,7 @@ async fn download(state: AppState, req: Request) -> Response {
     if req.method() == Method::HEAD {
         return refused(Fault::TransferWrongMethod { expected: "GET" });
     }
-    let vc = state.vc();
+    let vc = state.vcenter();
     let ticket = match vc.begin_transfer(id, &token, Redeem::Get, state.now()) {
         Ok(t) => t,
         Err(f) => return refused(f),
@@ -457,7 +457,7 @@ async fn upload(state: AppState, req: Request) -> Response {
         Ok(v) => v,
         Err(f) => return refuse_upload(&mut body, waits, f).await,
     };
-    let vc = state.vc();
+    let vc = state.vcenter();
     let ticket = match vc.begin_transfer(id, &token, Redeem::Put, state.now()) {
         Ok(t) => t.transfer,
         Err(f) => return refuse_upload(&mut body, waits, f).await,

@@ -87,7 +87,7 @@ async fn files(
         return Err(unknown_action(&uri));
     }
     let caller = authenticate(&state, &headers)?;
-    let vc = state.vc();
+    let vc = state.vcenter();
     match act {
         "createTemporary" => {
             let b: CreateTemporary = body.parse()?;
@@ -170,7 +170,7 @@ async fn file_at(
     let b: CredentialsOnly = body.parse()?;
     let creds = b.credentials.validate()?;
     let path = tail_path(&uri)?;
-    let vc = state.vc();
+    let vc = state.vcenter();
     if act == "get" {
         let info = vc.stat(&caller, &vm, &creds, &path)?;
         Ok(ok_json(&dto::file_info(&info)))
@@ -193,7 +193,7 @@ async fn directories(
         return Err(unknown_action(&uri));
     }
     let caller = authenticate(&state, &headers)?;
-    let vc = state.vc();
+    let vc = state.vcenter();
     match act {
         "create" => {
             let b: CreateDir = body.parse()?;

@@ -139,7 +139,7 @@ impl Call<'_> {
 
     fn caller(&self) -> Result<std::sync::Arc<VcUser>, Fault> {
         self.state
-            .vc()
+            .vcenter()
             .caller(&self.session_id()?, self.state.now())
     }
 }
@@ -150,7 +150,7 @@ fn void() -> Output {
 
 fn dispatch(c: &Call<'_>, service: &str, operation: &str, args: &Value) -> Output {
     let state = c.state;
-    let vc = state.vc();
+    let vc = state.vcenter();
     let now = state.now();
     match (service, operation) {
         ("com.vmware.cis.session", "create") => {
@@ -382,6 +382,6 @@ fn read(
     struct_id: &'static str,
 ) -> Output {
     let caller = c.caller()?;
-    let v = c.state.vc().read_vm(&caller, &vm_of(args)?, render)?;
+    let v = c.state.vcenter().read_vm(&caller, &vm_of(args)?, render)?;
     Ok((v, ty(struct_id)))
 }

@@ -117,7 +117,7 @@ pub fn authenticate(
     headers: &HeaderMap,
 ) -> Result<std::sync::Arc<VcUser>, ApiError> {
     let id = extract::session_id_from_headers(headers).ok_or(Fault::SessionRequired)?;
-    Ok(state.vc().caller(&id, state.now())?)
+    Ok(state.vcenter().caller(&id, state.now())?)
 }
 
 /// The `action` query parameter.

@@ -45,12 +45,14 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 
 async fn create(state: AppState, headers: HeaderMap) -> Result<Response, ApiError> {
     let (user, pass) = basic_credentials(&headers).ok_or(Fault::LoginFailed)?;
-    let id = state.vc().login(&user, &pass, state.ids(), state.now())?;
+    let id = state
+        .vcenter()
+        .login(&user, &pass, state.ids(), state.now())?;
     Ok(created_json(&json!(id)))
 }
 
 async fn info(state: AppState, SessionId(id): SessionId) -> Result<Response, ApiError> {
-    let s = state.vc().session(&id, state.now())?;
+    let s = state.vcenter().session(&id, state.now())?;
     Ok(ok_json(&json!({
         "user": s.user,
         "created_time": datetime(s.created),
@@ -59,7 +61,7 @@ async fn info(state: AppState, SessionId(id): SessionId) -> Result<Response, Api
 }
 
 async fn delete(state: AppState, SessionId(id): SessionId) -> Result<Response, ApiError> {
-    state.vc().logout(&id, state.now())?;
+    state.vcenter().logout(&id, state.now())?;
     Ok(no_content())
 }
 

@@ -89,7 +89,7 @@ async fn issue(
     let creds = creds.validate()?;
     let (id, token) =
         state
-            .vc()
+            .vcenter()
             .create_transfer(&caller, vm, &creds, &request, state.ids(), state.now())?;
     Ok(transfer_url(state.settings(), headers, uri, id, &token))
 }

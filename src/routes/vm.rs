@@ -71,7 +71,7 @@ fn filter_of(uri: &Uri) -> Result<VmFilter, Fault> {
 async fn list(state: AppState, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
     let caller = authenticate(&state, &headers)?;
     let filter = filter_of(&uri)?;
-    let vms = state.vc().list_vms(&caller, &filter)?;
+    let vms = state.vcenter().list_vms(&caller, &filter)?;
     Ok(ok_json(&Value::Array(
         vms.iter().map(dto::vm_summary).collect(),
     )))
@@ -85,7 +85,7 @@ fn read(
     render: fn(&VirtualMachine) -> Value,
 ) -> Result<Response, ApiError> {
     let caller = authenticate(state, headers)?;
-    let v = state.vc().read_vm(&caller, vm, render)?;
+    let v = state.vcenter().read_vm(&caller, vm, render)?;
     Ok(ok_json(&v))
 }
 
@@ -119,7 +119,7 @@ async fn identity(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let caller = authenticate(&state, &headers)?;
-    let v = state.vc().read_vm(&caller, &vm, |v| {
+    let v = state.vcenter().read_vm(&caller, &vm, |v| {
         if v.tools.running {
             Ok(dto::identity_info(v))
         } else {
@@ -166,7 +166,7 @@ async fn power_action(
         .and_then(power_op)
         .ok_or_else(|| unknown_action(&uri))?;
     let caller = authenticate(&state, &headers)?;
-    state.vc().power(&caller, &vm, op, state.now())?;
+    state.vcenter().power(&caller, &vm, op, state.now())?;
     Ok(no_content())
 }
 
@@ -178,6 +178,6 @@ async fn rest_power(
 ) -> Result<Response, ApiError> {
     let op = power_op(&op).ok_or_else(|| unknown_action(&uri))?;
     let caller = authenticate(&state, &headers)?;
-    state.vc().power(&caller, &vm, op, state.now())?;
+    state.vcenter().power(&caller, &vm, op, state.now())?;
     Ok(no_content())
 }

@@ -124,7 +124,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_request_parts(parts, s).await?;
         let id = session_id(parts).ok_or(Fault::SessionRequired)?;
-        Ok(Caller(state.vc().caller(&id, state.now())?))
+        Ok(Caller(state.vcenter().caller(&id, state.now())?))
     }
 }
 

@@ -32,15 +32,15 @@ async fn health_ready_and_info_describe_the_server() {
     );
     assert_eq!(info["counts"]["vms"], 6);
     let pem = admin(&app, Method::GET, "/_mock/certificate", None).await;
-    assert_eq!(pem.text(), app.vc.certificate_pem().unwrap());
+    assert_eq!(pem.text(), app.mock.certificate_pem().unwrap());
 }
 
 #[tokio::test]
 async fn reset_restores_the_fixture_and_keeps_the_port_and_certificate() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
-    let port = app.vc.address().port();
-    let pem = app.vc.certificate_pem().unwrap().to_owned();
+    let port = app.mock.address().port();
+    let pem = app.mock.certificate_pem().unwrap().to_owned();
     app.send(
         Method::POST,
         "/api/vcenter/vm/vm-1001/power?action=stop",
@@ -48,7 +48,7 @@ async fn reset_restores_the_fixture_and_keeps_the_port_and_certificate() {
         None,
     )
     .await;
-    app.vc
+    app.mock
         .vm("vm-1002")
         .put_file("C:\\Temp\\new.txt", "x")
         .unwrap();
@@ -62,18 +62,18 @@ async fn reset_restores_the_fixture_and_keeps_the_port_and_certificate() {
     let r = admin(&app, Method::POST, "/_mock/reset", None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(
-        app.vc.vm("vm-1001").power_state().unwrap(),
+        app.mock.vm("vm-1001").power_state().unwrap(),
         vcmock::model::PowerState::PoweredOn
     );
-    assert!(!app.vc.vm("vm-1002").exists("C:\\Temp\\new.txt").unwrap());
-    assert!(app.vc.vm("vm-1001").exists("/etc/motd").unwrap());
+    assert!(!app.mock.vm("vm-1002").exists("C:\\Temp\\new.txt").unwrap());
+    assert!(app.mock.vm("vm-1001").exists("/etc/motd").unwrap());
     assert_eq!(
         app.get("/api/vcenter/vm", &sid).await.status,
         StatusCode::UNAUTHORIZED,
         "sessions end on reset"
     );
-    assert_eq!(app.vc.address().port(), port);
-    assert_eq!(app.vc.certificate_pem().unwrap(), pem);
+    assert_eq!(app.mock.address().port(), port);
+    assert_eq!(app.mock.certificate_pem().unwrap(), pem);
     assert_eq!(app.login().await.len(), 32);
 }
 
@@ -88,7 +88,7 @@ async fn a_state_snapshot_round_trips_as_a_fixture() {
         json!({"credentials": root(), "path": "/srv/data"}),
     )
     .await;
-    app.vc
+    app.mock
         .vm("vm-1001")
         .put_file("/srv/data/blob.bin", [0u8, 255, 7])
         .unwrap();
@@ -107,11 +107,11 @@ async fn a_state_snapshot_round_trips_as_a_fixture() {
     );
     // Go back to the fixture, then restore the snapshot.
     admin(&app, Method::POST, "/_mock/reset", None).await;
-    assert!(!app.vc.vm("vm-1001").exists("/srv/data").unwrap());
+    assert!(!app.mock.vm("vm-1001").exists("/srv/data").unwrap());
     let r = admin(&app, Method::POST, "/_mock/state", Some(snapshot.clone())).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
     assert_eq!(
-        app.vc
+        app.mock
             .vm("vm-1001")
             .read_file("/srv/data/blob.bin")
             .unwrap()
@@ -119,7 +119,7 @@ async fn a_state_snapshot_round_trips_as_a_fixture() {
         vec![0, 255, 7]
     );
     assert_eq!(
-        app.vc.vm("vm-1004").power_state().unwrap(),
+        app.mock.vm("vm-1004").power_state().unwrap(),
         vcmock::model::PowerState::PoweredOn
     );
     let again = admin(&app, Method::GET, "/_mock/state", None).await.json();
@@ -160,7 +160,7 @@ async fn vms_can_be_added_unregistered_migrated_and_changed_from_outside() {
     .await;
     assert_eq!(put.status, StatusCode::NO_CONTENT);
     assert_eq!(
-        app.vc
+        app.mock
             .vm("vm-3000")
             .read_file("/etc/new.conf")
             .unwrap()
@@ -581,7 +581,7 @@ async fn the_journal_stays_bounded_under_ten_thousand_requests() {
     for t in tasks {
         t.await.unwrap();
     }
-    let entries = app.vc.journal().requests();
+    let entries = app.mock.journal().requests();
     assert_eq!(entries.len(), 50);
     assert_eq!(entries.last().unwrap().seq, 10_000);
 }

@@ -516,7 +516,7 @@ async fn move_renames_across_directories_and_overwrites_only_when_asked() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        app.vc
+        app.mock
             .vm("vm-1001")
             .read_file("/tmp/motd.bak")
             .unwrap()
@@ -542,7 +542,7 @@ async fn move_renames_across_directories_and_overwrites_only_when_asked() {
         .await;
     assert_eq!(yes.status, StatusCode::NO_CONTENT);
     assert_eq!(
-        app.vc
+        app.mock
             .vm("vm-1001")
             .read_file("/tmp/motd.bak")
             .unwrap()
@@ -672,7 +672,7 @@ async fn directories_are_created_with_or_without_parents_and_moved() {
 async fn directory_delete_is_recursive_only_when_asked_and_frees_disk_space() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
-    let (_, used_before) = app.vc.vm("vm-1001").disk().unwrap();
+    let (_, used_before) = app.mock.vm("vm-1001").disk().unwrap();
     let rm = |recursive: Option<bool>| {
         let mut b = json!({"credentials": root(), "path": "/var/log"});
         if let Some(r) = recursive {
@@ -693,7 +693,7 @@ async fn directory_delete_is_recursive_only_when_asked_and_frees_disk_space() {
         .guest(&sid, "vm-1001", "directories?action=delete", rm(Some(true)))
         .await;
     assert_eq!(yes.status, StatusCode::NO_CONTENT);
-    let (_, used_after) = app.vc.vm("vm-1001").disk().unwrap();
+    let (_, used_after) = app.mock.vm("vm-1001").disk().unwrap();
     assert!(
         used_before - used_after >= 1_048_576,
         "big.log's MiB was freed"

@@ -750,8 +750,8 @@ async fn check(rows: Vec<Row>) {
     let app = server().await;
     for row in rows {
         // Each row runs against the fixture as loaded.
-        app.vc.reset();
-        app.vc.vm("vm-busy").set_busy(true).unwrap();
+        app.mock.reset();
+        app.mock.vm("vm-busy").set_busy(true).unwrap();
         let admin = app.login().await;
         let readonly = app.login_as(READONLY).await;
         let (sid, creds) = match row.who {
@@ -820,7 +820,7 @@ async fn the_common_checks_run_in_vcenters_order() {
         ("vm-1001", &ro, creds("root", "wrong"), "UNAUTHENTICATED"),
         ("vm-1003", &ro, root(), "NOT_ALLOWED_IN_CURRENT_STATE"),
     ];
-    app.vc.vm("vm-1001").set_busy(true).unwrap();
+    app.mock.vm("vm-1001").set_busy(true).unwrap();
     for (vm, s, c, expected) in table {
         let r = call(&app, s, Op::FilesList, vm, c, json!({})).await;
         assert_eq!(r.error_type(), expected, "{vm}");

@@ -343,7 +343,7 @@ async fn a_client_that_disconnects_halfway_through_an_upload_changes_nothing() {
     let mut usable = false;
     for _ in 0..100 {
         if app
-            .vc
+            .mock
             .transfers()
             .iter()
             .any(|t| t.state == vcmock::model::transfer::TransferState::Issued)
@@ -355,14 +355,14 @@ async fn a_client_that_disconnects_halfway_through_an_upload_changes_nothing() {
     }
     assert!(usable, "the upload URL is usable again");
     assert!(
-        app.vc
+        app.mock
             .vm("vm-1001")
             .read_file("/etc/hosts")
             .unwrap()
             .unwrap()
             .starts_with(b"127.0.0.1")
     );
-    let leftovers: Vec<_> = std::fs::read_dir(app.vc.state().spill_dir().unwrap())
+    let leftovers: Vec<_> = std::fs::read_dir(app.mock.state().spill_dir().unwrap())
         .unwrap()
         .collect();
     assert!(
@@ -394,7 +394,7 @@ async fn a_client_that_disconnects_halfway_through_a_download_leaves_the_file_al
     let mut resp = app.client.get(&url).send().await.unwrap();
     resp.chunk().await.unwrap();
     drop(resp);
-    let (_, used) = app.vc.vm("vm-big").disk().unwrap();
+    let (_, used) = app.mock.vm("vm-big").disk().unwrap();
     assert_eq!(used, 100 << 20);
     // The URL was used up when the GET started; the path is free again once the stream ends.
     let mut free = false;
@@ -434,13 +434,13 @@ async fn interrupt(app: &TestApp, sid: &str, vm: &str, how: Interruption) {
     match how {
         Interruption::PowerOff => power(app, sid, vm, "stop").await,
         Interruption::Reset => power(app, sid, vm, "reset").await,
-        Interruption::Migrate => app.vc.vm(vm).migrate("host-9").unwrap(),
+        Interruption::Migrate => app.mock.vm(vm).migrate("host-9").unwrap(),
     }
 }
 
 /// Waits (bounded) for the spill directory to be empty; true when it is.
 async fn spill_dir_empties(app: &TestApp) -> bool {
-    let dir = app.vc.state().spill_dir().unwrap().to_owned();
+    let dir = app.mock.state().spill_dir().unwrap().to_owned();
     for _ in 0..100 {
         if std::fs::read_dir(&dir).unwrap().next().is_none() {
             return true;
@@ -495,14 +495,14 @@ async fn a_100_mib_upload_cut_off_by_power_off_reset_or_migrate_lands_nothing_an
                 );
             }
             if existing {
-                let hosts = app.vc.vm("vm-1001").read_file(target).unwrap().unwrap();
+                let hosts = app.mock.vm("vm-1001").read_file(target).unwrap().unwrap();
                 assert!(
                     hosts.starts_with(b"127.0.0.1") && hosts.len() < 1000,
                     "{case}: the target is unchanged"
                 );
             } else {
                 assert!(
-                    !app.vc.vm("vm-1001").exists(target).unwrap(),
+                    !app.mock.vm("vm-1001").exists(target).unwrap(),
                     "{case}: no partial file"
                 );
             }
@@ -548,7 +548,7 @@ async fn a_100_mib_download_cut_off_by_power_off_reset_or_migrate_ends_short_and
             cut && received < SIZE,
             "{how:?}: cut off after {received} bytes"
         );
-        let vm = app.vc.vm("vm-big");
+        let vm = app.mock.vm("vm-big");
         assert!(
             vm.exists("/big").unwrap(),
             "{how:?}: the file is still there"
@@ -574,7 +574,7 @@ async fn transfer_tokens_stay_bounded_as_they_expire_and_are_used() {
         }
         app.clock.advance(Duration::from_secs(601));
         assert!(
-            app.vc.state().vc().live_transfer_count() <= 50,
+            app.mock.state().vcenter().live_transfer_count() <= 50,
             "round {round}"
         );
     }
@@ -594,7 +594,7 @@ async fn transfer_tokens_stay_bounded_as_they_expire_and_are_used() {
     app.clock.advance(Duration::from_secs(601));
     app.download_url(&sid, "vm-1001", root(), "/etc/hosts")
         .await;
-    assert_eq!(app.vc.state().vc().live_transfer_count(), 1);
+    assert_eq!(app.mock.state().vcenter().live_transfer_count(), 1);
 }
 
 #[tokio::test]
@@ -617,9 +617,11 @@ async fn a_dropped_server_has_let_go_of_its_files_even_with_an_http2_download_in
         // Started and left unread: hyper serves it from a stream task of its own.
         let download = app.client.get(&url).send().await.unwrap();
         assert_eq!(download.version(), reqwest::Version::HTTP_2);
-        let dir = app.vc.state().spill_dir().unwrap().to_owned();
-        let TestApp { vc, .. } = app;
-        tokio::task::spawn_blocking(move || drop(vc)).await.unwrap();
+        let dir = app.mock.state().spill_dir().unwrap().to_owned();
+        let TestApp { mock, .. } = app;
+        tokio::task::spawn_blocking(move || drop(mock))
+            .await
+            .unwrap();
         assert!(
             !dir.exists(),
             "round {round}: the spill directory is gone when drop returns"
@@ -645,7 +647,7 @@ async fn temporary_files_are_removed_on_reset_and_on_shutdown() {
             .status(),
         StatusCode::OK
     );
-    let dir = app.vc.state().spill_dir().unwrap().to_owned();
+    let dir = app.mock.state().spill_dir().unwrap().to_owned();
     assert_eq!(
         std::fs::read_dir(&dir).unwrap().count(),
         1,
@@ -813,7 +815,7 @@ async fn concurrent_transfer_creations_and_moves_on_one_directory_keep_the_tree_
     let app = TestApp::spawn().await;
     let sid = app.login().await;
     for i in 0..128 {
-        app.vc
+        app.mock
             .vm("vm-1001")
             .put_file(&format!("/tmp/race/f{i:03}"), format!("{i}"))
             .unwrap();
@@ -882,6 +884,6 @@ async fn concurrent_transfer_creations_and_moves_on_one_directory_keep_the_tree_
             .all(|n| n.starts_with('m') || n.starts_with('u')),
         "every move and upload landed"
     );
-    let (cap, used) = app.vc.vm("vm-1001").disk().unwrap();
+    let (cap, used) = app.mock.vm("vm-1001").disk().unwrap();
     assert!(used <= cap);
 }

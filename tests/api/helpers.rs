@@ -11,7 +11,7 @@ use vcmock::{Builder, ManualClock, MockVcenter};
 
 /// A running server plus an HTTPS client that trusts its certificate.
 pub struct TestApp {
-    pub vc: MockVcenter,
+    pub mock: MockVcenter,
     pub client: reqwest::Client,
     pub clock: ManualClock,
 }
@@ -90,20 +90,24 @@ impl TestApp {
     pub async fn spawn_with(f: impl FnOnce(Builder) -> Builder) -> Self {
         let clock = ManualClock::default();
         let builder = f(MockVcenter::builder().seed(42).clock(clock.clone()));
-        let vc = tokio::task::spawn_blocking(move || builder.start())
+        let mock = tokio::task::spawn_blocking(move || builder.start())
             .await
             .unwrap()
             .expect("server starts");
         let mut cb = reqwest::Client::builder().use_rustls_tls();
-        if let Some(pem) = vc.certificate_pem() {
+        if let Some(pem) = mock.certificate_pem() {
             cb = cb.add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap());
         }
         let client = cb.build().unwrap();
-        Self { vc, client, clock }
+        Self {
+            mock,
+            client,
+            clock,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.vc.base_url(), path)
+        format!("{}{}", self.mock.base_url(), path)
     }
 
     /// Logs in as `user` and returns the session id.
@@ -224,7 +228,7 @@ pub async fn power(app: &TestApp, sid: &str, vm: &str, action: &str) {
 pub async fn wait_for_state(app: &TestApp, vm: &str, state: TransferState) {
     for _ in 0..2000 {
         if app
-            .vc
+            .mock
             .transfers()
             .iter()
             .any(|t| t.vm == vm && t.state == state)

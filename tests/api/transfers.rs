@@ -129,7 +129,7 @@ async fn uploads_round_trip_on_a_linux_and_a_windows_guest() {
             "{vm}: an upload answers 200 with no body"
         );
         assert_eq!(
-            app.vc.vm(vm).read_file(read_back).unwrap().unwrap(),
+            app.mock.vm(vm).read_file(read_back).unwrap().unwrap(),
             content,
             "{vm}: the library handle reads the upload"
         );
@@ -157,7 +157,7 @@ async fn an_upload_lands_the_file_with_the_declared_attributes_on_linux() {
     let r = put(&app, &url, content.clone()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(
-        app.vc
+        app.mock
             .vm("vm-1001")
             .read_file("/tmp/up.txt")
             .unwrap()
@@ -252,7 +252,7 @@ async fn an_upload_lands_the_file_with_windows_attributes() {
         "2021-06-15T12:00:00.000Z"
     );
     assert_eq!(
-        app.vc
+        app.mock
             .vm("vm-1002")
             .read_file("c:/temp/NEW.bin")
             .unwrap()
@@ -290,7 +290,7 @@ async fn the_reason_for_a_refusal_is_kept_in_the_journal() {
     fetch(&app, &url).await;
     fetch(&app, &url).await;
     let refused: Vec<_> = app
-        .vc
+        .mock
         .journal()
         .requests()
         .into_iter()
@@ -319,7 +319,7 @@ async fn an_upload_url_works_once() {
     assert_eq!(again.status, StatusCode::NOT_FOUND);
     assert_eq!(reason(&again), "used");
     assert_eq!(
-        app.vc
+        app.mock
             .vm("vm-1001")
             .read_file("/tmp/once")
             .unwrap()
@@ -345,7 +345,7 @@ async fn a_large_upload_to_a_used_url_gets_its_404_over_http1_and_http2() {
     const SIZE: usize = 20 << 20;
     let app = TestApp::spawn().await;
     let url = used_upload_url(&app, SIZE).await;
-    let pem = app.vc.certificate_pem().unwrap().as_bytes().to_vec();
+    let pem = app.mock.certificate_pem().unwrap().as_bytes().to_vec();
     let client = |h1: bool| {
         let b = reqwest::Client::builder()
             .use_rustls_tls()
@@ -379,7 +379,7 @@ async fn a_client_that_sends_its_whole_body_before_reading_gets_the_404_of_a_use
     let app = TestApp::spawn_with(|b| b.tls(false)).await;
     let url = used_upload_url(&app, SIZE).await;
     let target = url.split_once("/guestFile").unwrap().1.to_owned();
-    let addr = app.vc.address();
+    let addr = app.mock.address();
     let answer = tokio::task::spawn_blocking(move || {
         let mut conn = std::net::TcpStream::connect(addr).unwrap();
         conn.set_read_timeout(Some(Duration::from_secs(10)))
@@ -404,7 +404,7 @@ async fn a_client_that_sends_its_whole_body_before_reading_gets_the_404_of_a_use
 async fn a_client_waiting_for_100_continue_is_refused_before_it_sends_its_body() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let app = TestApp::spawn_with(|b| b.tls(false)).await;
-    let mut conn = tokio::net::TcpStream::connect(app.vc.address())
+    let mut conn = tokio::net::TcpStream::connect(app.mock.address())
         .await
         .unwrap();
     let head = format!(
@@ -479,11 +479,11 @@ async fn a_download_whose_file_went_away_answers_404_and_stays_usable() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
     let url = url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/motd")).await;
-    assert!(app.vc.vm("vm-1001").remove("/etc/motd").unwrap());
+    assert!(app.mock.vm("vm-1001").remove("/etc/motd").unwrap());
     let r = fetch(&app, &url).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.json()["data"]["reason"], "FILE_NOT_FOUND", "{}", r.text());
-    app.vc
+    app.mock
         .vm("vm-1001")
         .put_file("/etc/motd", "back\n")
         .unwrap();
@@ -532,7 +532,7 @@ async fn an_upload_url_expires_at_ten_minutes_too() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(reason(&r), "expired");
     assert_eq!(
-        app.vc
+        app.mock
             .vm("vm-1001")
             .read_file("/tmp/late")
             .unwrap()
@@ -574,7 +574,7 @@ async fn power_off_suspend_and_reset_revoke_outstanding_urls() {
             "revoked",
             "{action}: powering on again does not revive a URL"
         );
-        assert!(!app.vc.vm("vm-1001").exists("/tmp/x").unwrap());
+        assert!(!app.mock.vm("vm-1001").exists("/tmp/x").unwrap());
     }
 }
 
@@ -601,7 +601,7 @@ async fn migrate_and_unregister_revoke_outstanding_urls() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
     let a = url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
-    app.vc.vm("vm-1001").migrate("host-99").unwrap();
+    app.mock.vm("vm-1001").migrate("host-99").unwrap();
     let r = fetch(&app, &a).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(reason(&r), "revoked");
@@ -621,12 +621,12 @@ async fn migrate_and_unregister_revoke_outstanding_urls() {
         upload_spec("C:\\Temp\\new.txt", 1, json!({})),
     )
     .await;
-    app.vc.vm("vm-1002").unregister().unwrap();
+    app.mock.vm("vm-1002").unregister().unwrap();
     for r in [fetch(&app, &b).await, put(&app, &c, b"x".to_vec()).await] {
         assert_eq!(r.status, StatusCode::NOT_FOUND);
         assert_eq!(reason(&r), "revoked");
     }
-    let reasons: Vec<TransferState> = app.vc.transfers().into_iter().map(|t| t.state).collect();
+    let reasons: Vec<TransferState> = app.mock.transfers().into_iter().map(|t| t.state).collect();
     assert!(reasons.contains(&TransferState::Revoked("migrated".into())));
     assert!(reasons.contains(&TransferState::Revoked("unregistered".into())));
 }
@@ -689,7 +689,7 @@ async fn an_upload_in_flight_is_discarded_by_power_off_suspend_and_reset() {
             assert_ne!(r.status(), StatusCode::OK, "{action}: the upload failed");
         }
         let hosts = app
-            .vc
+            .mock
             .vm("vm-1001")
             .read_file("/etc/hosts")
             .unwrap()
@@ -779,7 +779,7 @@ async fn an_upload_of_the_wrong_length_changes_nothing_and_keeps_the_url_usable(
         assert_eq!(r.json()["messages"][0]["id"], "vcmock.transfer.length");
     }
     assert_eq!(
-        app.vc
+        app.mock
             .vm("vm-1001")
             .read_file("/etc/motd")
             .unwrap()
@@ -791,7 +791,7 @@ async fn an_upload_of_the_wrong_length_changes_nothing_and_keeps_the_url_usable(
         StatusCode::OK
     );
     assert_eq!(
-        app.vc
+        app.mock
             .vm("vm-1001")
             .read_file("/etc/motd")
             .unwrap()
@@ -825,7 +825,7 @@ async fn a_chunked_body_shorter_or_longer_than_declared_changes_nothing() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
         assert_eq!(r.error_type(), "INVALID_ARGUMENT");
         wait_for_state(&app, "vm-1001", TransferState::Issued).await;
-        assert!(!app.vc.vm("vm-1001").exists("/tmp/chunked").unwrap());
+        assert!(!app.mock.vm("vm-1001").exists("/tmp/chunked").unwrap());
     }
     let (tx, sending) = streamed_put(&app, &url, None);
     tx.send(Ok(b"abc".to_vec())).await.unwrap();
@@ -833,7 +833,7 @@ async fn a_chunked_body_shorter_or_longer_than_declared_changes_nothing() {
     drop(tx);
     assert_eq!(sending.await.unwrap().unwrap().status(), StatusCode::OK);
     assert_eq!(
-        app.vc
+        app.mock
             .vm("vm-1001")
             .read_file("/tmp/chunked")
             .unwrap()
@@ -866,7 +866,7 @@ async fn a_dropped_upload_changes_nothing_and_keeps_the_url_usable() {
     assert!(sending.await.unwrap().is_err());
     wait_for_state(&app, "vm-1001", TransferState::Issued).await;
     let hosts = app
-        .vc
+        .mock
         .vm("vm-1001")
         .read_file("/etc/hosts")
         .unwrap()
@@ -875,7 +875,7 @@ async fn a_dropped_upload_changes_nothing_and_keeps_the_url_usable() {
     let r = put(&app, &url, vec![b'z'; size]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(
-        app.vc
+        app.mock
             .vm("vm-1001")
             .read_file("/etc/hosts")
             .unwrap()
@@ -934,7 +934,7 @@ async fn an_empty_upload_answers_500_as_esxi_does() {
     let r = put(&app, &url, Vec::new()).await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(r.error_type(), "ERROR");
-    assert!(!app.vc.vm("vm-1001").exists("/tmp/empty").unwrap());
+    assert!(!app.mock.vm("vm-1001").exists("/tmp/empty").unwrap());
 }
 
 #[tokio::test]
@@ -991,7 +991,7 @@ async fn overwrite_replaces_an_existing_file_and_its_absence_refuses_at_create()
         StatusCode::OK
     );
     assert_eq!(
-        app.vc
+        app.mock
             .vm("vm-1001")
             .read_file("/etc/hosts")
             .unwrap()
@@ -1012,12 +1012,12 @@ async fn a_file_created_after_the_url_without_overwrite_makes_the_upload_fail() 
         upload_spec("/tmp/race", 3, json!({})),
     )
     .await;
-    app.vc.vm("vm-1001").put_file("/tmp/race", "old").unwrap();
+    app.mock.vm("vm-1001").put_file("/tmp/race", "old").unwrap();
     let r = put(&app, &url, b"new".to_vec()).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.error_type(), "ALREADY_EXISTS");
     assert_eq!(
-        app.vc
+        app.mock
             .vm("vm-1001")
             .read_file("/tmp/race")
             .unwrap()
@@ -1032,7 +1032,7 @@ async fn a_file_created_after_the_url_without_overwrite_makes_the_upload_fail() 
 async fn the_url_carries_the_port_the_client_called() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
-    let port = app.vc.address().port();
+    let port = app.mock.address().port();
     let r = create(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
     let url = r.json().as_str().unwrap().to_owned();
     assert!(
@@ -1045,7 +1045,7 @@ async fn the_url_carries_the_port_the_client_called() {
         .use_rustls_tls()
         .http1_only()
         .add_root_certificate(
-            reqwest::Certificate::from_pem(app.vc.certificate_pem().unwrap().as_bytes()).unwrap(),
+            reqwest::Certificate::from_pem(app.mock.certificate_pem().unwrap().as_bytes()).unwrap(),
         )
         .build()
         .unwrap();
@@ -1054,7 +1054,7 @@ async fn the_url_carries_the_port_the_client_called() {
         ("localhost:18443", "https://*:18443/guestFile?id="),
         ("localhost", "https://*/guestFile?id="),
         ("localhost:443", "https://*/guestFile?id="),
-        ("vc.example:8443", "https://*:8443/guestFile?id="),
+        ("mock.example:8443", "https://*:8443/guestFile?id="),
         ("[::1]:9999", "https://*:9999/guestFile?id="),
     ] {
         let r = h1
@@ -1095,7 +1095,7 @@ async fn the_transfer_host_option_replaces_the_star() {
         let app = TestApp::spawn_with(|b| b.transfer_host(host)).await;
         let sid = app.login().await;
         let r = create(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
-        let expected = expected.replace("PORT", &app.vc.address().port().to_string());
+        let expected = expected.replace("PORT", &app.mock.address().port().to_string());
         assert!(
             r.json().as_str().unwrap().starts_with(&expected),
             "{host}: {}",
@@ -1125,7 +1125,7 @@ async fn with_a_transfer_host_the_url_works_without_substitution() {
 async fn with_tls_off_urls_use_http_and_work() {
     let app = TestApp::spawn_with(|b| b.tls(false)).await;
     let sid = app.login().await;
-    let port = app.vc.address().port();
+    let port = app.mock.address().port();
     let r = create(
         &app,
         &sid,
@@ -1208,7 +1208,7 @@ async fn the_preview_get_and_put_forms_hand_out_working_urls() {
         StatusCode::OK
     );
     assert_eq!(
-        app.vc
+        app.mock
             .vm("vm-1001")
             .read_file("/tmp/preview.txt")
             .unwrap()
@@ -1659,7 +1659,7 @@ async fn every_documented_create_error_is_answered() {
         }
     }
     assert_eq!(
-        app.vc.transfers().len(),
+        app.mock.transfers().len(),
         0,
         "no refused create issued a URL"
     );
@@ -1669,11 +1669,11 @@ async fn every_documented_create_error_is_answered() {
 async fn a_busy_vm_refuses_transfers_with_resource_busy() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
-    app.vc.vm("vm-1001").set_busy(true).unwrap();
+    app.mock.vm("vm-1001").set_busy(true).unwrap();
     let r = create(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(r.error_type(), "RESOURCE_BUSY");
-    app.vc.vm("vm-1001").set_busy(false).unwrap();
+    app.mock.vm("vm-1001").set_busy(false).unwrap();
     let r = create(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
     assert_eq!(r.status, StatusCode::CREATED);
 }
@@ -1683,7 +1683,7 @@ async fn create_checks_run_in_vcenters_order() {
     let app = TestApp::spawn().await;
     let admin = app.login().await;
     let ro = app.login_as(READONLY).await;
-    app.vc.vm("vm-1002").set_busy(true).unwrap();
+    app.mock.vm("vm-1002").set_busy(true).unwrap();
     let bad = || creds("root", "wrong");
     // Each row breaks two rules; the earlier check in vCenter's order answers.
     let rows: Vec<(&str, &str, &str, Value, Value, &str)> = vec![
@@ -1776,7 +1776,7 @@ async fn the_admin_api_lists_transfers_with_their_state_and_reason() {
     )
     .await;
     url_for(&app, &sid, "vm-1001", root(), download_spec("/etc/hosts")).await;
-    app.vc.vm("vm-1001").power_off().unwrap();
+    app.mock.vm("vm-1001").power_off().unwrap();
     let list: Value = app
         .client
         .get(app.url("/_mock/transfers"))
