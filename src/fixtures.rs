@@ -553,8 +553,8 @@ impl Fixture {
             .map(|(_, s)| {
                 serde_json::json!({
                     "user": s.user,
-                    "created_time": crate::vapi::dto::datetime(s.created),
-                    "last_accessed_time": crate::vapi::dto::datetime(s.last_accessed),
+                    "created_time": crate::clock::format_millis(s.created),
+                    "last_accessed_time": crate::clock::format_millis(s.last_accessed),
                 })
             })
             .collect();

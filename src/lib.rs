@@ -2,21 +2,25 @@
 #![warn(missing_docs)]
 
 pub mod builder;
+pub mod catalogue;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod fixtures;
 pub mod ids;
+pub mod injection;
+pub mod journal;
+pub mod metrics;
 pub mod model;
 pub mod routes;
 pub mod server;
 pub mod state;
 pub mod tls;
-pub mod toolkit;
 pub mod vapi;
 
 pub use builder::{User, Vm, VmHandle};
 pub use clock::{Clock, ClockMode, ManualClock, SwitchableClock, SystemClock};
 pub use fixtures::Fixture;
+pub use injection::{Effect, Injection, InjectionRule};
+pub use journal::JournalEntry;
 pub use server::{Builder, MockVcenter};
-pub use toolkit::{Effect, FaultSpec, JournalEntry};

@@ -19,11 +19,12 @@ use tower::ServiceExt as _;
 use crate::builder::{User, Vm};
 use crate::clock::{ManualClock, SwitchableClock};
 use crate::fixtures::Fixture;
+use crate::injection::{Injection, InjectionRule};
+use crate::journal::JournalEntry;
 use crate::model::Limits;
 use crate::routes::{self, ResetConnection};
-use crate::state::{AppState, CertInfo, Settings};
+use crate::state::{AppState, Settings};
 use crate::tls::{self, TlsMaterial};
-use crate::toolkit::{FaultRule, FaultSpec, JournalEntry};
 
 /// The application router for `state` (for tests without sockets: call it with `oneshot`).
 pub fn app(state: AppState) -> Router {
@@ -484,23 +485,23 @@ impl MockVcenter {
     }
 
     /// The request journal.
-    pub fn journal(&self) -> &crate::toolkit::Journal {
+    pub fn journal(&self) -> &crate::journal::Journal {
         self.state.journal()
     }
 
-    /// Adds a fault rule.
-    pub fn add_fault(&self, spec: FaultSpec) -> Result<FaultRule, String> {
-        self.state.faults().add(spec)
+    /// Installs a failure-injection rule.
+    pub fn inject(&self, spec: InjectionRule) -> Result<Injection, String> {
+        self.state.injections().add(spec)
     }
 
-    /// Fault rules with their counters.
-    pub fn faults(&self) -> Vec<FaultRule> {
-        self.state.faults().list()
+    /// The installed failure-injection rules with their counters.
+    pub fn injections(&self) -> Vec<Injection> {
+        self.state.injections().list()
     }
 
-    /// Removes every fault rule.
-    pub fn clear_faults(&self) {
-        self.state.faults().clear();
+    /// Removes every failure-injection rule.
+    pub fn clear_injections(&self) {
+        self.state.injections().clear();
     }
 
     /// Every transfer issued, with its state.
@@ -773,9 +774,4 @@ fn server_runtime() -> std::io::Result<&'static tokio::runtime::Runtime> {
         })
         .as_ref()
         .map_err(|e| std::io::Error::other(e.clone()))
-}
-
-/// The certificate of a prepared server, for printing.
-pub fn cert_info(state: &AppState) -> Option<CertInfo> {
-    state.cert().cloned()
 }

@@ -1,6 +1,6 @@
 //! Owns the state shared by every request: the current vCenter (swapped on reset), the loaded
-//! fixture, the clock, the id generator, settings, the certificate, and the toolkit's journal,
-//! fault rules and metrics.
+//! fixture, the clock, the id generator, settings, the certificate, and the journal,
+//! failure-injection rules and metrics.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -10,8 +10,11 @@ use time::OffsetDateTime;
 use crate::clock::{Clock, SwitchableClock};
 use crate::fixtures::Fixture;
 use crate::ids::IdGen;
+use crate::injection::Injections;
+use crate::journal::Journal;
+use crate::metrics::Metrics;
 use crate::model::{Limits, Vcenter};
-use crate::toolkit::{FaultRules, Journal, Metrics};
+use crate::tls::CertInfo;
 
 /// Settings fixed at start.
 #[derive(Debug, Clone)]
@@ -46,19 +49,6 @@ impl Default for Settings {
     }
 }
 
-/// The served certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CertInfo {
-    /// PEM text of the certificate (not the key).
-    pub pem: String,
-    /// SHA-1 thumbprint, colon-separated upper-case hex.
-    pub sha1: String,
-    /// SHA-256 thumbprint, colon-separated upper-case hex.
-    pub sha256: String,
-    /// Where the PEM was written, if anywhere.
-    pub path: Option<std::path::PathBuf>,
-}
-
 /// Everything a request handler can reach. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Inner>);
@@ -75,7 +65,7 @@ struct Inner {
     /// Created on first use (most servers never spill).
     spill_dir: std::sync::OnceLock<tempfile::TempDir>,
     journal: Journal,
-    faults: FaultRules,
+    injections: Injections,
     metrics: Metrics,
     ready: AtomicBool,
 }
@@ -102,7 +92,7 @@ impl AppState {
             cert,
             spill_dir: std::sync::OnceLock::new(),
             journal: Journal::new(journal_size),
-            faults: FaultRules::default(),
+            injections: Injections::default(),
             metrics: Metrics::default(),
             ready: AtomicBool::new(false),
         })))
@@ -158,8 +148,8 @@ impl AppState {
     }
 
     /// The fault rules.
-    pub fn faults(&self) -> &FaultRules {
-        &self.0.faults
+    pub fn injections(&self) -> &Injections {
+        &self.0.injections
     }
 
     /// Counters for `/_mock/metrics`.

@@ -6,7 +6,18 @@ use std::sync::Arc;
 use ring::digest;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::state::CertInfo;
+/// The served certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertInfo {
+    /// PEM text of the certificate (not the key).
+    pub pem: String,
+    /// SHA-1 thumbprint, colon-separated upper-case hex.
+    pub sha1: String,
+    /// SHA-256 thumbprint, colon-separated upper-case hex.
+    pub sha256: String,
+    /// Where the PEM was written, if anywhere.
+    pub path: Option<std::path::PathBuf>,
+}
 
 /// A certificate and key ready to serve.
 #[derive(Debug, Clone)]

@@ -1,7 +1,5 @@
 //! Owns the domain faults: every documented condition vCenter can answer with, in model words.
 
-use std::fmt;
-
 /// Why a file-related fault happened; rendered as vCenter's `ErrorReason` in `data.reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FileReason {
@@ -298,11 +296,3 @@ impl Fault {
         }
     }
 }
-
-impl fmt::Display for Fault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self:?}")
-    }
-}
-
-impl std::error::Error for Fault {}

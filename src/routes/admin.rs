@@ -14,13 +14,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{no_content, ok_json};
+use crate::catalogue::catalogue;
 use crate::clock::ClockMode;
 use crate::fixtures::{self, FORMAT, FileSpec, Fixture, VmSpec};
+use crate::injection::InjectionRule;
+use crate::journal::JournalFilter;
 use crate::model::{Fault, PowerState};
 use crate::state::AppState;
-use crate::toolkit::{FaultSpec, JournalFilter};
 use crate::vapi::dto::{datetime, parse_datetime};
-use crate::vapi::error::{ApiError, catalogue};
+use crate::vapi::error::ApiError;
 use crate::vapi::extract::{JsonBody, parse_json};
 use crate::vapi::extract::{Path, Query};
 
@@ -107,7 +109,7 @@ async fn info(state: AppState) -> Response {
             "sessions": vc.session_count(),
             "transfers_live": vc.live_transfer_count(),
             "journal_entries": state.journal().requests().len(),
-            "fault_rules": state.faults().list().len(),
+            "fault_rules": state.injections().list().len(),
         },
     }))
 }
@@ -337,26 +339,26 @@ async fn move_clock(state: AppState, body: JsonBody) -> Result<Response, ApiErro
 }
 
 async fn list_faults(state: AppState) -> Response {
-    ok_json(&serde_json::to_value(state.faults().list()).unwrap_or_default())
+    ok_json(&serde_json::to_value(state.injections().list()).unwrap_or_default())
 }
 
 async fn add_fault(state: AppState, body: JsonBody) -> Result<Response, ApiError> {
-    let spec: FaultSpec = body.parse()?;
-    let rule = state.faults().add(spec).map_err(bad)?;
+    let spec: InjectionRule = body.parse()?;
+    let rule = state.injections().add(spec).map_err(bad)?;
     Ok(super::created_json(
         &serde_json::to_value(rule).unwrap_or_default(),
     ))
 }
 
 async fn clear_faults(state: AppState) -> Response {
-    state.faults().clear();
+    state.injections().clear();
     no_content()
 }
 
 async fn delete_fault(state: AppState, Path(id): Path<String>) -> Result<Response, ApiError> {
     let found = id
         .parse()
-        .map(|id| state.faults().remove(id))
+        .map(|id| state.injections().remove(id))
         .unwrap_or(false);
     if found {
         Ok(no_content())

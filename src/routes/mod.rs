@@ -20,10 +20,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use crate::injection::{Effect, RequestFacts};
+use crate::journal::JournalEntry;
 use crate::model::Fault;
 use crate::model::inventory::VcUser;
 use crate::state::AppState;
-use crate::toolkit::{Effect, JournalEntry, RequestFacts};
 use crate::vapi::error::{ApiError, VapiError, json_response};
 use crate::vapi::extract;
 
@@ -286,14 +287,14 @@ async fn observe(state: AppState, req: Request, next: Next) -> Response {
     };
 
     let mut fired = None;
-    if !operation.starts_with("admin.") && !state.faults().is_empty() {
+    if !operation.starts_with("admin.") && !state.injections().is_empty() {
         let facts = RequestFacts {
             operation: operation.clone(),
             method: method.to_string(),
             vm: vm.clone(),
             guest_path: guest_path.clone(),
         };
-        if let Some((rule, effect)) = state.faults().check(&facts, state.ids()) {
+        if let Some((rule, effect)) = state.injections().check(&facts, state.ids()) {
             fired = Some(format!("fault rule {rule}"));
             match effect {
                 Effect::Error {

@@ -14,17 +14,7 @@ use crate::model::{Credentials, Fault, GuestAuth, VirtualMachine, VmSummary};
 
 /// Renders a datetime as vAPI does: `YYYY-MM-DDTHH:MM:SS.sssZ`.
 pub fn datetime(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    crate::clock::format_millis(t)
 }
 
 /// Parses an RFC 3339 datetime from a request.
