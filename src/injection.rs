@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::catalogue::ErrorType;
 use crate::ids::IdGen;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -18,8 +19,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub enum Effect {
     /// Answer with a vAPI error of this type (status from vCenter's table).
     Error {
-        /// vCenter error type, e.g. `RESOURCE_BUSY`.
-        error_type: String,
+        /// vCenter error type, e.g. `RESOURCE_BUSY`; an unknown name is refused with the list
+        /// of valid ones.
+        error_type: ErrorType,
         /// Message text.
         #[serde(default = "injected_message")]
         message: String,
@@ -122,8 +124,15 @@ pub struct Injections {
 }
 
 impl Injections {
-    /// Adds a rule; fails if its path pattern or probability is invalid.
+    /// Adds a rule; fails if its path pattern, probability or status is invalid.
     pub fn add(&self, spec: InjectionRule) -> Result<Injection, String> {
+        if let Effect::Status { status, .. } = &spec.effect {
+            if !(100..=599).contains(status) {
+                return Err(format!(
+                    "effect.status: {status} is not an HTTP status (100 to 599)"
+                ));
+            }
+        }
         let path_re = spec
             .path
             .as_deref()
@@ -222,7 +231,7 @@ mod tests {
 
     fn busy() -> Effect {
         Effect::Error {
-            error_type: "RESOURCE_BUSY".into(),
+            error_type: ErrorType::ResourceBusy,
             message: "x".into(),
         }
     }

@@ -302,7 +302,7 @@ async fn observe(state: AppState, req: Request, next: Next) -> Response {
                     message,
                 } => {
                     let resp = ApiError(Fault::Injected {
-                        error_type,
+                        error_type: error_type.as_str().to_owned(),
                         message,
                     })
                     .into_response();
@@ -313,7 +313,7 @@ async fn observe(state: AppState, req: Request, next: Next) -> Response {
                 }
                 Effect::Status { status, body } => {
                     let status =
-                        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                        StatusCode::from_u16(status).expect("checked when the rule was added");
                     let resp = match body {
                         Some(Value::String(text)) => (
                             status,

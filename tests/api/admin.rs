@@ -676,3 +676,30 @@ async fn session_expiry_follows_the_admin_clock() {
     );
     let _ = Duration::from_secs(0);
 }
+
+#[tokio::test]
+async fn a_fault_rule_with_an_unknown_error_type_or_status_is_refused_naming_the_valid_values() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        (
+            json!({"kind": "error", "error_type": "RESOURCE_BUZY"}),
+            "RESOURCE_BUSY",
+        ),
+        (json!({"kind": "status", "status": 1000}), "100 to 599"),
+        (json!({"kind": "status", "status": 42}), "100 to 599"),
+    ];
+    for (effect, named) in cases {
+        let r = admin(
+            &app,
+            Method::POST,
+            "/_mock/faults",
+            Some(json!({"operation": "files.list", "effect": effect})),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{effect}: {}", r.text());
+        assert_eq!(r.error_type(), "INVALID_ARGUMENT", "{effect}");
+        assert!(r.text().contains(named), "{effect}: {}", r.text());
+    }
+    let rules = admin(&app, Method::GET, "/_mock/faults", None).await;
+    assert_eq!(rules.json(), json!([]), "nothing was installed");
+}
