@@ -162,6 +162,22 @@ impl Stopwatch {
     }
 }
 
+/// Renders an instant in UTC with milliseconds, `YYYY-MM-DDTHH:MM:SS.sssZ`, the form vAPI uses
+/// and the journal and fixtures write.
+pub fn format_millis(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,20 +200,4 @@ mod tests {
         clock.advance(Duration::from_secs(5));
         assert_eq!(clock.now(), frozen + Duration::from_secs(5));
     }
-}
-
-/// Renders an instant in UTC with milliseconds, `YYYY-MM-DDTHH:MM:SS.sssZ`, the form vAPI uses
-/// and the journal and fixtures write.
-pub fn format_millis(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
 }
