@@ -12,6 +12,7 @@ pub mod injection;
 pub mod journal;
 pub mod metrics;
 pub mod model;
+pub mod ops;
 pub mod routes;
 pub mod server;
 pub mod state;

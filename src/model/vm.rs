@@ -189,3 +189,60 @@ pub fn user_key(family: Family, name: &str) -> String {
         Family::Windows => name.to_lowercase(),
     }
 }
+
+/// A VM's state as the inventory operations report it (VM get, power, Tools, guest identity,
+/// power and readiness), copied out of the registry so that no lock is held while it is rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmView {
+    /// vCenter id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Power state.
+    pub power: PowerState,
+    /// Whether the last power-off was clean.
+    pub clean_power_off: bool,
+    /// Virtual CPUs.
+    pub cpu_count: i64,
+    /// Memory in MiB.
+    pub memory_mib: i64,
+    /// The ESXi host.
+    pub host: String,
+    /// VMware Tools.
+    pub tools: Tools,
+    /// Guest identity.
+    pub identity: GuestIdentity,
+    /// The guest family.
+    pub family: Family,
+    /// Guest disk capacity in bytes.
+    pub disk_capacity: u64,
+    /// The guest power state vCenter reports.
+    pub guest_power_state: &'static str,
+    /// Whether guest operations can run now.
+    pub guest_operations_ready: bool,
+    /// Whether interactive guest operations can run now.
+    pub interactive_guest_operations_ready: bool,
+}
+
+impl VirtualMachine {
+    /// The VM's reportable state.
+    pub fn view(&self) -> VmView {
+        let ready = self.guest_operations_ready();
+        VmView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            power: self.power,
+            clean_power_off: self.clean_power_off,
+            cpu_count: self.cpu_count,
+            memory_mib: self.memory_mib,
+            host: self.host.clone(),
+            tools: self.tools.clone(),
+            identity: self.identity.clone(),
+            family: self.family(),
+            disk_capacity: self.fs.capacity(),
+            guest_power_state: self.guest_power_state(),
+            guest_operations_ready: ready,
+            interactive_guest_operations_ready: ready && self.users.values().any(|u| u.interactive),
+        }
+    }
+}

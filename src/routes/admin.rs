@@ -58,6 +58,39 @@ pub fn routes() -> Router {
         .route("/_mock/ready", get(ready))
         .route("/_mock/certificate", get(certificate))
         .merge(guarded)
+        .layer(middleware::from_fn(name))
+}
+
+/// The metrics name of an admin request: `admin.` and the endpoint (admin requests are counted,
+/// never journaled).
+fn admin_name(path: &str) -> &'static str {
+    let endpoint = path
+        .strip_prefix("/_mock/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default();
+    match endpoint {
+        "health" => "admin.health",
+        "ready" => "admin.ready",
+        "certificate" => "admin.certificate",
+        "info" => "admin.info",
+        "errors" => "admin.errors",
+        "reset" => "admin.reset",
+        "state" => "admin.state",
+        "vms" => "admin.vms",
+        "clock" => "admin.clock",
+        "faults" => "admin.faults",
+        "journal" => "admin.journal",
+        "transfers" => "admin.transfers",
+        "metrics" => "admin.metrics",
+        _ => "admin.unknown",
+    }
+}
+
+async fn name(req: Request, next: Next) -> Response {
+    if let Some(record) = req.extensions().get::<std::sync::Arc<crate::ops::Record>>() {
+        record.set_operation(admin_name(req.uri().path()));
+    }
+    next.run(req).await
 }
 
 /// With `--admin-token`, every admin endpoint but health, readiness and the certificate needs

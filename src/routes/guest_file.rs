@@ -13,12 +13,13 @@ use axum::routing::get;
 use futures_util::StreamExt as _;
 use tokio::io::AsyncReadExt as _;
 
-use super::{JournalNote, StreamShaping};
+use super::call::RestCall;
 use crate::model::guest_fs::{Blob, SpilledFile};
-use crate::model::transfer::{Direction, Redeem, Transfer};
+use crate::model::transfer::{Direction, Transfer};
 use crate::model::{Fault, Vcenter};
+use crate::ops::guest_file::{Download, Token, Upload};
+use crate::ops::{Shaping, Stop};
 use crate::state::AppState;
-use crate::vapi::error::ApiError;
 
 const CHUNK: usize = 256 * 1024;
 
@@ -27,8 +28,9 @@ pub fn routes() -> Router {
     Router::new().route("/guestFile", get(download).put(upload))
 }
 
-/// Reads `id` and `token`: each exactly once, `id` a number.
-fn id_and_token(uri: &Uri) -> Result<(u64, String), Fault> {
+/// Reads `id` and `token`: each exactly once, `id` a number. Messages never repeat the values:
+/// a malformed query can carry the token in the id.
+fn id_and_token(uri: &Uri) -> Result<Token, Fault> {
     let (mut id, mut token) = (Vec::new(), Vec::new());
     for (k, v) in crate::vapi::extract::query_pairs(uri) {
         let v = v.unwrap_or_default();
@@ -47,20 +49,23 @@ fn id_and_token(uri: &Uri) -> Result<(u64, String), Fault> {
             detail: format!("the {name} query parameter is given more than once"),
         }),
     };
-    let id = one("id", id)?;
-    let id = id.parse().map_err(|_| Fault::InvalidInput {
-        detail: format!("id '{id}' is not a number"),
+    let id = one("id", id)?.parse().map_err(|_| Fault::InvalidInput {
+        detail: "the id query parameter is not a number".into(),
     })?;
-    Ok((id, one("token", token)?))
+    Ok(Token {
+        id,
+        token: one("token", token)?,
+    })
 }
 
-/// An error answer that also notes the reason for the journal and the log.
-fn refused(fault: Fault) -> Response {
-    let note = format!("{fault:?}");
-    tracing::info!(reason = %note, "guestFile request refused");
-    let mut resp = ApiError(fault).into_response();
-    resp.extensions_mut().insert(JournalNote(note));
-    resp
+/// An error answer that also notes the reason, in words, for the journal and the log.
+fn refused(rest: &RestCall, stop: Stop) -> Response {
+    if let Stop::Fault(fault) = &stop {
+        let note = fault.to_string();
+        tracing::info!(reason = %note, "guestFile request refused");
+        rest.note(note);
+    }
+    super::call::stop_response(stop)
 }
 
 /// Marks a download finished when its stream ends or is dropped.
@@ -76,25 +81,20 @@ impl Drop for DownloadGuard {
     }
 }
 
-async fn download(state: AppState, req: Request) -> Response {
-    let shaping = req
-        .extensions()
-        .get::<StreamShaping>()
-        .copied()
-        .unwrap_or_default();
-    let (id, token) = match id_and_token(req.uri()) {
-        Ok(v) => v,
-        Err(f) => return refused(f),
-    };
+async fn download(rest: RestCall, req: Request) -> Response {
+    let state = rest.state().clone();
     // axum routes HEAD to the GET handler; a HEAD must not use up a single-use URL.
-    if req.method() == Method::HEAD {
-        return refused(Fault::TransferWrongMethod { expected: "GET" });
-    }
-    let vc = state.vcenter();
-    let ticket = match vc.begin_transfer(id, &token, Redeem::Get, state.now()) {
-        Ok(t) => t,
-        Err(f) => return refused(f),
+    let input = if req.method() == Method::HEAD {
+        Err(Fault::TransferWrongMethod { expected: "GET" })
+    } else {
+        id_and_token(req.uri()).map(Download)
     };
+    let (ticket, shaping) = match rest.call().invoke_shaped(input).await {
+        Ok(t) => t,
+        Err(stop) => return refused(&rest, stop),
+    };
+    let vc = state.vcenter();
+    let id = ticket.transfer.id;
     let blob = ticket.blob.clone().unwrap_or_else(Blob::empty);
     let len = blob.len();
     let guard = DownloadGuard {
@@ -130,7 +130,7 @@ struct Streaming {
     sent: u64,
     len: u64,
     transfer: Transfer,
-    shaping: StreamShaping,
+    shaping: Shaping,
     state: AppState,
     _guard: DownloadGuard,
 }
@@ -142,7 +142,7 @@ fn cut(why: &str) -> std::io::Error {
 fn stream_blob(
     blob: Blob,
     transfer: Transfer,
-    shaping: StreamShaping,
+    shaping: Shaping,
     state: AppState,
     guard: DownloadGuard,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
@@ -258,7 +258,7 @@ impl Sink {
 }
 
 /// Why an upload's body was not taken.
-enum Stop {
+enum Halt {
     /// Refused while the client may still be sending: what is left is drained first.
     Refuse(Fault),
     /// The body ended or broke off: answered at once.
@@ -273,7 +273,7 @@ async fn receive<S>(
     sink: &mut Sink,
     ticket: &Transfer,
     expected: u64,
-) -> Result<(), Stop>
+) -> Result<(), Halt>
 where
     S: futures_util::Stream<Item = Result<Bytes, axum::Error>> + Unpin,
 {
@@ -281,21 +281,21 @@ where
     while let Some(chunk) = body.next().await {
         // The client went away: nothing lands, the token stays usable.
         let chunk =
-            chunk.map_err(|_| Stop::Cut(Fault::UploadLengthMismatch { expected, received }))?;
+            chunk.map_err(|_| Halt::Cut(Fault::UploadLengthMismatch { expected, received }))?;
         if ticket.cancel().is_cancelled() {
-            return Err(Stop::Refuse(Fault::TransferAborted));
+            return Err(Halt::Refuse(Fault::TransferAborted));
         }
         received += chunk.len() as u64;
         if received > expected {
-            return Err(Stop::Refuse(Fault::UploadLengthMismatch {
+            return Err(Halt::Refuse(Fault::UploadLengthMismatch {
                 expected,
                 received,
             }));
         }
-        sink.push(chunk).await.map_err(Stop::WriteFailed)?;
+        sink.push(chunk).await.map_err(Halt::WriteFailed)?;
     }
     if received != expected {
-        return Err(Stop::Cut(Fault::UploadLengthMismatch {
+        return Err(Halt::Cut(Fault::UploadLengthMismatch {
             expected,
             received,
         }));
@@ -426,7 +426,12 @@ const DRAIN_TIME: Duration = Duration::from_secs(2);
 /// [`DRAIN_LIMIT`] and [`DRAIN_TIME`]: answering while a client is still sending makes an
 /// HTTP/1.1 client fail on a broken pipe and resets an HTTP/2 stream, and clients (curl,
 /// requests) then report a transport error instead of the answer.
-async fn refuse_upload<S>(body: &mut S, waits_for_continue: bool, fault: Fault) -> Response
+async fn refuse_upload<S>(
+    rest: &RestCall,
+    body: &mut S,
+    waits_for_continue: bool,
+    stop: impl Into<Stop>,
+) -> Response
 where
     S: futures_util::Stream<Item = Result<Bytes, axum::Error>> + Unpin,
 {
@@ -442,10 +447,11 @@ where
         };
         let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
     }
-    refused(fault)
+    refused(rest, stop.into())
 }
 
-async fn upload(state: AppState, req: Request) -> Response {
+async fn upload(rest: RestCall, req: Request) -> Response {
+    let state = rest.state().clone();
     let (parts, body) = req.into_parts();
     let mut body = body.into_data_stream();
     // Until the body is first read, hyper has not sent 100 Continue.
@@ -453,15 +459,13 @@ async fn upload(state: AppState, req: Request) -> Response {
         .headers
         .get(axum::http::header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    let (id, token) = match id_and_token(&parts.uri) {
-        Ok(v) => v,
-        Err(f) => return refuse_upload(&mut body, waits, f).await,
+    let input = id_and_token(&parts.uri).map(Upload);
+    let ticket = match rest.call().invoke(input).await {
+        Ok(t) => t,
+        Err(stop) => return refuse_upload(&rest, &mut body, waits, stop).await,
     };
     let vc = state.vcenter();
-    let ticket = match vc.begin_transfer(id, &token, Redeem::Put, state.now()) {
-        Ok(t) => t.transfer,
-        Err(f) => return refuse_upload(&mut body, waits, f).await,
-    };
+    let id = ticket.id;
     let mut guard = UploadGuard {
         vc: vc.clone(),
         state: state.clone(),
@@ -470,6 +474,7 @@ async fn upload(state: AppState, req: Request) -> Response {
     };
     let Direction::Upload(spec) = &ticket.direction else {
         return refuse_upload(
+            &rest,
             &mut body,
             waits,
             Fault::TransferWrongMethod { expected: "GET" },
@@ -488,11 +493,11 @@ async fn upload(state: AppState, req: Request) -> Response {
                 expected,
                 received: announced,
             };
-            return refuse_upload(&mut body, waits, fault).await;
+            return refuse_upload(&rest, &mut body, waits, fault).await;
         }
     }
     if expected == 0 {
-        return refuse_upload(&mut body, waits, Fault::EmptyUpload).await;
+        return refuse_upload(&rest, &mut body, waits, Fault::EmptyUpload).await;
     }
     let mut sink = if expected > state.settings().spill_threshold {
         match state.spill_dir().and_then(SpillWriter::create) {
@@ -501,7 +506,7 @@ async fn upload(state: AppState, req: Request) -> Response {
                 let fault = Fault::Internal {
                     detail: format!("cannot create a temporary file: {e}"),
                 };
-                return refuse_upload(&mut body, waits, fault).await;
+                return refuse_upload(&rest, &mut body, waits, fault).await;
             }
         }
     } else {
@@ -509,29 +514,35 @@ async fn upload(state: AppState, req: Request) -> Response {
     };
     if let Err(stop) = receive(&mut body, &mut sink, &ticket, expected).await {
         return match stop {
-            Stop::Refuse(fault) => {
+            Halt::Refuse(fault) => {
                 sink.discard().await;
                 // Reading has begun: the client was told to continue.
-                refuse_upload(&mut body, false, fault).await
+                refuse_upload(&rest, &mut body, false, fault).await
             }
-            Stop::Cut(fault) => {
+            Halt::Cut(fault) => {
                 sink.discard().await;
-                refused(fault)
+                refused(&rest, fault.into())
             }
-            Stop::WriteFailed(e) => {
+            Halt::WriteFailed(e) => {
                 sink.discard().await;
-                refused(Fault::Internal {
-                    detail: format!("cannot write the upload: {e}"),
-                })
+                refused(
+                    &rest,
+                    Stop::Fault(Fault::Internal {
+                        detail: format!("cannot write the upload: {e}"),
+                    }),
+                )
             }
         };
     }
     let blob = match sink.finish(expected).await {
         Ok(blob) => blob,
         Err(e) => {
-            return refused(Fault::Internal {
-                detail: format!("cannot write the upload: {e}"),
-            });
+            return refused(
+                &rest,
+                Stop::Fault(Fault::Internal {
+                    detail: format!("cannot write the upload: {e}"),
+                }),
+            );
         }
     };
     match vc.commit_upload(&ticket, blob, state.now()) {
@@ -542,7 +553,7 @@ async fn upload(state: AppState, req: Request) -> Response {
         }
         Err(f) => {
             guard.armed = false;
-            refused(f)
+            refused(&rest, f.into())
         }
     }
 }

@@ -1,24 +1,16 @@
-//! Owns the session endpoints: `/api/session` and the legacy `/rest/com/vmware/cis/session`.
+//! Owns the session routes: `/api/session` and the legacy `/rest/com/vmware/cis/session`.
 
 use axum::Router;
-
-use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use base64::Engine as _;
-use serde_json::json;
 
-use super::{action_of, created_json, no_content, ok_json, unknown_action};
-use crate::model::Fault;
-use crate::state::AppState;
-use crate::vapi::dto::datetime;
-use crate::vapi::error::ApiError;
-use crate::vapi::extract::SessionId;
+use super::call::RestCall;
+use super::unknown_action;
+use crate::ops::session::{Get, Login, Logout};
 
 /// `/api/session`.
 pub fn api_routes() -> Router {
-    Router::new().route("/api/session", post(create).get(info).delete(delete))
+    Router::new().route("/api/session", post(create).get(get).delete(delete))
 }
 
 /// `/rest/com/vmware/cis/session` (the `/rest` layer reshapes the answers).
@@ -29,50 +21,23 @@ pub fn rest_routes() -> Router {
     )
 }
 
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, encoded) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, pass) = text.split_once(':')?;
-    Some((user.to_owned(), pass.to_owned()))
+async fn create(rest: RestCall) -> Response {
+    rest.run_bodiless::<Login>(rest.vars(None, None)).await
 }
 
-async fn create(state: AppState, headers: HeaderMap) -> Result<Response, ApiError> {
-    let (user, pass) = basic_credentials(&headers).ok_or(Fault::LoginFailed)?;
-    let id = state
-        .vcenter()
-        .login(&user, &pass, state.ids(), state.now())?;
-    Ok(created_json(&json!(id)))
+async fn get(rest: RestCall) -> Response {
+    rest.run_bodiless::<Get>(rest.vars(None, None)).await
 }
 
-async fn info(state: AppState, SessionId(id): SessionId) -> Result<Response, ApiError> {
-    let s = state.vcenter().session(&id, state.now())?;
-    Ok(ok_json(&json!({
-        "user": s.user,
-        "created_time": datetime(s.created),
-        "last_accessed_time": datetime(s.last_accessed),
-    })))
+async fn delete(rest: RestCall) -> Response {
+    rest.run_bodiless::<Logout>(rest.vars(None, None)).await
 }
 
-async fn delete(state: AppState, SessionId(id): SessionId) -> Result<Response, ApiError> {
-    state.vcenter().logout(&id, state.now())?;
-    Ok(no_content())
-}
-
-async fn rest_post(state: AppState, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
-    match action_of(&uri).get() {
-        None => create(state, headers).await,
-        Some("get") => {
-            let id = crate::vapi::extract::session_id_from_headers(&headers)
-                .ok_or(Fault::SessionRequired)?;
-            info(state, SessionId(id)).await
-        }
-        Some(_) => Err(unknown_action(&uri)),
+/// `POST /rest/com/vmware/cis/session` logs in; with `?~action=get` it reads the session.
+async fn rest_post(rest: RestCall) -> Response {
+    match rest.action().get() {
+        None => create(rest).await,
+        Some("get") => get(rest).await,
+        Some(_) => unknown_action(rest.uri()).into_response(),
     }
 }

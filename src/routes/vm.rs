@@ -1,18 +1,15 @@
-//! Owns the VM endpoints: list, get, power, Tools, and guest identity, power and operations,
-//! in their `/api` and legacy `/rest` forms.
+//! Owns the VM routes: list, get, power, Tools, and guest identity, power and operations, in
+//! their `/api` and legacy `/rest` forms.
 
 use axum::Router;
-
-use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::Value;
 
-use super::{action_of, authenticate, no_content, ok_json, unknown_action};
-use crate::model::{Fault, PowerOp, PowerState, VirtualMachine, VmFilter};
-use crate::state::AppState;
-use crate::vapi::dto;
-use crate::vapi::error::ApiError;
+use super::call::RestCall;
+use super::unknown_action;
+use crate::model::{Fault, PowerState, VmFilter};
+use crate::ops::vm;
 use crate::vapi::extract::Path;
 
 /// The `/api/vcenter/vm...` routes.
@@ -68,116 +65,58 @@ fn filter_of(uri: &Uri) -> Result<VmFilter, Fault> {
     Ok(f)
 }
 
-async fn list(state: AppState, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
-    let filter = filter_of(&uri)?;
-    let vms = state.vcenter().list_vms(&caller, &filter)?;
-    Ok(ok_json(&Value::Array(
-        vms.iter().map(dto::vm_summary).collect(),
-    )))
+async fn list(rest: RestCall) -> Response {
+    let input = filter_of(rest.uri()).map(|filter| vm::List { filter });
+    rest.answer(input).await
 }
 
-/// Answers with `render(vm)` for an authenticated caller with `System.Read`.
-fn read(
-    state: &AppState,
-    headers: &HeaderMap,
-    vm: &str,
-    render: fn(&VirtualMachine) -> Value,
-) -> Result<Response, ApiError> {
-    let caller = authenticate(state, headers)?;
-    let v = state.vcenter().read_vm(&caller, vm, render)?;
-    Ok(ok_json(&v))
+async fn vm_info(rest: RestCall, Path(vm): Path<String>) -> Response {
+    rest.run_bodiless::<vm::Get>(rest.vars(Some(vm), None))
+        .await
 }
 
-async fn vm_info(
-    state: AppState,
-    Path(vm): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    read(&state, &headers, &vm, dto::vm_info)
+async fn power_info(rest: RestCall, Path(vm): Path<String>) -> Response {
+    rest.run_bodiless::<vm::PowerGet>(rest.vars(Some(vm), None))
+        .await
 }
 
-async fn power_info(
-    state: AppState,
-    Path(vm): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    read(&state, &headers, &vm, dto::power_info)
+async fn tools_info(rest: RestCall, Path(vm): Path<String>) -> Response {
+    rest.run_bodiless::<vm::ToolsGet>(rest.vars(Some(vm), None))
+        .await
 }
 
-async fn tools_info(
-    state: AppState,
-    Path(vm): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    read(&state, &headers, &vm, dto::tools_info)
+async fn identity(rest: RestCall, Path(vm): Path<String>) -> Response {
+    rest.run_bodiless::<vm::IdentityGet>(rest.vars(Some(vm), None))
+        .await
 }
 
-async fn identity(
-    state: AppState,
-    Path(vm): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let caller = authenticate(&state, &headers)?;
-    let v = state.vcenter().read_vm(&caller, &vm, |v| {
-        if v.tools.running {
-            Ok(dto::identity_info(v))
-        } else {
-            Err(Fault::ToolsNotRunning { vm: v.id.clone() })
-        }
-    })??;
-    Ok(ok_json(&v))
+async fn guest_power(rest: RestCall, Path(vm): Path<String>) -> Response {
+    rest.run_bodiless::<vm::GuestPowerGet>(rest.vars(Some(vm), None))
+        .await
 }
 
-async fn guest_power(
-    state: AppState,
-    Path(vm): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    read(&state, &headers, &vm, dto::guest_power_info)
+async fn guest_operations(rest: RestCall, Path(vm): Path<String>) -> Response {
+    rest.run_bodiless::<vm::GuestOperationsGet>(rest.vars(Some(vm), None))
+        .await
 }
 
-async fn guest_operations(
-    state: AppState,
-    Path(vm): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    read(&state, &headers, &vm, dto::guest_operations_info)
-}
-
-fn power_op(name: &str) -> Option<PowerOp> {
-    match name {
-        "start" => Some(PowerOp::Start),
-        "stop" => Some(PowerOp::Stop),
-        "suspend" => Some(PowerOp::Suspend),
-        "reset" => Some(PowerOp::Reset),
-        _ => None,
+/// Runs the power change named `op` (`start`, `stop`, `suspend`, `reset`).
+async fn power(rest: &RestCall, vm: String, op: Option<&str>) -> Response {
+    let vars = rest.vars(Some(vm), None);
+    match op {
+        Some("start") => rest.run_bodiless::<vm::Start>(vars).await,
+        Some("stop") => rest.run_bodiless::<vm::Stop>(vars).await,
+        Some("suspend") => rest.run_bodiless::<vm::Suspend>(vars).await,
+        Some("reset") => rest.run_bodiless::<vm::Reset>(vars).await,
+        _ => unknown_action(rest.uri()).into_response(),
     }
 }
 
-async fn power_action(
-    state: AppState,
-    Path(vm): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let op = action_of(&uri)
-        .get()
-        .and_then(power_op)
-        .ok_or_else(|| unknown_action(&uri))?;
-    let caller = authenticate(&state, &headers)?;
-    state.vcenter().power(&caller, &vm, op, state.now())?;
-    Ok(no_content())
+async fn power_action(rest: RestCall, Path(vm): Path<String>) -> Response {
+    let action = rest.action();
+    power(&rest, vm, action.get()).await
 }
 
-async fn rest_power(
-    state: AppState,
-    Path((vm, op)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let op = power_op(&op).ok_or_else(|| unknown_action(&uri))?;
-    let caller = authenticate(&state, &headers)?;
-    state.vcenter().power(&caller, &vm, op, state.now())?;
-    Ok(no_content())
+async fn rest_power(rest: RestCall, Path((vm, op)): Path<(String, String)>) -> Response {
+    power(&rest, vm, Some(&op)).await
 }

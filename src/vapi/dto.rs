@@ -10,7 +10,8 @@ use crate::model::guest_fs::{
     self, AttrUpdate, Family, FileInfo, FileType, ListPage, PosixAttrs, WindowsAttrs,
 };
 use crate::model::transfer::UploadSpec;
-use crate::model::{Credentials, Fault, GuestAuth, VirtualMachine, VmSummary};
+use crate::model::vm::VmView;
+use crate::model::{Credentials, Fault, GuestAuth, VmSummary};
 
 /// Renders a datetime as vAPI does: `YYYY-MM-DDTHH:MM:SS.sssZ`.
 pub fn datetime(t: OffsetDateTime) -> String {
@@ -442,8 +443,8 @@ fn mac_address(id: &str) -> String {
 }
 
 /// `VM.Info`, with the members vCenter always sends.
-pub fn vm_info(vm: &VirtualMachine) -> Value {
-    let disk_gib = vm.fs.capacity() >> 30;
+pub fn vm_info(vm: &VmView) -> Value {
+    let disk_gib = vm.disk_capacity >> 30;
     json!({
         "guest_OS": vm.identity.guest_os,
         "name": vm.name,
@@ -462,7 +463,7 @@ pub fn vm_info(vm: &VirtualMachine) -> Value {
         "disks": {"2000": {
             "label": "Hard disk 1",
             "type": "SCSI",
-            "capacity": vm.fs.capacity(),
+            "capacity": vm.disk_capacity,
             "scsi": {"bus": 0, "unit": 0},
             "backing": {"type": "VMDK_FILE", "vmdk_file": format!("[datastore1] {0}/{0}.vmdk", vm.name)},
         }},
@@ -491,7 +492,7 @@ pub fn vm_info(vm: &VirtualMachine) -> Value {
 }
 
 /// `Power.Info`.
-pub fn power_info(vm: &VirtualMachine) -> Value {
+pub fn power_info(vm: &VmView) -> Value {
     match vm.power {
         crate::model::PowerState::PoweredOff => {
             json!({"state": "POWERED_OFF", "clean_power_off": vm.clean_power_off})
@@ -501,7 +502,7 @@ pub fn power_info(vm: &VirtualMachine) -> Value {
 }
 
 /// `Tools.Info`.
-pub fn tools_info(vm: &VirtualMachine) -> Value {
+pub fn tools_info(vm: &VmView) -> Value {
     let t = &vm.tools;
     let run_state = if t.running { "RUNNING" } else { "NOT_RUNNING" };
     let mut v = json!({
@@ -520,8 +521,8 @@ pub fn tools_info(vm: &VirtualMachine) -> Value {
 }
 
 /// `Identity.Info`.
-pub fn identity_info(vm: &VirtualMachine) -> Value {
-    let family = match vm.family() {
+pub fn identity_info(vm: &VmView) -> Value {
+    let family = match vm.family {
         Family::Linux => "LINUX",
         Family::Windows => "WINDOWS",
     };
@@ -538,16 +539,15 @@ pub fn identity_info(vm: &VirtualMachine) -> Value {
 }
 
 /// Guest `Power.Info`.
-pub fn guest_power_info(vm: &VirtualMachine) -> Value {
-    json!({"state": vm.guest_power_state(), "operations_ready": vm.tools.running})
+pub fn guest_power_info(vm: &VmView) -> Value {
+    json!({"state": vm.guest_power_state, "operations_ready": vm.tools.running})
 }
 
 /// Guest `Operations.Info`.
-pub fn guest_operations_info(vm: &VirtualMachine) -> Value {
-    let ready = vm.guest_operations_ready();
+pub fn guest_operations_info(vm: &VmView) -> Value {
     json!({
-        "guest_operations_ready": ready,
-        "interactive_guest_operations_ready": ready && vm.users.values().any(|u| u.interactive),
+        "guest_operations_ready": vm.guest_operations_ready,
+        "interactive_guest_operations_ready": vm.interactive_guest_operations_ready,
     })
 }
 

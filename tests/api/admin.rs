@@ -545,7 +545,7 @@ async fn the_journal_records_requests_without_secrets_and_filters_them() {
         .find(|e| e["operation"] == "guestFile.get")
         .unwrap()["note"]
         .clone();
-    assert!(note.as_str().unwrap().contains("Used"), "{note}");
+    assert!(note.as_str().unwrap().contains("(used)"), "{note}");
     assert_eq!(
         admin(&app, Method::DELETE, "/_mock/journal", None)
             .await

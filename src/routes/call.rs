@@ -1,0 +1,171 @@
+//! Owns calling an operation from a REST request: reading the session, the called port and the
+//! action from the request, invoking the operation, and answering in the `/api` shape.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde::de::IgnoredAny;
+
+use super::{ActionQuery, ResetConnection, action_of};
+use crate::model::Fault;
+use crate::ops::transfers::called_port;
+use crate::ops::{Call, Origin, Record, Stop};
+use crate::state::AppState;
+use crate::vapi::bind::{Binding, Vars};
+use crate::vapi::error::{ApiError, json_response};
+use crate::vapi::extract::{JsonBody, session_id_from_headers};
+
+/// What a REST handler needs to call operations: the server, the caller's session, the port it
+/// called, the request's method and URL, and where the journal's facts go.
+#[derive(Debug, Clone)]
+pub struct RestCall {
+    state: AppState,
+    session: Option<String>,
+    login: Option<(String, String)>,
+    method: String,
+    uri: Uri,
+    origin: Origin,
+    record: Option<Arc<Record>>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RestCall {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_request_parts(parts, s).await?;
+        let authority = parts
+            .headers
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| parts.uri.authority().map(|a| a.to_string()));
+        let origin = Origin {
+            port: called_port(authority.as_deref(), state.settings()),
+        };
+        Ok(Self {
+            session: session_id_from_headers(&parts.headers),
+            login: basic_credentials(&parts.headers),
+            method: parts.method.to_string(),
+            uri: parts.uri.clone(),
+            origin,
+            record: parts.extensions.get::<Arc<Record>>().cloned(),
+            state,
+        })
+    }
+}
+
+/// The user name and password of an `Authorization: Basic` header.
+fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_owned(), pass.to_owned()))
+}
+
+impl RestCall {
+    /// The request's `action` (or legacy `~action`).
+    pub fn action(&self) -> ActionQuery {
+        action_of(&self.uri)
+    }
+
+    /// The server.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Notes why the request ended as it did, in words, for the journal.
+    pub fn note(&self, note: impl Into<String>) {
+        if let Some(r) = &self.record {
+            r.note(note);
+        }
+    }
+
+    /// The request URL.
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// The path variables `{vm}` (and `{path}`), with the transport's user name and password.
+    pub fn vars(&self, vm: Option<String>, path: Option<String>) -> Vars {
+        Vars {
+            vm,
+            path,
+            login: self.login.clone(),
+        }
+    }
+
+    /// The operation call this request makes.
+    pub fn call(&self) -> Call<'_> {
+        Call {
+            state: &self.state,
+            session: self.session.clone(),
+            method: &self.method,
+            origin: self.origin,
+            record: self.record.as_deref(),
+        }
+    }
+
+    /// Runs `O` on the JSON body and answers in the `/api` shape.
+    pub async fn run<O: Binding>(&self, vars: Vars, body: &JsonBody) -> Response {
+        let input = body.parse::<O::Body>().and_then(|b| O::input(vars, b));
+        self.answer::<O>(input).await
+    }
+
+    /// Runs `O`, which takes no body, and answers in the `/api` shape.
+    pub async fn run_bodiless<O: Binding<Body = IgnoredAny>>(&self, vars: Vars) -> Response {
+        self.answer::<O>(O::input(vars, IgnoredAny)).await
+    }
+
+    /// Runs `O` on an input the route read itself, and answers in the `/api` shape.
+    pub async fn answer<O: Binding>(&self, input: Result<O, Fault>) -> Response {
+        match self.call().invoke(input).await {
+            Ok(_) if O::REST_STATUS == StatusCode::NO_CONTENT => {
+                StatusCode::NO_CONTENT.into_response()
+            }
+            Ok(out) => (
+                O::REST_STATUS,
+                [(CONTENT_TYPE, "application/json")],
+                O::json(&out),
+            )
+                .into_response(),
+            Err(stop) => stop_response(stop),
+        }
+    }
+}
+
+/// How an operation that stopped is answered over HTTP: a fault in the `/api` shape, a rule's raw
+/// answer, or a connection closed without one.
+pub fn stop_response(stop: Stop) -> Response {
+    match stop {
+        Stop::Fault(f) => ApiError(f).into_response(),
+        Stop::Respond { status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            match body {
+                Some(serde_json::Value::String(text)) => {
+                    (status, [(CONTENT_TYPE, "text/plain")], text).into_response()
+                }
+                Some(v) => json_response(status, &v),
+                None => status.into_response(),
+            }
+        }
+        Stop::Reset => {
+            let mut resp = Response::new(Body::empty());
+            *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            resp.extensions_mut().insert(ResetConnection);
+            resp
+        }
+    }
+}
