@@ -351,22 +351,90 @@ fn family_of(vm: usize) -> Family {
     }
 }
 
+/// A running guest of `family` with a small disk, `users` (name, uid; the password is the name
+/// followed by `pw`; uid 0 and Windows' Administrator are superusers), its temporary directory
+/// and a file `a` holding `hello`, built from model parts alone.
+fn guest(id: &str, family: Family, users: &[(&str, u32)]) -> super::VirtualMachine {
+    use super::vm::{GuestIdentity, Tools, VirtualMachine, user_key};
+    let mut fs = GuestFs::new(family, CAPACITY, T0);
+    let (temp, file) = match family {
+        Family::Linux => ("/tmp", "/a"),
+        Family::Windows => ("C:\\Temp", "C:\\a"),
+    };
+    let dir = Meta {
+        mode: 0o1777,
+        ..Meta::new_for(&GuestUser::default(), T0, 0o755)
+    };
+    fs.insert_ignoring_permissions(
+        &GuestPath::parse(family, temp).unwrap(),
+        NodeKind::Dir(Default::default()),
+        dir,
+    )
+    .unwrap();
+    fs.insert_ignoring_permissions(
+        &GuestPath::parse(family, file).unwrap(),
+        NodeKind::File(Blob::Bytes(Bytes::from_static(b"hello"))),
+        Meta::new_for(&GuestUser::default(), T0, 0o644),
+    )
+    .unwrap();
+    let users = users
+        .iter()
+        .map(|&(name, uid)| {
+            let user = GuestUser {
+                name: name.into(),
+                password: format!("{name}pw"),
+                uid,
+                gid: uid,
+                admin: family == Family::Windows && name == "Administrator",
+                ..GuestUser::default()
+            };
+            (user_key(family, name), user)
+        })
+        .collect();
+    let mut vm = VirtualMachine {
+        id: id.into(),
+        name: id.into(),
+        power: PowerState::PoweredOn,
+        clean_power_off: true,
+        cpu_count: 2,
+        memory_mib: 4096,
+        host: "host-1".into(),
+        tools: Tools {
+            installed: true,
+            starts_with_guest: true,
+            running: false,
+            version_number: 12352,
+            version: "12.3.5".into(),
+            version_status: "UNMANAGED".into(),
+            install_type: "OPEN_VM_TOOLS".into(),
+            upgrade_policy: "MANUAL".into(),
+            guest_ops_enabled: true,
+        },
+        identity: GuestIdentity {
+            guest_os: "OTHER_64".into(),
+            full_name: "a test guest".into(),
+            host_name: id.into(),
+            ip_address: None,
+        },
+        users,
+        saml_tokens: Default::default(),
+        fs: fs.into(),
+        busy: false,
+    };
+    vm.set_power(PowerState::PoweredOn, true);
+    vm
+}
+
 /// Two running guests, one of each family, with small disks, and an administrator.
 fn vcenter(max_live_transfers: usize) -> Vcenter {
-    let linux = crate::builder::Vm::linux(VMS[0])
-        .guest_user("root", "rootpw")
-        .guest_user("alice", "alicepw")
-        .disk_capacity(CAPACITY)
-        .file("/a", "hello");
-    let windows = crate::builder::Vm::windows(VMS[1])
-        .guest_user("Administrator", "Administratorpw")
-        .guest_user("bob", "bobpw")
-        .disk_capacity(CAPACITY)
-        .file("C:\\a", "hello");
-    let vms = [linux, windows]
-        .into_iter()
-        .map(|v| crate::fixtures::build_vm(&v.into_spec(), T0))
-        .collect();
+    let vms = vec![
+        guest(VMS[0], Family::Linux, &[("root", 0), ("alice", 1000)]),
+        guest(
+            VMS[1],
+            Family::Windows,
+            &[("Administrator", 0), ("bob", 1000)],
+        ),
+    ];
     let limits = Limits {
         max_live_transfers,
         transfer_history: 8,

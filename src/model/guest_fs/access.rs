@@ -6,7 +6,7 @@ use super::{Family, GuestFs, GuestPath};
 use crate::model::fault::{Fault, FileReason};
 
 /// An account inside a guest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GuestUser {
     /// Login name.
     pub name: String,
