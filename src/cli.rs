@@ -45,7 +45,10 @@ fn init_logging(args: &ServeArgs) {
 
 fn serve(args: &ServeArgs) -> ExitCode {
     init_logging(args);
-    let prepared = match args.to_spec().and_then(server::prepare) {
+    let prepared = match args
+        .to_spec()
+        .and_then(|spec| server::prepare(spec).map_err(|e| e.to_string()))
+    {
         Ok(p) => p,
         Err(e) => {
             eprintln!("vcmock: {e}");

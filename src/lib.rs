@@ -1,7 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
-pub mod builder;
 pub mod catalogue;
 pub mod cli;
 pub mod clock;
@@ -19,9 +18,10 @@ pub mod state;
 pub mod tls;
 pub mod vapi;
 
-pub use builder::{User, Vm, VmHandle};
 pub use clock::{Clock, ClockMode, ManualClock, SwitchableClock, SystemClock};
 pub use fixtures::Fixture;
+pub use fixtures::{User, Vm};
 pub use injection::{Effect, Injection, InjectionRule};
 pub use journal::JournalEntry;
+pub use server::VmHandle;
 pub use server::{Builder, MockVcenter};

@@ -80,9 +80,9 @@ impl AppState {
         settings: Settings,
         cert: Option<CertInfo>,
         journal_size: usize,
-    ) -> std::io::Result<Self> {
+    ) -> Self {
         let vc = fixture.build(limits.clone(), clock.now());
-        Ok(Self(Arc::new(Inner {
+        Self(Arc::new(Inner {
             vc: RwLock::new(Arc::new(vc)),
             fixture: RwLock::new(fixture),
             limits,
@@ -95,7 +95,7 @@ impl AppState {
             injections: Injections::default(),
             metrics: Metrics::default(),
             ready: AtomicBool::new(false),
-        })))
+        }))
     }
 
     /// The current vCenter.

@@ -1,0 +1,248 @@
+//! Owns the accept loop: TLS or plain connections, HTTP/1.1 and HTTP/2, the server's tasks, and
+//! graceful shutdown that lets requests in flight finish.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt as _;
+
+use crate::routes::{self, ResetConnection};
+use crate::state::AppState;
+
+/// The application router for `state` (for tests without sockets: call it with `oneshot`).
+pub fn app(state: AppState) -> Router {
+    routes::router(state)
+}
+
+/// How long a TLS handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets requests in
+/// flight finish, streamed answers (downloads) included, up to a grace period, and returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    serve_until(listener, app, tls, shutdown, Drain::Answers).await
+}
+
+/// What shutdown waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Drain {
+    /// Handlers and the bodies they stream, then a brief flush: the binary, whose clients are
+    /// other processes that keep reading.
+    Answers,
+    /// Handlers only: the in-process server, whose clients usually share the thread that stops
+    /// it and cannot read on while it stops.
+    Handlers,
+}
+
+pub(super) async fn serve_until(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send,
+    drain: Drain,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let acceptor = tls.map(TlsAcceptor::from);
+    // Requests being handled right now; shutdown waits for these, not for idle keep-alive
+    // connections.
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    // Every connection's task and every HTTP/2 stream's: stopping ends whatever is left of
+    // them, so that a stopped server answers nothing more, even on a kept-alive connection,
+    // and holds nothing once it has stopped.
+    let tasks = ServerTasks::default();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let app = app.clone();
+                let acceptor = acceptor.clone();
+                let watcher = graceful.watcher();
+                let in_flight = in_flight.clone();
+                let executor = tasks.clone();
+                tasks.spawn(async move {
+                    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                        let app = app.clone();
+                        let guard = InFlight::enter(&in_flight);
+                        async move {
+                            let resp = app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {});
+                            if resp.extensions().get::<ResetConnection>().is_some() {
+                                return Err(std::io::Error::other("connection reset by a fault rule"));
+                            }
+                            // A streamed body (a download) stays in flight until it has been
+                            // sent, so that shutdown waits for it; sized bodies go out at once.
+                            if drain == Drain::Handlers || axum::body::HttpBody::size_hint(resp.body()).exact().is_some() {
+                                return Ok(resp);
+                            }
+                            Ok::<_, std::io::Error>(resp.map(|inner| Body::new(CountedBody { inner, _guard: guard })))
+                        }
+                    });
+                    let builder = hyper_util::server::conn::auto::Builder::new(executor);
+                    match acceptor {
+                        Some(acceptor) => {
+                            let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await else {
+                                return;
+                            };
+                            let conn = builder.serve_connection(TokioIo::new(tls), service);
+                            let _ = watcher.watch(conn.into_owned()).await;
+                        }
+                        None => {
+                            let conn = builder.serve_connection(TokioIo::new(stream), service);
+                            let _ = watcher.watch(conn.into_owned()).await;
+                        }
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    drain_in_flight(graceful, &in_flight, drain).await;
+    tasks.stop().await;
+    Ok(())
+}
+
+/// The tasks of one server (its connections, and the streams hyper spawns for HTTP/2), which
+/// `stop` ends and waits for. Also the executor hyper spawns those streams on.
+#[derive(Clone, Default)]
+struct ServerTasks {
+    tracker: tokio_util::task::TaskTracker,
+    cancel: tokio_util::sync::CancellationToken,
+}
+
+impl ServerTasks {
+    fn spawn<F>(&self, task: F)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let cancel = self.cancel.clone();
+        self.tracker.spawn(async move {
+            tokio::select! {
+                _ = task => {}
+                () = cancel.cancelled() => {}
+            }
+        });
+    }
+
+    /// Ends every task still running and waits until all are gone.
+    async fn stop(&self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+impl<F> hyper::rt::Executor<F> for ServerTasks
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, task: F) {
+        self.spawn(task);
+    }
+}
+
+/// Lets the requests in flight at shutdown finish (within [`SHUTDOWN_GRACE`]) while idle
+/// connections close.
+async fn drain_in_flight(
+    graceful: hyper_util::server::graceful::GracefulShutdown,
+    in_flight: &AtomicUsize,
+    drain: Drain,
+) {
+    let busy = in_flight.load(Ordering::Acquire) > 0;
+    let drained = async {
+        while in_flight.load(Ordering::Acquire) > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let closed = graceful.shutdown();
+    tokio::pin!(closed);
+    let deadline = tokio::time::sleep(SHUTDOWN_GRACE);
+    tokio::pin!(deadline);
+    tokio::select! {
+        () = &mut closed => return,
+        () = drained => {}
+        () = &mut deadline => {
+            tracing::warn!("requests still in flight at shutdown were cut off");
+            return;
+        }
+    }
+    // The last bytes of answers that were in flight may still sit in connection buffers: let
+    // the connections flush them and close (briefly; an idle server stops at once).
+    if busy && drain == Drain::Answers {
+        tokio::select! {
+            () = closed => {}
+            () = tokio::time::sleep(FLUSH_GRACE) => {}
+            () = deadline => {}
+        }
+    }
+}
+
+/// How long shutdown lets connections flush what requests in flight wrote, once they are done.
+const FLUSH_GRACE: Duration = Duration::from_millis(500);
+
+/// A streamed response body that keeps its request counted as in flight until it is sent or
+/// dropped.
+struct CountedBody {
+    inner: Body,
+    _guard: InFlight,
+}
+
+impl axum::body::HttpBody for CountedBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Counts a request as in flight until dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn enter(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
