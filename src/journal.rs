@@ -109,11 +109,6 @@ impl Journal {
     pub fn clear(&self) {
         lock(&self.inner).1.clear();
     }
-
-    /// The configured size.
-    pub fn capacity(&self) -> usize {
-        self.cap
-    }
 }
 
 #[cfg(test)]

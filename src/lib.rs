@@ -1,27 +1,43 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
-pub mod catalogue;
-pub mod cli;
-pub mod clock;
-pub mod config;
-pub mod fixtures;
-pub mod ids;
-pub mod injection;
-pub mod journal;
-pub mod metrics;
-pub mod model;
-pub mod ops;
-pub mod routes;
-pub mod server;
-pub mod state;
-pub mod tls;
-pub mod vapi;
+mod catalogue;
+mod cli;
+mod clock;
+mod config;
+mod fixtures;
+mod ids;
+mod injection;
+mod journal;
+mod metrics;
+mod model;
+mod ops;
+mod routes;
+mod server;
+mod state;
+mod tls;
+mod vapi;
 
+pub use catalogue::{ErrorType, Row as CatalogueRow, catalogue as error_catalogue};
 pub use clock::{Clock, ClockMode, ManualClock, SwitchableClock, SystemClock};
-pub use fixtures::Fixture;
-pub use fixtures::{User, Vm};
+pub use fixtures::{Fixture, FixtureError, User, Vm};
 pub use injection::{Effect, Injection, InjectionRule};
-pub use journal::JournalEntry;
-pub use server::VmHandle;
-pub use server::{Builder, MockVcenter};
+pub use journal::{Journal, JournalEntry, JournalFilter};
+pub use model::transfer::{Direction, Transfer, TransferState};
+pub use model::{Fault, PowerState};
+pub use server::{Builder, MockVcenter, StartError, VmHandle};
+
+/// Runs the `vcmock` command line (the binary's `main`).
+#[doc(hidden)]
+pub fn run_cli() -> std::process::ExitCode {
+    use clap::Parser as _;
+    cli::run(config::Cli::parse())
+}
+
+/// What the benchmark harness needs from the inside: vcmock's TLS material and accept loop, to
+/// serve its baselines on the same stack.
+#[doc(hidden)]
+pub mod bench {
+    pub use crate::server::serve;
+    pub use crate::tls::{TlsMaterial, default_sans, self_signed};
+}

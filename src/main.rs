@@ -1,7 +1,5 @@
-//! The vcmock binary: parses the command line and hands over to the library.
-
-use clap::Parser as _;
+//! The vcmock binary: hands the command line over to the library.
 
 fn main() -> std::process::ExitCode {
-    vcmock::cli::run(vcmock::config::Cli::parse())
+    vcmock::run_cli()
 }

@@ -85,11 +85,11 @@ fn a_hundred_servers_run_side_by_side_each_isolated() {
     servers[0].vm("vm-1001").power_off().unwrap();
     assert_eq!(
         servers[0].vm("vm-1001").power_state().unwrap(),
-        vcmock::model::PowerState::PoweredOff
+        vcmock::PowerState::PoweredOff
     );
     assert_eq!(
         servers[1].vm("vm-1001").power_state().unwrap(),
-        vcmock::model::PowerState::PoweredOn
+        vcmock::PowerState::PoweredOn
     );
     for s in &servers {
         assert_eq!(http_get(s, "/_mock/health").0, 200);
@@ -115,7 +115,7 @@ fn dropping_the_handle_closes_kept_alive_connections_and_releases_its_files() {
         .spill_threshold(0)
         .start()
         .expect("starts");
-    let spill_dir = mock.state().spill_dir().unwrap().to_owned();
+    let spill_dir = mock.spill_dir().unwrap();
     let mut s = std::net::TcpStream::connect(mock.address()).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     write!(s, "GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();

@@ -134,7 +134,6 @@ pub struct Vcenter {
     users: BTreeMap<String, std::sync::Arc<VcUser>>,
     sessions: Mutex<SessionTable>,
     transfers: Mutex<TransferTable>,
-    limits: Limits,
 }
 
 /// Anything lockable with a mutex, recovering from poisoning (a panicking request must not
@@ -157,13 +156,7 @@ impl Vcenter {
                 limits.max_live_transfers,
                 limits.transfer_history,
             )),
-            limits,
         }
-    }
-
-    /// The limits in force.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
     }
 
     // ----------------------------------------------------------------- sessions

@@ -45,11 +45,6 @@ impl SessionTable {
         self.live.len()
     }
 
-    /// Whether no session exists.
-    pub fn is_empty(&self) -> bool {
-        self.live.is_empty()
-    }
-
     /// Adds a session under `id`, evicting expired and, if still full, the oldest sessions.
     pub fn create(&mut self, id: String, login: &str, user: &str, now: OffsetDateTime) {
         self.sweep(now);

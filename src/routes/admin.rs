@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
+use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -402,12 +402,7 @@ async fn delete_fault(state: AppState, Path(id): Path<String>) -> Result<Respons
     }
 }
 
-async fn journal(
-    state: AppState,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-) -> Result<Response, ApiError> {
-    let _ = headers;
+async fn journal(state: AppState, uri: axum::http::Uri) -> Result<Response, ApiError> {
     let filter: JournalFilter = serde_json::from_value(query_object(&uri))
         .map_err(|e| bad(format!("journal filter: {e}")))?;
     Ok(ok_json(

@@ -61,9 +61,21 @@ impl MockVcenter {
         self.state.cert().map(|c| c.sha256.as_str())
     }
 
-    /// The shared state (the same one request handlers use).
-    pub fn state(&self) -> &AppState {
-        &self.state
+    /// How many vCenter sessions are open.
+    pub fn session_count(&self) -> usize {
+        self.state.vcenter().session_count()
+    }
+
+    /// How many transfer URLs are live (issued and not yet used, expired or revoked, or in
+    /// flight).
+    pub fn live_transfer_count(&self) -> usize {
+        self.state.vcenter().live_transfer_count()
+    }
+
+    /// The directory uploads above the spill threshold are written to while they arrive (made
+    /// on first use, removed when the server stops).
+    pub fn spill_dir(&self) -> std::io::Result<std::path::PathBuf> {
+        self.state.spill_dir().map(std::path::Path::to_path_buf)
     }
 
     /// Puts everything back to the loaded fixture: VMs, files, sessions; transfers are

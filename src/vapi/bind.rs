@@ -155,7 +155,7 @@ impl Binding for vm::List {
 
     fn input(_: Vars, body: VmListInput) -> Result<Self, Fault> {
         Ok(Self {
-            filter: body.filter.unwrap_or_default().to_model(),
+            filter: body.filter.unwrap_or_default().into_model(),
         })
     }
 

@@ -108,15 +108,6 @@ pub struct CreateTemporary {
     pub parent_path: Option<String>,
 }
 
-/// Inputs `{credentials, path}` (the JSON-RPC form of `Files.get` and `Files.delete`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct CredentialsAndPath {
-    /// Guest credentials.
-    pub credentials: CredentialsDto,
-    /// Guest path.
-    pub path: String,
-}
-
 /// `VM.FilterSpec` (JSON-RPC `VM.list` input).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct VmFilterSpec {
@@ -133,7 +124,7 @@ pub struct VmFilterSpec {
 
 impl VmFilterSpec {
     /// The model filter.
-    pub fn to_model(self) -> crate::model::VmFilter {
+    pub fn into_model(self) -> crate::model::VmFilter {
         crate::model::VmFilter {
             vms: self.vms.unwrap_or_default(),
             names: self.names.unwrap_or_default(),
@@ -632,9 +623,4 @@ pub fn paging(it: Option<&Iteration>) -> Result<(u64, u64), Fault> {
         })
     };
     Ok((check("index", index)?, check("size", size)?))
-}
-
-/// Serialises a response DTO (for callers that build typed values).
-pub fn to_value<T: Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
 }

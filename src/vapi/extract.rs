@@ -9,7 +9,6 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use crate::model::Fault;
-use crate::model::inventory::VcUser;
 use crate::state::AppState;
 
 /// The session header vCenter uses.
@@ -94,11 +93,6 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
-/// The raw session id from the request parts (see [`session_id_from_headers`]).
-pub fn session_id(parts: &Parts) -> Option<String> {
-    session_id_from_headers(&parts.headers)
-}
-
 /// The raw session id from the `vmware-api-session-id` header or cookie, if any.
 pub fn session_id_from_headers(headers: &axum::http::HeaderMap) -> Option<String> {
     if let Some(v) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
@@ -112,34 +106,6 @@ pub fn session_id_from_headers(headers: &axum::http::HeaderMap) -> Option<String
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| k.trim() == SESSION_HEADER)
         .map(|(_, v)| v.trim().trim_matches('"').to_owned())
-}
-
-/// The vCenter user behind the request's session; 401 `UNAUTHENTICATED` without one.
-#[derive(Debug, Clone)]
-pub struct Caller(pub std::sync::Arc<VcUser>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_request_parts(parts, s).await?;
-        let id = session_id(parts).ok_or(Fault::SessionRequired)?;
-        Ok(Caller(state.vcenter().caller(&id, state.now())?))
-    }
-}
-
-/// The session id of an authenticated request (for session get and delete).
-#[derive(Debug, Clone)]
-pub struct SessionId(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for SessionId {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        session_id(parts)
-            .map(SessionId)
-            .ok_or(ApiError(Fault::SessionRequired))
-    }
 }
 
 /// axum's `Path`, with its rejections (bad UTF-8, wrong types) answered as vAPI

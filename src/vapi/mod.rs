@@ -5,5 +5,3 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod jsonrpc;
-
-pub use error::{ApiError, ErrorType, VapiError};

@@ -63,7 +63,7 @@ async fn reset_restores_the_fixture_and_keeps_the_port_and_certificate() {
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(
         app.mock.vm("vm-1001").power_state().unwrap(),
-        vcmock::model::PowerState::PoweredOn
+        vcmock::PowerState::PoweredOn
     );
     assert!(!app.mock.vm("vm-1002").exists("C:\\Temp\\new.txt").unwrap());
     assert!(app.mock.vm("vm-1001").exists("/etc/motd").unwrap());
@@ -120,7 +120,7 @@ async fn a_state_snapshot_round_trips_as_a_fixture() {
     );
     assert_eq!(
         app.mock.vm("vm-1004").power_state().unwrap(),
-        vcmock::model::PowerState::PoweredOn
+        vcmock::PowerState::PoweredOn
     );
     let again = admin(&app, Method::GET, "/_mock/state", None).await.json();
     assert_eq!(

@@ -11,7 +11,7 @@ fn golden_path() -> std::path::PathBuf {
 
 #[tokio::test]
 async fn the_golden_error_catalogue_matches_the_code_and_the_admin_api() {
-    let rows = serde_json::to_value(vcmock::catalogue::catalogue()).unwrap();
+    let rows = serde_json::to_value(vcmock::error_catalogue()).unwrap();
     let rendered = serde_json::to_string_pretty(&rows).unwrap() + "\n";
     if std::env::var_os("VCMOCK_BLESS").is_some() {
         std::fs::write(golden_path(), &rendered).unwrap();
@@ -55,7 +55,7 @@ fn the_readme_error_table_lists_every_catalogue_row() {
     let readme =
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
             .unwrap();
-    for row in vcmock::catalogue::catalogue() {
+    for row in vcmock::error_catalogue() {
         let line = format!(
             "| `{}` | `{}` | {} | `{}` |",
             row.fault,

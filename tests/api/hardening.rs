@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use vcmock::model::transfer::TransferState;
+use vcmock::TransferState;
 
 use crate::helpers::*;
 
@@ -346,7 +346,7 @@ async fn a_client_that_disconnects_halfway_through_an_upload_changes_nothing() {
             .mock
             .transfers()
             .iter()
-            .any(|t| t.state == vcmock::model::transfer::TransferState::Issued)
+            .any(|t| t.state == vcmock::TransferState::Issued)
         {
             usable = true;
             break;
@@ -362,7 +362,7 @@ async fn a_client_that_disconnects_halfway_through_an_upload_changes_nothing() {
             .unwrap()
             .starts_with(b"127.0.0.1")
     );
-    let leftovers: Vec<_> = std::fs::read_dir(app.mock.state().spill_dir().unwrap())
+    let leftovers: Vec<_> = std::fs::read_dir(app.mock.spill_dir().unwrap())
         .unwrap()
         .collect();
     assert!(
@@ -440,7 +440,7 @@ async fn interrupt(app: &TestApp, sid: &str, vm: &str, how: Interruption) {
 
 /// Waits (bounded) for the spill directory to be empty; true when it is.
 async fn spill_dir_empties(app: &TestApp) -> bool {
-    let dir = app.mock.state().spill_dir().unwrap().to_owned();
+    let dir = app.mock.spill_dir().unwrap();
     for _ in 0..100 {
         if std::fs::read_dir(&dir).unwrap().next().is_none() {
             return true;
@@ -573,10 +573,7 @@ async fn transfer_tokens_stay_bounded_as_they_expire_and_are_used() {
                 .await;
         }
         app.clock.advance(Duration::from_secs(601));
-        assert!(
-            app.mock.state().vcenter().live_transfer_count() <= 50,
-            "round {round}"
-        );
+        assert!(app.mock.live_transfer_count() <= 50, "round {round}");
     }
     // Used ones leave the live table at once.
     let sid = app.login().await;
@@ -594,7 +591,7 @@ async fn transfer_tokens_stay_bounded_as_they_expire_and_are_used() {
     app.clock.advance(Duration::from_secs(601));
     app.download_url(&sid, "vm-1001", root(), "/etc/hosts")
         .await;
-    assert_eq!(app.mock.state().vcenter().live_transfer_count(), 1);
+    assert_eq!(app.mock.live_transfer_count(), 1);
 }
 
 #[tokio::test]
@@ -617,7 +614,7 @@ async fn a_dropped_server_has_let_go_of_its_files_even_with_an_http2_download_in
         // Started and left unread: hyper serves it from a stream task of its own.
         let download = app.client.get(&url).send().await.unwrap();
         assert_eq!(download.version(), reqwest::Version::HTTP_2);
-        let dir = app.mock.state().spill_dir().unwrap().to_owned();
+        let dir = app.mock.spill_dir().unwrap();
         let TestApp { mock, .. } = app;
         tokio::task::spawn_blocking(move || drop(mock))
             .await
@@ -647,7 +644,7 @@ async fn temporary_files_are_removed_on_reset_and_on_shutdown() {
             .status(),
         StatusCode::OK
     );
-    let dir = app.mock.state().spill_dir().unwrap().to_owned();
+    let dir = app.mock.spill_dir().unwrap();
     assert_eq!(
         std::fs::read_dir(&dir).unwrap().count(),
         1,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use vcmock::model::transfer::TransferState;
+use vcmock::TransferState;
 use vcmock::{Builder, ManualClock, MockVcenter};
 
 /// A running server plus an HTTPS client that trusts its certificate.

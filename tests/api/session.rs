@@ -122,7 +122,7 @@ async fn the_session_table_stays_at_its_cap_under_many_logins() {
     for _ in 0..20 {
         app.login().await;
     }
-    assert_eq!(app.mock.state().vcenter().session_count(), 5);
+    assert_eq!(app.mock.session_count(), 5);
     assert_eq!(
         app.get("/api/session", &first).await.status,
         StatusCode::UNAUTHORIZED,

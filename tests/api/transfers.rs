@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use vcmock::model::transfer::TransferState;
+use vcmock::TransferState;
 
 use crate::helpers::*;
 

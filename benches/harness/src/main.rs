@@ -73,7 +73,7 @@ fn list_body() -> Value {
 fn baseline(hyper_only: bool) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async move {
-        let material = vcmock::tls::self_signed(&vcmock::tls::default_sans(&[])).unwrap();
+        let material = vcmock::bench::self_signed(&vcmock::bench::default_sans(&[])).unwrap();
         let cert_path =
             std::env::temp_dir().join(format!("vcmock-bench-baseline-{}.pem", std::process::id()));
         std::fs::write(&cert_path, &material.info.pem).unwrap();
@@ -100,7 +100,7 @@ fn baseline(hyper_only: bool) {
                     }
                 }),
             );
-            vcmock::server::serve(listener, app, Some(material.config), std::future::pending())
+            vcmock::bench::serve(listener, app, Some(material.config), std::future::pending())
                 .await
                 .unwrap();
         }

@@ -12,13 +12,13 @@ mod tree;
 mod tests;
 
 pub use access::GuestUser;
-pub use blob::{Blob, PATTERN_CHUNK_MAX, SpilledFile};
+pub use blob::{Blob, SpilledFile};
 pub use lazy::LazyFs;
 pub use node::{
     AttrUpdate, FileInfo, FileType, ListEntry, ListPage, Meta, Node, NodeKind, PosixAttrs,
     WindowsAttrs, format_mode, parse_mode,
 };
-pub use path::{GuestPath, LINUX_PATH_MAX, NAME_MAX, WINDOWS_PATH_MAX};
+pub use path::{GuestPath, NAME_MAX};
 pub use tree::GuestFs;
 
 /// The guest operating system family, which decides path syntax and permission rules.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
+use super::path::{LINUX_PATH_MAX, WINDOWS_PATH_MAX};
 use crate::clock::DEFAULT_MANUAL_START as T0;
 use crate::model::fault::{Fault, FileReason};
 fn user(name: &str, uid: u32) -> GuestUser {
