@@ -107,14 +107,34 @@ impl RestCall {
         }
     }
 
-    /// The operation call this request makes.
+    /// The operation call this request makes, with the session from its header or cookie.
     pub fn call(&self) -> Call<'_> {
+        self.call_as(self.session.clone())
+    }
+
+    /// The operation call this request makes, with a session the wire found elsewhere (the
+    /// JSON-RPC security context).
+    pub fn call_as(&self, session: Option<String>) -> Call<'_> {
         Call {
             state: &self.state,
-            session: self.session.clone(),
+            session,
             method: &self.method,
             origin: self.origin,
             record: self.record.as_deref(),
+        }
+    }
+
+    /// Names the request before any operation does (for requests that may reach none).
+    pub fn name(&self, operation: &'static str) {
+        if let Some(r) = &self.record {
+            r.set_operation(operation);
+        }
+    }
+
+    /// Notes the fault the request ended with, when no operation did.
+    pub fn fault(&self, fault: &Fault) {
+        if let Some(r) = &self.record {
+            r.fault(fault);
         }
     }
 

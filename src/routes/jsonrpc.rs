@@ -1,24 +1,17 @@
 //! Owns `POST /api`, the vAPI JSON-RPC endpoint of the official Python SDK: envelope checks, the
 //! security context, and dispatch of each service operation to its operation.
 
-use std::sync::Arc;
-
 use axum::Router;
-use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
-use axum::http::header::HOST;
-use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use super::call::stop_response;
+use super::call::{RestCall, stop_response};
 use crate::model::Fault;
-use crate::ops::transfers::called_port;
-use crate::ops::{Call, Origin, Record, Stop, directories, files, session, transfers, vm};
-use crate::state::AppState;
+use crate::ops::{Call, Stop, directories, files, session, transfers, vm};
 use crate::vapi::bind::{Binding, Vars};
-use crate::vapi::error::{ApiError, VapiError, json_response};
+use crate::vapi::error::{VapiError, json_response};
 use crate::vapi::extract::{JsonBody, parse_json};
 use crate::vapi::jsonrpc::{self, ty};
 
@@ -33,38 +26,8 @@ const SESSION_ID: &str = "com.vmware.vapi.std.security.session_id";
 /// The name requests get in the journal until their operation is known (protocol errors).
 const ENVELOPE: &str = "jsonrpc";
 
-/// What a JSON-RPC request carries outside its envelope.
-struct Transport {
-    state: AppState,
-    origin: Origin,
-    record: Option<Arc<Record>>,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Transport {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_request_parts(parts, s).await?;
-        let authority = parts
-            .headers
-            .get(HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| parts.uri.authority().map(|a| a.to_string()));
-        Ok(Self {
-            origin: Origin {
-                port: called_port(authority.as_deref(), state.settings()),
-            },
-            record: parts.extensions.get::<Arc<Record>>().cloned(),
-            state,
-        })
-    }
-}
-
-async fn invoke(t: Transport, body: JsonBody) -> Response {
-    if let Some(r) = &t.record {
-        r.set_operation(ENVELOPE);
-    }
+async fn invoke(rest: RestCall, body: JsonBody) -> Response {
+    rest.name(ENVELOPE);
     let envelope: Value = match serde_json::from_slice(body.bytes()) {
         Ok(v) => v,
         Err(_) => return reply(jsonrpc::protocol_error(&Value::Null, -32700, "Parse error")),
@@ -103,13 +66,7 @@ async fn invoke(t: Transport, body: JsonBody) -> Response {
     let login = (scheme == Some(USER_PASS))
         .then(|| Some((text("userName")?, text("password").unwrap_or_default())))
         .flatten();
-    let call = Call {
-        state: &t.state,
-        session,
-        method: "POST",
-        origin: t.origin,
-        record: t.record.as_deref(),
-    };
+    let call = rest.call_as(session);
     let vars = Vars {
         vm: args.get("vm").and_then(Value::as_str).map(str::to_owned),
         path: args.get("path").and_then(Value::as_str).map(str::to_owned),
@@ -119,9 +76,7 @@ async fn invoke(t: Transport, body: JsonBody) -> Response {
     let answer = match outcome {
         Ok(output) => jsonrpc::success(&id, output),
         Err(Stop::Fault(fault)) => {
-            if let Some(r) = &t.record {
-                r.fault(&fault);
-            }
+            rest.fault(&fault);
             let err = VapiError::from_fault(&fault);
             json!({"jsonrpc": "2.0", "id": id, "result": {"error": err.jsonrpc_error()}})
         }
