@@ -142,7 +142,7 @@ def test_unknown_options_are_refused_by_name() -> None:
 
 
 def test_the_helpers_send_the_admin_token() -> None:
-    with vcmock.server(admin_token="s3cret") as vc:  # noqa: S106 - a test token
+    with vcmock.server(admin_token="s3cret") as vc:
         assert vc.info().counts.vms == 6
         anonymous = vc.new_session().get("/_mock/info")
         assert anonymous.status_code == 401

@@ -184,9 +184,7 @@ class Server:
             line = _ready_line(process, options.startup_timeout)
             ready = Ready.from_json(json.loads(line))
         except Exception as e:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
+            _abandon(process)
             tail = _log_tail(log_path)
             shutil.rmtree(workdir, ignore_errors=True)
             code = process.returncode
@@ -197,8 +195,7 @@ class Server:
         try:
             return cls(options, process, ready, workdir)
         except Exception:
-            process.kill()
-            process.wait()
+            _abandon(process)
             shutil.rmtree(workdir, ignore_errors=True)
             raise
 
@@ -207,14 +204,17 @@ class Server:
 
         Returns the exit code (0 after a clean stop); raises `StopError` if the process did not
         exit in time (it is killed then) or exited with another code. Calling it again returns
-        the same code.
+        the same code. On Windows, which has no SIGTERM, the process is terminated instead.
         """
         if self._exit_code is not None:
             return self._exit_code
         proc = self.process
+        terminated = False
         if proc.poll() is None:
             if sys.platform == "win32":
+                # Windows has no SIGTERM: the process is ended, and its exit code means nothing.
                 proc.terminate()
+                terminated = True
             else:
                 proc.send_signal(signal.SIGTERM)
         try:
@@ -228,6 +228,8 @@ class Server:
                 f"vcmock did not exit within {self.options.stop_timeout} s of SIGTERM; "
                 f"killed\n{tail}"
             ) from None
+        if terminated:
+            code = 0
         tail = self.log_tail() if code != 0 else ""
         self._finish(code)
         if code != 0:
@@ -576,6 +578,15 @@ class Server:
     def metrics(self) -> str:
         """`GET /_mock/metrics`: the Prometheus text."""
         return self._call("GET", "/_mock/metrics").text
+
+
+def _abandon(process: subprocess.Popen[bytes]) -> None:
+    """Kills a server that will not be used, waits for it and closes its pipe."""
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def _rfc3339(when: datetime) -> str:

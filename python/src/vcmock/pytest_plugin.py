@@ -266,7 +266,8 @@ def pytest_runtest_makereport(
     if report.failed and running is not None and limit > 0 and running.running:
         try:
             info = running.info()
-            header = f"vcmock at {running.base_url} (seed {info.seed}, clock {info.clock.mode})"
+            seed = "random" if info.seed is None else info.seed
+            header = f"vcmock at {running.base_url} (seed {seed}, clock {info.clock.mode})"
             text = journal_report(running.journal(), limit, header)
         except Exception as e:  # noqa: BLE001 - the report must not hide the test's failure
             text = f"could not read the vcmock journal: {e}"
