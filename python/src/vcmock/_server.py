@@ -42,6 +42,8 @@ from ._models import (
 from ._options import Options, StrPath
 
 _LOG_TAIL_BYTES = 4000
+_ADMIN_TIMEOUT = 30.0
+"""Seconds an admin call may take: a hung server fails the call instead of the whole run."""
 
 
 class VcmockError(Exception):
@@ -373,7 +375,9 @@ class Server:
         json_body: Any = None,
         params: Mapping[str, Any] | None = None,
     ) -> requests.Response:
-        resp = self._admin.request(method, self.base_url + path, json=json_body, params=params)
+        resp = self._admin.request(
+            method, self.base_url + path, json=json_body, params=params, timeout=_ADMIN_TIMEOUT
+        )
         if resp.status_code >= 400:
             raise _error_of(resp, method, path)
         return resp
