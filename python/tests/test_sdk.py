@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from com.vmware.vapi.std.errors_client import ResourceBusy  # type: ignore[import-untyped]
 from com.vmware.vcenter.vm.guest.filesystem_client import Transfers  # type: ignore[import-untyped]
 from com.vmware.vcenter.vm.guest_client import Credentials  # type: ignore[import-untyped]
 
@@ -32,7 +34,19 @@ def test_sdk_calls_and_admin_changes_see_one_state(
     assert answered["state"] == "POWERED_OFF"
     vcenter.power("vm-1003", "POWERED_ON")
     assert power.get("vm-1003").state == power.State.POWERED_ON
-    assert "POST /api" in [f"{e.method} {e.path}" for e in vcenter.journal()]
+    stops = vcenter.journal(operation="vm.power.stop")
+    assert [(e.method, e.path, e.vm) for e in stops] == [("POST", "/api", "vm-1001")]
+
+
+def test_a_fault_rule_raises_the_sdks_exception_and_then_lets_calls_through(
+    vcenter: vcmock.Server, vcenter_sdk: Any
+) -> None:
+    vcenter.add_fault(vcmock.Effect.error("RESOURCE_BUSY"), operation="vm.list", times=1)
+    with pytest.raises(ResourceBusy):
+        vcenter_sdk.vcenter.VM.list()
+    assert len(vcenter_sdk.vcenter.VM.list()) == 6
+    lists = vcenter.journal(operation="vm.list")
+    assert [(e.status, e.error_type) for e in lists] == [(200, "RESOURCE_BUSY"), (200, None)]
 
 
 def test_a_file_put_through_the_admin_api_downloads_through_an_sdk_transfer(

@@ -69,10 +69,10 @@ def test_the_session_trusts_the_server_whatever_requests_ca_bundle_says(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "no-such-bundle.pem"))
     with vcmock.server() as vc:
         assert vc.session.get("/_mock/health").json() == {"status": "ok"}
-        naive = requests.Session()
-        naive.verify = vc.certificate_path
-        with pytest.raises(OSError, match="CA certificate bundle"):
-            naive.get(vc.url("/_mock/health"))
+        with requests.Session() as naive:
+            naive.verify = vc.certificate_path
+            with pytest.raises(OSError, match="CA certificate bundle"):
+                naive.get(vc.url("/_mock/health"))
 
 
 def test_login_gives_a_session_that_sends_the_session_id() -> None:
@@ -147,3 +147,14 @@ def test_the_helpers_send_the_admin_token() -> None:
         anonymous = vc.new_session().get("/_mock/info")
         assert anonymous.status_code == 401
         assert anonymous.json()["error_type"] == "UNAUTHENTICATED"
+
+
+def test_close_sessions_closes_the_connections_of_the_sessions_it_made() -> None:
+    with vcmock.server() as vc:
+        api = vc.login()
+        adapter = api.get_adapter(vc.base_url)
+        assert isinstance(adapter, requests.adapters.HTTPAdapter)
+        assert len(adapter.poolmanager.pools) == 1
+        vc.close_sessions()
+        assert len(adapter.poolmanager.pools) == 0
+        assert vc.session.get("/_mock/health").ok, "the shared session stays open"

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -156,7 +157,8 @@ class Server:
         self.fixture_replaced = False
         """True once `reset(fixture)` or `load_state` replaced the loaded fixture (then
         `restore()` cannot go back to the start; the pytest plugin starts a new server)."""
-        self._admin = self.new_session()
+        self._sessions: weakref.WeakSet[Session] = weakref.WeakSet()
+        self._admin = Session(ready.base_url, ready.certificate_path)
         if options.admin_token is not None:
             self._admin.headers["Authorization"] = f"Bearer {options.admin_token}"
         self._session: Session | None = None
@@ -242,6 +244,7 @@ class Server:
         self._exit_code = code
         if self.process.stdout is not None:
             self.process.stdout.close()
+        self.close_sessions()
         self._admin.close()
         if self._session is not None:
             self._session.close()
@@ -341,14 +344,28 @@ class Server:
     # -- clients -----------------------------------------------------------------------
 
     def new_session(self) -> Session:
-        """A new `requests.Session` that trusts this server's certificate (`trust_env` off)."""
-        return Session(self.base_url, self.certificate_path)
+        """A new `requests.Session` that trusts this server's certificate (`trust_env` off).
+
+        The server keeps track of it: `close_sessions()` and `stop()` close it.
+        """
+        made = Session(self.base_url, self.certificate_path)
+        self._sessions.add(made)
+        return made
+
+    def close_sessions(self) -> None:
+        """Closes the sessions that `new_session()` and `login()` made (not `session`).
+
+        Their connections do not linger then; the pytest plugin does this after each test.
+        """
+        for made in list(self._sessions):
+            made.close()
+        self._sessions.clear()
 
     @property
     def session(self) -> Session:
         """A shared `requests.Session` that trusts this server's certificate."""
         if self._session is None:
-            self._session = self.new_session()
+            self._session = Session(self.base_url, self.certificate_path)
         return self._session
 
     def login(self, username: str | None = None, password: str | None = None) -> Session:

@@ -187,11 +187,12 @@ def vcmock_options(request: pytest.FixtureRequest) -> Options:
 @pytest.fixture
 def vcenter(
     request: pytest.FixtureRequest, vcmock_pool: ServerPool, vcmock_options: Options
-) -> Server:
+) -> Iterator[Server]:
     """A running mock vCenter, restored to its start state for this test."""
     running = vcmock_pool.get(vcmock_options)
     request.node.stash[_SERVER_KEY] = running
-    return running
+    yield running
+    running.close_sessions()
 
 
 @pytest.fixture
