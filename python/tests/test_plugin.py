@@ -205,6 +205,20 @@ def test_a_server_that_dies_fails_the_next_test_and_is_replaced(
     result.stdout.fnmatch_lines(["*the shared vcmock server exited (code -9)*"])
 
 
+def test_a_server_stopped_by_a_test_is_replaced_without_a_fuss(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_stops_it(vcenter):
+            assert vcenter.stop() == 0
+
+        def test_gets_a_new_one(vcenter):
+            assert vcenter.running
+            assert vcenter.info().counts.vms == 6
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
 def test_the_sdk_fixture_skips_when_the_sdk_is_missing(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         """

@@ -251,6 +251,14 @@ class Server:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     @property
+    def exit_code(self) -> int | None:
+        """The exit code `stop()` saw.
+
+        None while running, and after an exit that `stop()` did not cause (see `running`).
+        """
+        return self._exit_code
+
+    @property
     def running(self) -> bool:
         """Whether the process is still alive and `stop()` was not called."""
         return self._exit_code is None and self.process.poll() is None

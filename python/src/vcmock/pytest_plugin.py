@@ -136,6 +136,10 @@ class ServerPool:
     def get(self, options: Options) -> Server:
         """A server for `options`, restored to how it started; started on first use."""
         running = self._servers.get(options)
+        if running is not None and running.exit_code is not None:
+            # An earlier test stopped it on purpose: this one gets a new one.
+            del self._servers[options]
+            running = None
         if running is not None and not running.running:
             del self._servers[options]
             code = running.process.poll()
