@@ -128,6 +128,16 @@ def test_a_broken_fixture_fails_the_start_with_the_servers_message(tmp_path: Pat
         vcmock.Server.start(vcmock.Options.build(fixtures=[broken]))
 
 
+def test_a_failed_start_names_the_command_but_not_the_admin_token(tmp_path: Path) -> None:
+    with pytest.raises(vcmock.StartError) as failed:
+        vcmock.Server.start(
+            vcmock.Options.build(admin_token="s3cret", extra_args=["--no-such-flag"])
+        )
+    assert "--admin-token ***" in str(failed.value)
+    assert "--no-such-flag" in str(failed.value)
+    assert "s3cret" not in str(failed.value)
+
+
 def test_a_missing_binary_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with pytest.raises(vcmock.StartError, match="cannot run"):
         vcmock.Server.start(vcmock.Options.build(binary=tmp_path / "nothing"))

@@ -192,9 +192,9 @@ class Server:
             tail = _log_tail(log_path)
             shutil.rmtree(workdir, ignore_errors=True)
             code = process.returncode
+            shown = " ".join(_masked(command))
             raise StartError(
-                f"vcmock did not become ready ({e}; exit code {code}); "
-                f"command: {' '.join(command)}\n{tail}"
+                f"vcmock did not become ready ({e}; exit code {code}); command: {shown}\n{tail}"
             ) from e
         try:
             return cls(options, process, ready, workdir)
@@ -607,6 +607,14 @@ class Server:
     def metrics(self) -> str:
         """`GET /_mock/metrics`: the Prometheus text."""
         return self._call("GET", "/_mock/metrics").text
+
+
+def _masked(command: list[str]) -> list[str]:
+    """The command with the admin token's value hidden, for error messages."""
+    return [
+        "***" if i > 0 and command[i - 1] == "--admin-token" else arg
+        for i, arg in enumerate(command)
+    ]
 
 
 def _abandon(process: subprocess.Popen[bytes]) -> None:
