@@ -119,6 +119,9 @@ pub struct TransferTable {
     next_id: u64,
     live: HashMap<u64, Transfer>,
     by_vm: HashMap<String, BTreeSet<u64>>,
+    /// The paths transfers in flight hold, by VM: what the busy check of every changing guest
+    /// operation reads, so it costs O(transfers in flight on that VM), not O(live URLs).
+    in_flight: HashMap<String, HashMap<u64, GuestPath>>,
     /// Live ids in issue order, for sweeping expired ones.
     order: VecDeque<u64>,
     history: VecDeque<Transfer>,
@@ -133,6 +136,7 @@ impl TransferTable {
             next_id: 1,
             live: HashMap::new(),
             by_vm: HashMap::new(),
+            in_flight: HashMap::new(),
             order: VecDeque::new(),
             history: VecDeque::new(),
             history_cap,
@@ -230,7 +234,21 @@ impl TransferTable {
         }
         let t = self.live.get_mut(&id).expect("checked above");
         t.state = TransferState::InFlight;
+        self.in_flight
+            .entry(t.vm.clone())
+            .or_default()
+            .insert(id, t.path.clone());
         Ok(t.clone())
+    }
+
+    /// Forgets that transfer `id` of `vm` holds its path.
+    fn settle(&mut self, vm: &str, id: u64) {
+        if let Some(held) = self.in_flight.get_mut(vm) {
+            held.remove(&id);
+            if held.is_empty() {
+                self.in_flight.remove(vm);
+            }
+        }
     }
 
     /// Ends an in-flight request. A download is used up whatever happened; an upload is used up
@@ -243,7 +261,11 @@ impl TransferTable {
             return;
         }
         match (&t.direction, succeeded) {
-            (Direction::Upload(_), false) => t.state = TransferState::Issued,
+            (Direction::Upload(_), false) => {
+                t.state = TransferState::Issued;
+                let vm = t.vm.clone();
+                self.settle(&vm, id);
+            }
             _ => self.end(id, TransferState::Redeemed, now),
         }
     }
@@ -255,6 +277,8 @@ impl TransferTable {
         if let Some(t) = self.live.get_mut(&id) {
             if t.state == TransferState::InFlight {
                 t.state = TransferState::Issued;
+                let vm = t.vm.clone();
+                self.settle(&vm, id);
             }
         }
     }
@@ -280,13 +304,11 @@ impl TransferTable {
         n
     }
 
-    /// Whether a live in-flight transfer of `vm` holds `path` (or a path below it).
+    /// Whether a transfer of `vm` in flight holds `path`, a path below it or above it.
     pub fn holds(&self, vm: &str, path: &GuestPath) -> bool {
-        self.by_vm.get(vm).is_some_and(|ids| {
-            ids.iter().filter_map(|id| self.live.get(id)).any(|t| {
-                t.state == TransferState::InFlight
-                    && (t.path.is_within(path) || path.is_within(&t.path))
-            })
+        self.in_flight.get(vm).is_some_and(|held| {
+            held.values()
+                .any(|p| p.is_within(path) || path.is_within(p))
         })
     }
 
@@ -307,6 +329,7 @@ impl TransferTable {
         let Some(mut t) = self.live.remove(&id) else {
             return;
         };
+        self.settle(&t.vm, id);
         if let Some(ids) = self.by_vm.get_mut(&t.vm) {
             ids.remove(&id);
             if ids.is_empty() {
@@ -603,6 +626,42 @@ mod tests {
             refusal(t.begin(id + 1, "tok", Redeem::Get, T0)),
             Refusal::Unknown
         );
+    }
+
+    #[test]
+    fn only_transfers_in_flight_hold_their_paths_and_they_let_go_when_they_end() {
+        let mut t = TransferTable::new(100_000, 10);
+        for i in 0..1000 {
+            issue_on(&mut t, "vm-1", &format!("idle{i}"), T0);
+        }
+        let hosts = path("/etc/hosts");
+        assert!(!t.holds("vm-1", &hosts), "issued URLs hold nothing");
+        let id = issue_on(&mut t, "vm-1", "live", T0);
+        t.begin(id, "live", Redeem::Get, T0).unwrap();
+        assert!(t.holds("vm-1", &hosts));
+        assert!(
+            t.holds("vm-1", &path("/etc")),
+            "a directory above is held too"
+        );
+        assert!(!t.holds("vm-2", &hosts), "only on its own VM");
+        assert_eq!(
+            t.in_flight["vm-1"].len(),
+            1,
+            "the index holds only what is in flight"
+        );
+        t.release(id);
+        assert!(!t.holds("vm-1", &hosts), "a released download lets go");
+        t.begin(id, "live", Redeem::Get, T0).unwrap();
+        t.finish(id, true, T0);
+        assert!(!t.holds("vm-1", &hosts), "a finished download lets go");
+        let (mut u, up) = table_with_one(upload());
+        u.begin(up, "tok", Redeem::Put, T0).unwrap();
+        u.finish(up, false, T0);
+        assert!(!u.holds("vm-1", &hosts), "a failed upload lets go");
+        u.begin(up, "tok", Redeem::Put, T0).unwrap();
+        u.revoke_vm("vm-1", "powered off", T0);
+        assert!(!u.holds("vm-1", &hosts), "a revoked upload lets go");
+        assert!(t.in_flight.is_empty() && u.in_flight.is_empty());
     }
 
     #[test]
