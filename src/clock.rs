@@ -32,6 +32,39 @@ pub struct ManualClock {
     now: Arc<Mutex<OffsetDateTime>>,
 }
 
+/// The earliest instant vcmock's clocks show: 1970-01-01T00:00:00Z.
+pub const EARLIEST: OffsetDateTime = time::macros::datetime!(1970-01-01 00:00:00 UTC);
+
+/// The latest instant vcmock's clocks show: 9999-01-01T00:00:00Z, a year before the end of
+/// representable time, so that every expiry vcmock computes from "now" stays in range.
+pub const LATEST: OffsetDateTime = time::macros::datetime!(9999-01-01 00:00:00 UTC);
+
+/// A clock move that would leave [`EARLIEST`]..=[`LATEST`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfRange;
+
+impl std::fmt::Display for OutOfRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the clock must stay between {} and {}",
+            format_millis(EARLIEST),
+            format_millis(LATEST)
+        )
+    }
+}
+
+impl std::error::Error for OutOfRange {}
+
+/// `to`, or why it is out of range.
+fn in_range(to: OffsetDateTime) -> Result<OffsetDateTime, OutOfRange> {
+    if (EARLIEST..=LATEST).contains(&to) {
+        Ok(to)
+    } else {
+        Err(OutOfRange)
+    }
+}
+
 /// The instant a [`ManualClock`] starts at unless told otherwise: 2024-01-01T00:00:00Z.
 pub const DEFAULT_MANUAL_START: OffsetDateTime = time::macros::datetime!(2024-01-01 00:00:00 UTC);
 
@@ -42,22 +75,42 @@ impl Default for ManualClock {
 }
 
 impl ManualClock {
-    /// A manual clock standing at `start`.
+    /// A manual clock standing at `start` (held within [`EARLIEST`]..=[`LATEST`]).
     pub fn new(start: OffsetDateTime) -> Self {
         Self {
-            now: Arc::new(Mutex::new(start)),
+            now: Arc::new(Mutex::new(start.clamp(EARLIEST, LATEST))),
         }
     }
 
-    /// Moves the clock forward by `by`.
+    /// Moves the clock forward by `by`, stopping at [`LATEST`].
     pub fn advance(&self, by: Duration) {
         let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
-        *now += by;
+        *now = now
+            .checked_add(time::Duration::try_from(by).unwrap_or(time::Duration::MAX))
+            .unwrap_or(LATEST)
+            .min(LATEST);
     }
 
-    /// Puts the clock at `to` (which may be in the past).
+    /// Moves the clock forward by `by`, or refuses a move past [`LATEST`] and leaves it.
+    pub fn try_advance(&self, by: Duration) -> Result<(), OutOfRange> {
+        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
+        let to = time::Duration::try_from(by)
+            .ok()
+            .and_then(|d| now.checked_add(d))
+            .ok_or(OutOfRange)?;
+        *now = in_range(to)?;
+        Ok(())
+    }
+
+    /// Puts the clock at `to` (which may be in the past), held within [`EARLIEST`]..=[`LATEST`].
     pub fn set(&self, to: OffsetDateTime) {
-        *self.now.lock().unwrap_or_else(PoisonError::into_inner) = to;
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner) = to.clamp(EARLIEST, LATEST);
+    }
+
+    /// Puts the clock at `to`, or refuses an instant out of range and leaves it.
+    pub fn try_set(&self, to: OffsetDateTime) -> Result<(), OutOfRange> {
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner) = in_range(to)?;
+        Ok(())
     }
 }
 
@@ -114,16 +167,32 @@ impl SwitchableClock {
         inner.0 = mode;
     }
 
-    /// Advances the manual clock (switching to manual first if needed).
+    /// Advances the manual clock (switching to manual first if needed), stopping at
+    /// [`LATEST`].
     pub fn advance(&self, by: Duration) {
         self.set_mode(ClockMode::Manual);
         self.lock().1.advance(by);
     }
 
-    /// Sets the manual clock to `to` (switching to manual first if needed).
+    /// Advances the manual clock (switching to manual first if needed), or refuses a move past
+    /// [`LATEST`].
+    pub fn try_advance(&self, by: Duration) -> Result<(), OutOfRange> {
+        self.set_mode(ClockMode::Manual);
+        self.lock().1.try_advance(by)
+    }
+
+    /// Sets the manual clock to `to` (switching to manual first if needed), held in range.
     pub fn set(&self, to: OffsetDateTime) {
         self.set_mode(ClockMode::Manual);
         self.lock().1.set(to);
+    }
+
+    /// Sets the manual clock to `to` (switching to manual first if needed), or refuses an
+    /// instant out of range.
+    pub fn try_set(&self, to: OffsetDateTime) -> Result<(), OutOfRange> {
+        in_range(to)?;
+        self.set_mode(ClockMode::Manual);
+        self.lock().1.try_set(to)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, (ClockMode, ManualClock)> {

@@ -12,19 +12,28 @@ use rand_chacha::ChaCha20Rng;
 #[derive(Debug)]
 pub struct IdGen {
     seed: Option<u64>,
-    rng: Mutex<ChaCha20Rng>,
+    rng: Mutex<(u64, ChaCha20Rng)>,
 }
 
 impl IdGen {
     /// A generator seeded with `seed`, or from the operating system when `None`.
     pub fn new(seed: Option<u64>) -> Self {
-        let rng = match seed {
-            Some(s) => ChaCha20Rng::seed_from_u64(s),
-            None => ChaCha20Rng::from_os_rng(),
-        };
         Self {
             seed,
-            rng: Mutex::new(rng),
+            rng: Mutex::new((0, Self::generator(seed, 0))),
+        }
+    }
+
+    /// The generator of `epoch`: the seed's ChaCha key with the epoch as its stream, so that
+    /// each epoch's sequence is reproducible and shares nothing with any other epoch's.
+    fn generator(seed: Option<u64>, epoch: u64) -> ChaCha20Rng {
+        match seed {
+            Some(s) => {
+                let mut rng = ChaCha20Rng::seed_from_u64(s);
+                rng.set_stream(epoch);
+                rng
+            }
+            None => ChaCha20Rng::from_os_rng(),
         }
     }
 
@@ -33,19 +42,25 @@ impl IdGen {
         self.seed
     }
 
-    /// Starts the sequence again from the seed (a no-op for unseeded generators' predictability,
-    /// which are reseeded from the operating system).
+    /// Starts the next epoch (a reset of the server): a seeded generator goes on with that
+    /// epoch's own sequence, the same in every run, so that no session id, transfer id or token
+    /// handed out before the reset is ever handed out again; an unseeded one is reseeded from the
+    /// operating system.
     pub fn reset(&self) {
-        *self.lock() = match self.seed {
-            Some(s) => ChaCha20Rng::seed_from_u64(s),
-            None => ChaCha20Rng::from_os_rng(),
-        };
+        let mut g = self.lock();
+        let epoch = g.0 + 1;
+        *g = (epoch, Self::generator(self.seed, epoch));
+    }
+
+    /// How many resets this generator has been through.
+    pub fn epoch(&self) -> u64 {
+        self.lock().0
     }
 
     /// `n` random bytes as lower-case hex (2n characters).
     pub fn hex(&self, n: usize) -> String {
         let mut bytes = vec![0u8; n];
-        self.lock().fill_bytes(&mut bytes);
+        self.lock().1.fill_bytes(&mut bytes);
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
@@ -63,18 +78,18 @@ impl IdGen {
     /// like `mkstemp`'s.
     pub fn temp_part(&self) -> String {
         const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-        let mut rng = self.lock();
+        let mut g = self.lock();
         (0..6)
-            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+            .map(|_| ALPHABET[g.1.random_range(0..ALPHABET.len())] as char)
             .collect()
     }
 
     /// A number in `[0, 1)`, for probabilistic fault rules.
     pub fn unit(&self) -> f64 {
-        self.lock().random::<f64>()
+        self.lock().1.random::<f64>()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, ChaCha20Rng> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, ChaCha20Rng)> {
         self.rng.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -92,10 +107,21 @@ mod tests {
     }
 
     #[test]
-    fn reset_starts_a_seeded_sequence_again() {
-        let ids = IdGen::new(Some(7));
-        let first = ids.token();
-        ids.reset();
-        assert_eq!(ids.token(), first);
+    fn a_reset_never_hands_out_an_earlier_epochs_ids_and_each_epoch_is_reproducible() {
+        let (a, b) = (IdGen::new(Some(7)), IdGen::new(Some(7)));
+        let before: Vec<String> = (0..50).map(|_| a.token()).collect();
+        a.reset();
+        b.reset();
+        let after: Vec<String> = (0..50).map(|_| a.token()).collect();
+        assert!(
+            after.iter().all(|t| !before.contains(t)),
+            "no token comes back"
+        );
+        assert_eq!(
+            (0..50).map(|_| b.token()).collect::<Vec<_>>(),
+            after,
+            "the same seed gives the same epoch 1 in every run"
+        );
+        assert_eq!(a.epoch(), 1);
     }
 }

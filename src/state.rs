@@ -172,7 +172,7 @@ impl AppState {
 
     /// Rebuilds the vCenter from the loaded fixture (or from `fixture`, which then becomes the
     /// one reset restores). Outstanding transfers are revoked; sessions end; the seeded
-    /// generator restarts.
+    /// generator moves to its next epoch, so no credential from before is honoured after.
     pub fn reset(&self, fixture: Option<Fixture>) {
         let now = self.now();
         if let Some(f) = fixture {

@@ -356,18 +356,32 @@ struct ClockBody {
 /// `{"mode": "manual"|"system"}`. Moving the clock switches it to manual.
 async fn move_clock(state: AppState, body: JsonBody) -> Result<Response, ApiError> {
     let b: ClockBody = body.parse()?;
-    if let Some(mode) = b.mode {
-        state.clock().set_mode(mode);
-    }
-    if let Some(s) = &b.set {
-        state.clock().set(parse_datetime("set", s)?);
-    }
+    let set = b
+        .set
+        .as_deref()
+        .map(|s| parse_datetime("set", s))
+        .transpose()?;
     if let Some(secs) = b.advance_seconds {
         if !(0.0..=1e12).contains(&secs) {
             return Err(bad("advance_seconds must be between 0 and 1e12"));
         }
-        state.clock().advance(Duration::from_secs_f64(secs));
     }
+    if let Some(mode) = b.mode {
+        state.clock().set_mode(mode);
+    }
+    if let Some(to) = set {
+        state
+            .clock()
+            .try_set(to)
+            .map_err(|e| bad(format!("set: {e}")))?;
+    }
+    if let Some(secs) = b.advance_seconds {
+        state
+            .clock()
+            .try_advance(Duration::from_secs_f64(secs))
+            .map_err(|e| bad(format!("advance_seconds: {e}")))?;
+    }
+    tracing::info!(mode = ?state.clock().mode(), now = %datetime(state.now()), "admin: clock moved");
     Ok(clock(state).await)
 }
 

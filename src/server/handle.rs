@@ -79,7 +79,8 @@ impl MockVcenter {
     }
 
     /// Puts everything back to the loaded fixture: VMs, files, sessions; transfers are
-    /// revoked and the seeded generator restarts. The port and certificate stay.
+    /// revoked, and the seeded generator goes on with its next epoch, so that nothing issued
+    /// before the reset is honoured or issued again after it. The port and certificate stay.
     pub fn reset(&self) {
         self.state.reset(None);
     }

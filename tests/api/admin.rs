@@ -703,3 +703,68 @@ async fn a_fault_rule_with_an_unknown_error_type_or_status_is_refused_naming_the
     let rules = admin(&app, Method::GET, "/_mock/faults", None).await;
     assert_eq!(rules.json(), json!([]), "nothing was installed");
 }
+
+#[tokio::test]
+async fn the_clock_refuses_moves_out_of_range_and_every_expiry_stays_representable() {
+    let app = TestApp::spawn().await;
+    for body in [
+        json!({"advance_seconds": 1e12}),
+        json!({"set": "9999-12-31T23:59:00Z"}),
+        json!({"set": "1969-12-31T23:59:59Z"}),
+    ] {
+        let r = admin(&app, Method::POST, "/_mock/clock", Some(body.clone())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.text());
+        assert_eq!(r.error_type(), "INVALID_ARGUMENT", "{body}");
+        assert!(
+            r.text().contains("9999-01-01T00:00:00.000Z"),
+            "{body}: {}",
+            r.text()
+        );
+    }
+    assert_eq!(
+        admin(&app, Method::GET, "/_mock/clock", None).await.json()["now"],
+        "2024-01-01T00:00:00.000Z",
+        "a refused move leaves the clock where it was"
+    );
+    let r = admin(
+        &app,
+        Method::POST,
+        "/_mock/clock",
+        Some(json!({"set": "9998-12-31T23:00:00Z"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let sid = app.login().await;
+    let url = app
+        .download_url(&sid, "vm-1001", root(), "/etc/hosts")
+        .await;
+    assert_eq!(
+        TestApp::read(app.client.get(&url).send().await.unwrap())
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let late = admin(
+        &app,
+        Method::POST,
+        "/_mock/clock",
+        Some(json!({"advance_seconds": 3600})),
+    )
+    .await;
+    assert_eq!(
+        late.json()["now"],
+        "9999-01-01T00:00:00.000Z",
+        "the latest instant is reachable"
+    );
+    assert_eq!(
+        app.transfer(
+            &sid,
+            "vm-1001",
+            json!({"credentials": root(), "spec": {"path": "/etc/hosts"}})
+        )
+        .await
+        .status,
+        StatusCode::UNAUTHORIZED,
+        "the session idled out, and nothing overflowed"
+    );
+}
