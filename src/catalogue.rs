@@ -569,6 +569,18 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
             none,
             None,
         ),
+        Fault::InvalidName { field, value, why } => (
+            row!(
+                "InvalidName",
+                E::InvalidArgument,
+                "vcmock.guest.name.invalid",
+                "The {0} '{1}' is not valid: {2}.",
+                "createTemporary: 400 INVALID_ARGUMENT for a prefix or suffix with a path separator, a NUL byte, or a name the guest forbids; the name is made inside the directory"
+            ),
+            vec![(*field).into(), value.clone(), (*why).into()],
+            none,
+            None,
+        ),
         Fault::AlreadyExists { path } => (
             row!(
                 "AlreadyExists",
@@ -790,6 +802,11 @@ fn samples() -> Vec<Fault> {
             path: p(),
             why: "x",
         },
+        Fault::InvalidName {
+            field: "prefix",
+            value: "../x".into(),
+            why: "x",
+        },
         Fault::AlreadyExists { path: p() },
         Fault::DirectoryInUse { path: p() },
         Fault::NoSpace {
@@ -820,7 +837,7 @@ fn samples() -> Vec<Fault> {
 
 /// How many variants [`Fault`] has; [`variant_index`] numbers them.
 #[cfg(test)]
-const VARIANTS: usize = 36;
+const VARIANTS: usize = 37;
 
 /// Numbers each [`Fault`] variant. The match is exhaustive, so a new variant does not compile
 /// until it is numbered here, and the catalogue test then fails until `samples()` lists it.
@@ -851,18 +868,19 @@ fn variant_index(f: &Fault) -> usize {
         Fault::GuestBusy { .. } => 21,
         Fault::File { .. } => 22,
         Fault::InvalidPath { .. } => 23,
-        Fault::AlreadyExists { .. } => 24,
-        Fault::DirectoryInUse { .. } => 25,
-        Fault::NoSpace { .. } => 26,
-        Fault::AttributesNotApplicable { .. } => 27,
-        Fault::TransferRefused { .. } => 28,
-        Fault::TransferWrongMethod { .. } => 29,
-        Fault::UploadLengthMismatch { .. } => 30,
-        Fault::EmptyUpload => 31,
-        Fault::TransferAborted => 32,
-        Fault::Injected { .. } => 33,
-        Fault::AdminTokenRequired => 34,
-        Fault::AdminNotFound { .. } => 35,
+        Fault::InvalidName { .. } => 24,
+        Fault::AlreadyExists { .. } => 25,
+        Fault::DirectoryInUse { .. } => 26,
+        Fault::NoSpace { .. } => 27,
+        Fault::AttributesNotApplicable { .. } => 28,
+        Fault::TransferRefused { .. } => 29,
+        Fault::TransferWrongMethod { .. } => 30,
+        Fault::UploadLengthMismatch { .. } => 31,
+        Fault::EmptyUpload => 32,
+        Fault::TransferAborted => 33,
+        Fault::Injected { .. } => 34,
+        Fault::AdminTokenRequired => 35,
+        Fault::AdminNotFound { .. } => 36,
     }
 }
 

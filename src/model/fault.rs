@@ -203,6 +203,16 @@ pub enum Fault {
         /// Why it is invalid.
         why: &'static str,
     },
+    /// A name the client gave (a temporary name's prefix or suffix) that would not stay one name
+    /// inside its directory, or that the guest forbids.
+    InvalidName {
+        /// Which input it came from.
+        field: &'static str,
+        /// The value (NUL bytes shown as `\0`).
+        value: String,
+        /// Why it is refused.
+        why: &'static str,
+    },
     /// Something already exists where the operation would create something.
     AlreadyExists {
         /// The path.

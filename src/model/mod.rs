@@ -477,14 +477,14 @@ impl Vcenter {
     }
 
     /// Parses `raw` for `vm`'s guest and fails with `RESOURCE_BUSY` if a transfer in flight
-    /// holds it.
+    /// holds it (or anything below it), whichever links lead there.
     fn free_path(
         vm: &VirtualMachine,
         raw: &str,
         transfers: &TransferTable,
     ) -> Result<GuestPath, Fault> {
         let path = vm.fs.path(raw)?;
-        if transfers.holds(&vm.id, &path) {
+        if transfers.holds(&vm.id, &vm.fs.real_path_ignoring_permissions(&path)) {
             return Err(Fault::GuestBusy { vm: vm.id.clone() });
         }
         Ok(path)
@@ -742,9 +742,18 @@ impl Vcenter {
                             }
                             _ => {}
                         }
-                        vm.fs.check_upload(&path, user, spec.size, spec.overwrite)?;
+                        vm.fs.check_upload(
+                            &path,
+                            user,
+                            spec.size,
+                            spec.overwrite,
+                            spec.attrs.posix.as_ref(),
+                        )?;
                     }
                 }
+                // The URL reaches the file the checks were made on, through whatever directory
+                // links the path took.
+                let path = vm.fs.real_path(&path, user)?;
                 let token = ids.token();
                 let direction = match &request.upload {
                     None => Direction::Download,
@@ -824,8 +833,13 @@ impl Vcenter {
                 .user(&ticket.user)
                 .cloned()
                 .ok_or(Fault::GuestAuthFailed)?;
-            vm.fs
-                .check_upload(&ticket.path, &user, blob.len(), spec.overwrite)?;
+            vm.fs.check_upload(
+                &ticket.path,
+                &user,
+                blob.len(),
+                spec.overwrite,
+                spec.attrs.posix.as_ref(),
+            )?;
             let a = &spec.attrs;
             let mut meta = Meta::new_for(&user, now, 0o644);
             meta.modified = a.modified.unwrap_or(now);

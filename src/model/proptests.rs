@@ -247,7 +247,10 @@ fn run_fs_step(
         }
         FsStep::Write(p, n, overwrite) => {
             let target = p.parse(fam);
-            if fs.check_upload(&target, user, *n, *overwrite).is_err() {
+            if fs
+                .check_upload(&target, user, *n, *overwrite, None)
+                .is_err()
+            {
                 return Ok(false);
             }
             let blob = Blob::Bytes(Bytes::from(vec![b'x'; *n as usize]));
@@ -761,7 +764,7 @@ impl World {
                         let allowed = self
                             .vc
                             .with_vm(VMS[vm], |v| {
-                                v.fs.check_upload(&ticket.path, &user, size, overwrite)
+                                v.fs.check_upload(&ticket.path, &user, size, overwrite, None)
                                     .is_ok()
                             })
                             .expect("the VM exists");

@@ -2,7 +2,7 @@
 //! bit and root, and Windows ACLs, administrators and the read-only attribute.
 
 use super::node::Node;
-use super::{Family, GuestFs, GuestPath};
+use super::{Family, GuestFs, GuestPath, PosixAttrs};
 use crate::model::fault::{Fault, FileReason};
 
 /// An account inside a guest.
@@ -48,6 +48,24 @@ pub(super) enum Want {
 }
 
 impl GuestFs {
+    /// Whether `user` may give a node whose ids are `owner` and `group` the ids `posix` asks
+    /// for: only root changes an owner, and others may set the group only to one of their own.
+    /// `Files.update` and uploads both ask this.
+    pub(super) fn may_set_ids(
+        &self,
+        user: &GuestUser,
+        owner: u32,
+        group: u32,
+        posix: &PosixAttrs,
+    ) -> bool {
+        if user.is_superuser(Family::Linux) {
+            return true;
+        }
+        let chown = posix.owner.is_some_and(|o| o != owner);
+        let chgrp = posix.group.is_some_and(|g| g != group && !user.in_group(g));
+        !(chown || chgrp)
+    }
+
     /// Whether `user` may do `want` to `node` itself (not its ancestors).
     pub(super) fn allowed(&self, node: &Node, user: &GuestUser, want: Want) -> bool {
         if user.is_superuser(self.family) {

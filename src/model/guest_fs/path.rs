@@ -102,13 +102,15 @@ impl GuestPath {
                 name if name.chars().count() > NAME_MAX => {
                     return Err(Fault::invalid(FileReason::PathTooLong, raw));
                 }
-                name if name.contains(['<', '>', ':', '"', '|', '?', '*']) => {
-                    return Err(Fault::InvalidPath {
-                        path: raw.into(),
-                        why: "the path contains a character Windows does not allow in names",
-                    });
+                name => {
+                    if let Some(why) = name_problem(Family::Windows, name) {
+                        return Err(Fault::InvalidPath {
+                            path: raw.into(),
+                            why,
+                        });
+                    }
+                    names.push(name.to_owned());
                 }
-                name => names.push(name.to_owned()),
             }
         }
         Ok(Self {
@@ -189,6 +191,44 @@ impl GuestPath {
     /// A key that identifies the path as the guest compares paths (for busy tracking).
     pub fn lookup_key(&self) -> String {
         self.keys().collect::<Vec<_>>().join("/")
+    }
+}
+
+/// The device names Windows reserves, with or without an extension (`CON`, `nul.txt`, `COM1`).
+const WINDOWS_DEVICES: [&str; 22] = [
+    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
+    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+];
+
+/// Why `name` cannot be one name of a path on this guest, if it cannot. Linux takes any bytes
+/// but `/` and NUL; Windows also refuses `<>:"|?*\`, control characters, a trailing dot or
+/// space, and its reserved device names.
+pub fn name_problem(family: Family, name: &str) -> Option<&'static str> {
+    if name.contains('\0') {
+        return Some("the name contains a NUL byte");
+    }
+    match family {
+        Family::Linux if name.contains('/') => Some("the name contains a path separator"),
+        Family::Linux => None,
+        Family::Windows => {
+            if name.contains(['/', '\\']) {
+                return Some("the name contains a path separator");
+            }
+            if name.contains(['<', '>', ':', '"', '|', '?', '*']) {
+                return Some("the path contains a character Windows does not allow in names");
+            }
+            if name.chars().any(char::is_control) {
+                return Some("the path contains a control character, which Windows does not allow");
+            }
+            if name.ends_with(['.', ' ']) {
+                return Some("a name ends with a dot or a space, which Windows does not allow");
+            }
+            let base = name.split('.').next().unwrap_or_default().trim_end();
+            if WINDOWS_DEVICES.iter().any(|d| d.eq_ignore_ascii_case(base)) {
+                return Some("a name is a device name Windows reserves (CON, NUL, COM1, ...)");
+            }
+            None
+        }
     }
 }
 

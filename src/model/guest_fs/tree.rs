@@ -7,10 +7,10 @@ use time::OffsetDateTime;
 
 use super::access::Want;
 use super::node::bytes_of;
-use super::path::{key, max_len};
+use super::path::{key, max_len, name_problem};
 use super::{
     AttrUpdate, Blob, Family, FileInfo, GuestPath, GuestUser, ListEntry, ListPage, Meta, NAME_MAX,
-    Node, NodeKind,
+    Node, NodeKind, PosixAttrs,
 };
 use crate::model::fault::{Fault, FileReason};
 
@@ -105,6 +105,16 @@ impl GuestFs {
         user: &GuestUser,
         follow_last: bool,
     ) -> Result<GuestPath, Fault> {
+        self.resolve_as(path, Some(user), follow_last)
+    }
+
+    /// [`GuestFs::resolve`] for `user`, or ignoring permissions when `user` is `None`.
+    fn resolve_as(
+        &self,
+        path: &GuestPath,
+        user: Option<&GuestUser>,
+        follow_last: bool,
+    ) -> Result<GuestPath, Fault> {
         let shown = path.display();
         let mut hops = 0;
         let mut pending: Vec<String> = path.names.iter().rev().cloned().collect();
@@ -117,7 +127,7 @@ impl GuestFs {
             let Some(children) = node.children() else {
                 return Err(Fault::invalid(FileReason::NotADirectory, done.display()));
             };
-            if !self.allowed(node, user, Want::Exec) {
+            if user.is_some_and(|u| !self.allowed(node, u, Want::Exec)) {
                 return Err(Fault::GuestAccessDenied { path: shown });
             }
             let Some(child) = children.get(&key(self.family, &name)) else {
@@ -151,6 +161,20 @@ impl GuestFs {
             }
         }
         Ok(done)
+    }
+
+    /// Where `path` really is for `user`: its directories' symbolic links resolved (the last
+    /// name is kept as it is), with search permission checked on the way. Transfers remember
+    /// this path, so that `/guestFile` reaches the file the checks were made on.
+    pub fn real_path(&self, path: &GuestPath, user: &GuestUser) -> Result<GuestPath, Fault> {
+        self.resolve(path, user, false)
+    }
+
+    /// Where `path` really is, ignoring permissions (for comparing paths, as the busy check
+    /// does); a path that cannot be resolved is returned as it is.
+    pub fn real_path_ignoring_permissions(&self, path: &GuestPath) -> GuestPath {
+        self.resolve_as(path, None, false)
+            .unwrap_or_else(|_| path.clone())
     }
 
     /// Makes a symlink target absolute relative to the directory holding the link.
@@ -298,14 +322,17 @@ impl GuestFs {
         }
     }
 
-    /// Checks that `user` could upload `size` bytes to `path`, in vCenter's order: not a file,
-    /// parent missing, already exists, no space, access.
+    /// Checks that `user` could upload `size` bytes to `path` with the POSIX ids and mode
+    /// `posix` asks for, in vCenter's order: not a file, parent missing, already exists, no
+    /// space, access. The new file is the uploader's, so the ids follow the same rule as a
+    /// `Files.update` of a file they own.
     pub fn check_upload(
         &self,
         path: &GuestPath,
         user: &GuestUser,
         size: u64,
         overwrite: bool,
+        posix: Option<&PosixAttrs>,
     ) -> Result<(), Fault> {
         let real = self.resolve(path, user, false)?;
         let existing = self.node_at(&real);
@@ -338,6 +365,11 @@ impl GuestFs {
                 path: path.display(),
                 needed: size,
                 free: self.free() + reclaimed,
+            });
+        }
+        if posix.is_some_and(|p| !self.may_set_ids(user, user.uid, user.gid, p)) {
+            return Err(Fault::GuestAccessDenied {
+                path: path.display(),
             });
         }
         self.writable_parent(&real, user).map(|_| ())
@@ -472,6 +504,17 @@ impl GuestFs {
         random: &mut dyn FnMut() -> String,
         now: OffsetDateTime,
     ) -> Result<GuestPath, Fault> {
+        // The name is made inside the directory: a prefix or suffix that would put it elsewhere,
+        // or that the guest forbids in a name, is refused before anything is looked at.
+        for (field, part) in [("prefix", prefix), ("suffix", suffix)] {
+            if let Some(why) = name_problem(self.family, part) {
+                return Err(Fault::InvalidName {
+                    field,
+                    value: part.replace('\0', "\\0"),
+                    why,
+                });
+            }
+        }
         let dir = parent.unwrap_or(default_dir);
         let (real_dir, node) = self.lookup(dir, user, true)?;
         if node.children().is_none() {
@@ -479,6 +522,13 @@ impl GuestFs {
         }
         for _ in 0..100 {
             let name = format!("{prefix}{}{suffix}", random());
+            if let Some(why) = name_problem(self.family, &name) {
+                return Err(Fault::InvalidName {
+                    field: "prefix and suffix",
+                    value: name,
+                    why,
+                });
+            }
             let candidate = real_dir.join(&name);
             if candidate.display().len() > max_len(self.family) || name.len() > NAME_MAX {
                 return Err(Fault::invalid(FileReason::PathTooLong, candidate.display()));
@@ -630,6 +680,14 @@ impl GuestFs {
             if existing.children().is_some() {
                 return Err(Fault::invalid(FileReason::NotAFile, to.display()));
             }
+            // Replacing an entry removes it: the same rule as deleting it (the sticky bit, a
+            // read-only file on Windows).
+            let to_dir = self
+                .node_at(&real_to.parent().expect("an existing entry is not the root"))
+                .expect("the parent of an existing entry exists");
+            if !self.may_remove(to_dir, existing, user) {
+                return Err(Fault::GuestAccessDenied { path: to.display() });
+            }
         }
         self.relocate(&real_from, &real_to, user, from)
     }
@@ -726,11 +784,7 @@ impl GuestFs {
             return Err(denied());
         }
         if let Some(posix) = &attrs.posix {
-            let chown = posix.owner.is_some_and(|o| o != node.meta.owner);
-            let chgrp = posix
-                .group
-                .is_some_and(|g| g != node.meta.group && !user.in_group(g));
-            if user.uid != 0 && (chown || chgrp) {
+            if !self.may_set_ids(user, node.meta.owner, node.meta.group, posix) {
                 return Err(denied());
             }
         }

@@ -6,7 +6,10 @@ mod access;
 mod bad_input;
 mod bounds;
 mod concurrency;
+mod credentials;
 mod interruptions;
+mod names;
+mod permissions;
 
 use std::time::Duration;
 

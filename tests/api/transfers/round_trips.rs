@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use super::*;
@@ -198,5 +198,59 @@ async fn an_upload_lands_the_file_with_windows_attributes() {
             .unwrap()
             .unwrap(),
         vec![0, 1, 2]
+    );
+}
+
+#[tokio::test]
+async fn transfers_go_through_directory_links_as_the_other_operations_do() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    let link = app
+        .send(
+            Method::PUT,
+            "/_mock/vms/vm-1001/files",
+            None,
+            Some(json!({"path": "/tmp/etclink", "type": "symlink", "target": "/etc"})),
+        )
+        .await;
+    assert_eq!(link.status, StatusCode::NO_CONTENT, "{}", link.text());
+    let url = url_for(
+        &app,
+        &sid,
+        "vm-1001",
+        root(),
+        download_spec("/tmp/etclink/hosts"),
+    )
+    .await;
+    let got = fetch(&app, &url).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text());
+    assert_eq!(
+        got.body,
+        app.mock
+            .vm("vm-1001")
+            .read_file("/etc/hosts")
+            .unwrap()
+            .unwrap()
+    );
+    let up = url_for(
+        &app,
+        &sid,
+        "vm-1001",
+        root(),
+        upload_spec("/tmp/etclink/new.conf", 5, json!({})),
+    )
+    .await;
+    assert_eq!(
+        put(&app, &up, b"hello".to_vec()).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.mock
+            .vm("vm-1001")
+            .read_file("/etc/new.conf")
+            .unwrap()
+            .unwrap(),
+        b"hello",
+        "the upload lands where the link leads"
     );
 }
