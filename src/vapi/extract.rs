@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use super::strict::Strict;
 use crate::model::Fault;
 use crate::state::AppState;
 
@@ -44,20 +45,18 @@ impl JsonBody {
 }
 
 /// Parses JSON bytes as `T`, naming the JSON path of any problem. An empty body reads as `{}`.
+/// Strict: a structure must be an object (never an array of its fields), and nothing but white
+/// space may follow the value.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Fault> {
     let text = std::str::from_utf8(bytes).map_err(|e| Fault::InvalidInput {
         detail: format!("the body is not UTF-8 ({e})"),
     })?;
     let text = if text.trim().is_empty() { "{}" } else { text };
     let de = &mut serde_json::Deserializer::from_str(text);
-    let result: Result<T, _> = serde_path_to_error::deserialize(de);
-    result.map_err(|e| {
+    let result: Result<T, _> = serde_path_to_error::deserialize(Strict(&mut *de));
+    let value = result.map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        let inner = match inner.rfind(" at line ") {
-            Some(i) => inner[..i].to_owned(),
-            None => inner,
-        };
+        let inner = without_position(&e.into_inner().to_string());
         Fault::InvalidInput {
             detail: if path == "." {
                 inner
@@ -65,7 +64,22 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Fault> {
                 format!("{path}: {inner}")
             },
         }
-    })
+    })?;
+    de.end().map_err(|e| Fault::InvalidInput {
+        detail: format!(
+            "{}: only white space may follow the JSON value",
+            without_position(&e.to_string())
+        ),
+    })?;
+    Ok(value)
+}
+
+/// serde_json's message without its " at line L column C" suffix.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
 }
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
