@@ -303,6 +303,18 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
             none,
             Some(StatusCode::PAYLOAD_TOO_LARGE),
         ),
+        Fault::BodyStalled { seconds } => (
+            row!(
+                "BodyStalled",
+                E::TimedOut,
+                "vcmock.request.body.stalled",
+                "The request body stopped arriving for {0} seconds.",
+                "vcmock: a body (JSON or an upload) that stops moving for --body-timeout is given up (408); an upload's URL stays usable"
+            ),
+            vec![seconds.to_string()],
+            none,
+            Some(StatusCode::REQUEST_TIMEOUT),
+        ),
         Fault::UnknownRoute { path } => (
             row!(
                 "UnknownRoute",
@@ -617,6 +629,18 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
             Some(file_data(FileReason::NoDiskSpace, path)),
             None,
         ),
+        Fault::ContentTooLarge { path, size, limit } => (
+            row!(
+                "ContentTooLarge",
+                E::UnableToAllocateResource,
+                "vcmock.content.too_large",
+                "'{0}' holds {1} bytes; at most {2} are held in memory for this.",
+                "vcmock: state dumps and the library's read_file hold content in memory, within a bound; downloads and the admin file read stream any size"
+            ),
+            vec![path.clone(), size.to_string(), limit.to_string()],
+            none,
+            None,
+        ),
         Fault::AttributesNotApplicable { given } => (
             row!(
                 "AttributesNotApplicable",
@@ -757,6 +781,7 @@ fn samples() -> Vec<Fault> {
             structure: "y",
         },
         Fault::BodyTooLarge { limit: 1 },
+        Fault::BodyStalled { seconds: 30 },
         Fault::UnknownRoute { path: p() },
         Fault::MethodNotAllowed {
             method: "GET".into(),
@@ -814,6 +839,11 @@ fn samples() -> Vec<Fault> {
             needed: 1,
             free: 0,
         },
+        Fault::ContentTooLarge {
+            path: p(),
+            size: 2,
+            limit: 1,
+        },
         Fault::AttributesNotApplicable { given: "windows" },
         Fault::TransferRefused {
             refusal: Refusal::Used,
@@ -837,7 +867,7 @@ fn samples() -> Vec<Fault> {
 
 /// How many variants [`Fault`] has; [`variant_index`] numbers them.
 #[cfg(test)]
-const VARIANTS: usize = 37;
+const VARIANTS: usize = 39;
 
 /// Numbers each [`Fault`] variant. The match is exhaustive, so a new variant does not compile
 /// until it is numbered here, and the catalogue test then fails until `samples()` lists it.
@@ -850,37 +880,39 @@ fn variant_index(f: &Fault) -> usize {
         Fault::InvalidInput { .. } => 3,
         Fault::MissingField { .. } => 4,
         Fault::BodyTooLarge { .. } => 5,
-        Fault::UnknownRoute { .. } => 6,
-        Fault::MethodNotAllowed { .. } => 7,
-        Fault::OperationNotFound { .. } => 8,
-        Fault::Internal { .. } => 9,
-        Fault::VmNotFound { .. } => 10,
-        Fault::TooManyVms { .. } => 11,
-        Fault::AlreadyInPowerState { .. } => 12,
-        Fault::PowerOpNotAllowed { .. } => 13,
-        Fault::VmNotRunning { .. } => 14,
-        Fault::ToolsNotRunning { .. } => 15,
-        Fault::ToolsTooOld { .. } => 16,
-        Fault::GuestOpsDisabled { .. } => 17,
-        Fault::GuestAuthFailed => 18,
-        Fault::NoInteractiveSession { .. } => 19,
-        Fault::GuestAccessDenied { .. } => 20,
-        Fault::GuestBusy { .. } => 21,
-        Fault::File { .. } => 22,
-        Fault::InvalidPath { .. } => 23,
-        Fault::InvalidName { .. } => 24,
-        Fault::AlreadyExists { .. } => 25,
-        Fault::DirectoryInUse { .. } => 26,
-        Fault::NoSpace { .. } => 27,
-        Fault::AttributesNotApplicable { .. } => 28,
-        Fault::TransferRefused { .. } => 29,
-        Fault::TransferWrongMethod { .. } => 30,
-        Fault::UploadLengthMismatch { .. } => 31,
-        Fault::EmptyUpload => 32,
-        Fault::TransferAborted => 33,
-        Fault::Injected { .. } => 34,
-        Fault::AdminTokenRequired => 35,
-        Fault::AdminNotFound { .. } => 36,
+        Fault::BodyStalled { .. } => 6,
+        Fault::UnknownRoute { .. } => 7,
+        Fault::MethodNotAllowed { .. } => 8,
+        Fault::OperationNotFound { .. } => 9,
+        Fault::Internal { .. } => 10,
+        Fault::VmNotFound { .. } => 11,
+        Fault::TooManyVms { .. } => 12,
+        Fault::AlreadyInPowerState { .. } => 13,
+        Fault::PowerOpNotAllowed { .. } => 14,
+        Fault::VmNotRunning { .. } => 15,
+        Fault::ToolsNotRunning { .. } => 16,
+        Fault::ToolsTooOld { .. } => 17,
+        Fault::GuestOpsDisabled { .. } => 18,
+        Fault::GuestAuthFailed => 19,
+        Fault::NoInteractiveSession { .. } => 20,
+        Fault::GuestAccessDenied { .. } => 21,
+        Fault::GuestBusy { .. } => 22,
+        Fault::File { .. } => 23,
+        Fault::InvalidPath { .. } => 24,
+        Fault::InvalidName { .. } => 25,
+        Fault::AlreadyExists { .. } => 26,
+        Fault::DirectoryInUse { .. } => 27,
+        Fault::NoSpace { .. } => 28,
+        Fault::ContentTooLarge { .. } => 29,
+        Fault::AttributesNotApplicable { .. } => 30,
+        Fault::TransferRefused { .. } => 31,
+        Fault::TransferWrongMethod { .. } => 32,
+        Fault::UploadLengthMismatch { .. } => 33,
+        Fault::EmptyUpload => 34,
+        Fault::TransferAborted => 35,
+        Fault::Injected { .. } => 36,
+        Fault::AdminTokenRequired => 37,
+        Fault::AdminNotFound { .. } => 38,
     }
 }
 

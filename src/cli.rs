@@ -130,7 +130,8 @@ async fn serve_until_signal(p: Prepared) -> std::io::Result<()> {
         out.flush()?;
     }
     let app = server::app(state.clone());
-    server::serve(listener, app, tls, signalled).await?;
+    let timeouts = server::Timeouts::of(state.settings());
+    server::serve(listener, app, tls, timeouts, signalled).await?;
     state.vcenter().revoke_all("server stopped", state.now());
     tracing::info!("vcmock stopped");
     Ok(())

@@ -144,6 +144,20 @@ pub struct ServeArgs {
     /// Uploads above this many bytes spill to a temporary file.
     #[arg(long, env = "VCMOCK_SPILL_THRESHOLD", default_value_t = 8 << 20)]
     pub spill_threshold: u64,
+    /// Largest admin API request body, in bytes (state loads carry file content).
+    #[arg(long, env = "VCMOCK_ADMIN_BODY_LIMIT", default_value_t = 128 << 20)]
+    pub admin_body_limit: usize,
+    /// Seconds a client may take to send a request's head (on HTTP/1.1, also how long a
+    /// kept-alive connection waits for its next request).
+    #[arg(long, env = "VCMOCK_HEADER_TIMEOUT", default_value_t = 30)]
+    pub header_timeout: u64,
+    /// Seconds a connection may sit idle, with no request in flight, before it is closed.
+    #[arg(long, env = "VCMOCK_IDLE_TIMEOUT", default_value_t = 120)]
+    pub idle_timeout: u64,
+    /// Seconds a request body (JSON or an upload) may stop moving before the request is
+    /// given up.
+    #[arg(long, env = "VCMOCK_BODY_TIMEOUT", default_value_t = 30)]
+    pub body_timeout: u64,
     /// Log format (logs go to stderr).
     #[arg(long, env = "VCMOCK_LOG", value_enum, default_value = "pretty")]
     pub log: LogFormat,
@@ -199,6 +213,10 @@ impl ServeArgs {
                 admin_enabled: self.admin == Switch::On,
                 body_limit: self.body_limit,
                 spill_threshold: self.spill_threshold,
+                admin_body_limit: self.admin_body_limit,
+                header_timeout: Duration::from_secs(self.header_timeout.max(1)),
+                idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
+                body_timeout: Duration::from_secs(self.body_timeout.max(1)),
                 ..Settings::default()
             },
             limits: Limits {

@@ -13,6 +13,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The most rules installed at once.
+pub const MAX_RULES: usize = 1000;
+/// The most text one rule holds: its patterns, message and answer body together (64 KiB).
+pub const RULE_TEXT_MAX: usize = 64 << 10;
+
 /// What a firing fault rule does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -124,8 +129,23 @@ pub struct Injections {
 }
 
 impl Injections {
-    /// Adds a rule; fails if its path pattern, probability or status is invalid.
+    /// Adds a rule; fails if its path pattern, probability or status is invalid, if it is larger
+    /// than [`RULE_TEXT_MAX`], or if [`MAX_RULES`] are installed already.
     pub fn add(&self, spec: InjectionRule) -> Result<Injection, String> {
+        let text = [&spec.operation, &spec.vm, &spec.path, &spec.method]
+            .iter()
+            .map(|t| t.as_ref().map_or(0, String::len))
+            .sum::<usize>()
+            + match &spec.effect {
+                Effect::Error { message, .. } => message.len(),
+                Effect::Status { body, .. } => body.as_ref().map_or(0, |b| b.to_string().len()),
+                _ => 0,
+            };
+        if text > RULE_TEXT_MAX {
+            return Err(format!(
+                "the rule holds {text} bytes of text; a rule holds at most {RULE_TEXT_MAX}"
+            ));
+        }
         if let Effect::Status { status, .. } = &spec.effect {
             if !(100..=599).contains(status) {
                 return Err(format!(
@@ -145,6 +165,11 @@ impl Injections {
             }
         }
         let mut g = lock(&self.inner);
+        if g.1.len() >= MAX_RULES {
+            return Err(format!(
+                "{MAX_RULES} rules are installed; remove some (DELETE /_mock/faults) first"
+            ));
+        }
         g.0 += 1;
         let rule = Injection {
             id: g.0,

@@ -38,6 +38,6 @@ pub fn run_cli() -> std::process::ExitCode {
 /// serve its baselines on the same stack.
 #[doc(hidden)]
 pub mod bench {
-    pub use crate::server::serve;
+    pub use crate::server::{Timeouts, serve};
     pub use crate::tls::{TlsMaterial, default_sans, self_signed};
 }

@@ -2,8 +2,9 @@
 //! fixture, the clock, the id generator, settings, the certificate, and the journal,
 //! failure-injection rules and metrics.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use time::OffsetDateTime;
 
@@ -33,7 +34,21 @@ pub struct Settings {
     pub body_limit: usize,
     /// Uploads larger than this spill to a temporary file instead of memory.
     pub spill_threshold: u64,
+    /// Largest admin API request body, in bytes (state loads carry file content).
+    pub admin_body_limit: usize,
+    /// How long a client may take to send a request's head (and, on HTTP/1.1, how long an
+    /// idle kept-alive connection waits for the next one).
+    pub header_timeout: Duration,
+    /// How long a connection may sit idle, with no request in flight, before it is closed.
+    pub idle_timeout: Duration,
+    /// How long a request body (a JSON body or an upload) may stop moving before the request
+    /// is given up.
+    pub body_timeout: Duration,
 }
+
+/// Uploads held in memory, all together, stay below this; one that would pass it is written
+/// to a temporary file instead, whatever its size.
+pub const UPLOAD_MEMORY_MAX: u64 = 256 << 20;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -45,6 +60,10 @@ impl Default for Settings {
             admin_enabled: true,
             body_limit: 1 << 20,
             spill_threshold: 8 << 20,
+            admin_body_limit: 128 << 20,
+            header_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(120),
+            body_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -68,6 +87,8 @@ struct Inner {
     injections: Injections,
     metrics: Metrics,
     ready: AtomicBool,
+    /// Bytes of uploads held in memory right now.
+    upload_memory: Arc<AtomicU64>,
 }
 
 impl AppState {
@@ -95,6 +116,7 @@ impl AppState {
             injections: Injections::default(),
             metrics: Metrics::default(),
             ready: AtomicBool::new(false),
+            upload_memory: Arc::default(),
         }))
     }
 
@@ -195,9 +217,25 @@ impl AppState {
         self.0.ids.reset();
     }
 
-    /// A fixture describing the current state.
-    pub fn snapshot(&self) -> Fixture {
+    /// A fixture describing the current state (refused when it would carry more content than
+    /// a snapshot holds).
+    pub fn snapshot(&self) -> Result<Fixture, crate::model::Fault> {
         Fixture::snapshot(&self.vcenter(), &self.shared_fixture().roles)
+    }
+
+    /// Reserves `bytes` of the memory uploads may hold ([`UPLOAD_MEMORY_MAX`] in all), or
+    /// `None` when that would pass it (the upload then goes to a temporary file).
+    pub fn reserve_upload_memory(&self, bytes: u64) -> Option<MemoryReservation> {
+        let total = &self.0.upload_memory;
+        total
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                held.checked_add(bytes).filter(|&t| t <= UPLOAD_MEMORY_MAX)
+            })
+            .ok()
+            .map(|_| MemoryReservation {
+                total: total.clone(),
+                bytes,
+            })
     }
 
     /// Whether the listener is up and the fixture loaded.
@@ -208,5 +246,50 @@ impl AppState {
     /// Marks the server ready (or not).
     pub fn set_ready(&self, ready: bool) {
         self.0.ready.store(ready, Ordering::Release);
+    }
+}
+
+/// Memory an upload holds; given back when dropped.
+#[derive(Debug)]
+pub struct MemoryReservation {
+    total: Arc<AtomicU64>,
+    bytes: u64,
+}
+
+impl Drop for MemoryReservation {
+    fn drop(&mut self) {
+        self.total.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_in_memory_stay_under_their_bound_and_give_it_back_when_done() {
+        let state = AppState::new(
+            Fixture::shared_default(),
+            Limits::default(),
+            SwitchableClock::system(),
+            Some(1),
+            Settings::default(),
+            None,
+            10,
+        );
+        let half = state.reserve_upload_memory(UPLOAD_MEMORY_MAX / 2).unwrap();
+        let rest = state.reserve_upload_memory(UPLOAD_MEMORY_MAX / 2).unwrap();
+        assert!(state.reserve_upload_memory(1).is_none(), "full");
+        drop(half);
+        assert!(
+            state.reserve_upload_memory(1).is_some(),
+            "a finished upload gave its share back"
+        );
+        drop(rest);
+        assert!(state.reserve_upload_memory(UPLOAD_MEMORY_MAX).is_some());
+        assert!(
+            state.reserve_upload_memory(u64::MAX).is_none(),
+            "no overflow"
+        );
     }
 }

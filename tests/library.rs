@@ -185,8 +185,8 @@ fn typed_builders_produce_the_same_model_as_the_json_fixture_form() {
         .fixture(fixture)
         .start()
         .unwrap();
-    let a = serde_json::to_value(typed.snapshot().vms).unwrap();
-    let b = serde_json::to_value(from_json.snapshot().vms).unwrap();
+    let a = serde_json::to_value(typed.snapshot().unwrap().vms).unwrap();
+    let b = serde_json::to_value(from_json.snapshot().unwrap().vms).unwrap();
     assert_eq!(strip_times(a), strip_times(b));
 }
 

@@ -98,6 +98,11 @@ pub enum Fault {
         /// The limit, in bytes.
         limit: usize,
     },
+    /// The request body stopped arriving before it was complete.
+    BodyStalled {
+        /// How long it stood still, in seconds.
+        seconds: u64,
+    },
     /// No route matches the URL.
     UnknownRoute {
         /// The request path.
@@ -231,6 +236,16 @@ pub enum Fault {
         needed: u64,
         /// Bytes free.
         free: u64,
+    },
+    /// A file's content is too large to hold in memory for what was asked (a state dump, the
+    /// library's `read_file`); streaming reads (downloads, the admin file read) have no limit.
+    ContentTooLarge {
+        /// The file.
+        path: String,
+        /// Its size.
+        size: u64,
+        /// The most that fits.
+        limit: u64,
     },
     /// Attributes for the other guest family (e.g. `windows` on a POSIX guest).
     AttributesNotApplicable {

@@ -39,6 +39,8 @@ pub struct Limits {
     pub max_sessions: usize,
     /// Most unused transfer tokens kept at once.
     pub max_live_transfers: usize,
+    /// Most bytes the live transfers hold in all (their paths, tokens and names).
+    pub max_live_transfer_bytes: usize,
     /// Ended transfers kept for inspection.
     pub transfer_history: usize,
 }
@@ -49,6 +51,7 @@ impl Default for Limits {
             session_idle: Duration::from_secs(30 * 60),
             max_sessions: 10_000,
             max_live_transfers: 100_000,
+            max_live_transfer_bytes: 32 << 20,
             transfer_history: 1000,
         }
     }
@@ -152,10 +155,10 @@ impl Vcenter {
                 .map(|u| (u.login.to_lowercase(), std::sync::Arc::new(u)))
                 .collect(),
             sessions: Mutex::new(SessionTable::new(limits.session_idle, limits.max_sessions)),
-            transfers: Mutex::new(TransferTable::new(
-                limits.max_live_transfers,
-                limits.transfer_history,
-            )),
+            transfers: Mutex::new(
+                TransferTable::new(limits.max_live_transfers, limits.transfer_history)
+                    .with_byte_cap(limits.max_live_transfer_bytes),
+            ),
         }
     }
 

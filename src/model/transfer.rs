@@ -127,6 +127,14 @@ pub struct TransferTable {
     history: VecDeque<Transfer>,
     history_cap: usize,
     live_cap: usize,
+    /// Most bytes the live transfers hold in all, and what they hold now.
+    byte_cap: usize,
+    live_bytes: usize,
+}
+
+/// What one transfer holds in memory, roughly: its texts and a fixed overhead.
+fn footprint(t: &Transfer) -> usize {
+    t.token.len() + t.vm.len() + t.user.len() + t.path.text_len() + 256
 }
 
 impl TransferTable {
@@ -141,7 +149,15 @@ impl TransferTable {
             history: VecDeque::new(),
             history_cap,
             live_cap: live_cap.max(1),
+            byte_cap: usize::MAX,
+            live_bytes: 0,
         }
+    }
+
+    /// This table, keeping the live transfers within `bytes` in all.
+    pub fn with_byte_cap(mut self, bytes: usize) -> Self {
+        self.byte_cap = bytes;
+        self
     }
 
     /// Issues a transfer and returns its id.
@@ -155,8 +171,9 @@ impl TransferTable {
         now: OffsetDateTime,
     ) -> u64 {
         self.sweep(now);
-        // At the cap the oldest unused token goes; a transfer in flight is never cut off here.
-        while self.live.len() >= self.live_cap {
+        let cost = token.len() + vm.len() + user.len() + path.text_len() + 256;
+        // At either cap the oldest unused token goes; a transfer in flight is never cut off here.
+        while self.live.len() >= self.live_cap || self.live_bytes + cost > self.byte_cap {
             let live = &self.live;
             let Some(pos) = self.order.iter().position(|id| {
                 live.get(id)
@@ -187,6 +204,7 @@ impl TransferTable {
         );
         self.by_vm.entry(vm.to_owned()).or_default().insert(id);
         self.order.push_back(id);
+        self.live_bytes += cost;
         id
     }
 
@@ -329,6 +347,7 @@ impl TransferTable {
         let Some(mut t) = self.live.remove(&id) else {
             return;
         };
+        self.live_bytes -= footprint(&t);
         self.settle(&t.vm, id);
         if let Some(ids) = self.by_vm.get_mut(&t.vm) {
             ids.remove(&id);
@@ -662,6 +681,43 @@ mod tests {
         u.revoke_vm("vm-1", "powered off", T0);
         assert!(!u.holds("vm-1", &hosts), "a revoked upload lets go");
         assert!(t.in_flight.is_empty() && u.in_flight.is_empty());
+    }
+
+    #[test]
+    fn the_live_transfers_stay_within_their_byte_cap_however_long_their_paths() {
+        let mut t = TransferTable::new(100_000, 10).with_byte_cap(64 << 10);
+        let long = GuestPath::parse(
+            Family::Linux,
+            &format!("/{}", vec!["a".repeat(250); 16].join("/")),
+        )
+        .unwrap();
+        let mut ids = Vec::new();
+        for i in 0..1000 {
+            ids.push(t.issue(
+                format!("t{i}"),
+                "vm-1",
+                long.clone(),
+                "root",
+                Direction::Download,
+                T0,
+            ));
+            assert!(t.live_bytes <= 64 << 10, "{} bytes after {i}", t.live_bytes);
+        }
+        assert!(t.live_count() < 20, "{} live", t.live_count());
+        let last = *ids.last().unwrap();
+        assert!(
+            t.begin(last, "t999", Redeem::Get, T0).is_ok(),
+            "the newest URLs stay usable"
+        );
+        assert!(
+            matches!(
+                refusal(t.begin(ids[0], "t0", Redeem::Get, T0)),
+                Refusal::Expired | Refusal::Unknown
+            ),
+            "the oldest unused one made room"
+        );
+        t.revoke_vm("vm-1", "powered off", T0);
+        assert_eq!(t.live_bytes, 0, "ending transfers gives their bytes back");
     }
 
     #[test]

@@ -29,11 +29,14 @@ impl NameFilter {
         let re = regex::Regex::new(pattern).map_err(|e| Fault::InvalidInput {
             detail: format!("filter.match_pattern: {e}"),
         })?;
-        let mut cache = lock();
-        if cache.len() >= 256 {
-            cache.clear();
+        // The cache holds at most 256 patterns of at most 1 KiB each.
+        if pattern.len() <= 1024 {
+            let mut cache = lock();
+            if cache.len() >= 256 {
+                cache.clear();
+            }
+            cache.insert(pattern.to_owned(), re.clone());
         }
-        cache.insert(pattern.to_owned(), re.clone());
         Ok(Self(Some(re)))
     }
 

@@ -211,9 +211,10 @@ impl Record {
         self.with(|r| r.operation = Some(name));
     }
 
-    /// Notes why the request ended as it did, in words.
+    /// Notes why the request ended as it did, in words (at most [`RECORDED_TEXT_MAX`] bytes:
+    /// a refusal's message can quote a client's path).
     pub fn note(&self, note: impl Into<String>) {
-        let note = note.into();
+        let note = bounded(&note.into());
         self.with(|r| r.note = Some(note));
     }
 

@@ -176,8 +176,8 @@ fn load_fixture(body: &JsonBody) -> Result<Fixture, ApiError> {
     Fixture::from_json(text, "request body").map_err(|e| bad(e.to_string()))
 }
 
-async fn state_dump(state: AppState) -> Response {
-    ok_json(&serde_json::to_value(state.snapshot()).unwrap_or_default())
+async fn state_dump(state: AppState) -> Result<Response, ApiError> {
+    Ok(ok_json(&state.snapshot()?))
 }
 
 /// `POST /_mock/state`: restores a snapshot (it becomes what reset restores).
@@ -297,12 +297,16 @@ async fn read_file(
         v.fs.read_ignoring_permissions(&p)
             .ok_or_else(|| Fault::not_found(p.display()))
     })??;
-    let bytes = blob.to_vec().map_err(|e| {
-        ApiError(Fault::Internal {
-            detail: e.to_string(),
-        })
-    })?;
-    Ok(([(CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+    // Streamed: a generated file can be far larger than memory.
+    let len = blob.len();
+    let mut resp = super::guest_file::blob_body(blob).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        "application/octet-stream".parse().expect("static"),
+    );
+    headers.insert(axum::http::header::CONTENT_LENGTH, len.into());
+    Ok(resp)
 }
 
 /// `PUT /_mock/vms/{vm}/files`: adds or replaces a file, directory or link (fixture format).

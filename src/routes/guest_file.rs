@@ -10,7 +10,6 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures_util::StreamExt as _;
 use tokio::io::AsyncReadExt as _;
 
 use super::call::RestCall;
@@ -118,6 +117,7 @@ async fn download(rest: RestCall, req: Request) -> Response {
     resp
 }
 
+/// Where a file's bytes come from while they stream out.
 enum Source {
     Memory(Bytes),
     Pattern,
@@ -125,10 +125,71 @@ enum Source {
     Unopened(Arc<SpilledFile>),
 }
 
-struct Streaming {
+/// Reads a file's content in chunks, whatever holds it: memory, the generated pattern, or a
+/// spilled temporary file. Nothing reads more than one chunk at a time.
+pub struct BlobReader {
     source: Source,
     sent: u64,
     len: u64,
+}
+
+impl BlobReader {
+    /// A reader at the start of `blob`.
+    pub fn new(blob: Blob) -> Self {
+        let len = blob.len();
+        let source = match blob {
+            Blob::Bytes(b) => Source::Memory(b),
+            Blob::Pattern { .. } => Source::Pattern,
+            Blob::Spilled(f) => Source::Unopened(f),
+        };
+        Self {
+            source,
+            sent: 0,
+            len,
+        }
+    }
+
+    /// Bytes not yet read.
+    pub fn remaining(&self) -> u64 {
+        self.len - self.sent
+    }
+
+    /// The next `want` bytes at most (fewer only at the end).
+    pub async fn read(&mut self, want: usize) -> std::io::Result<Bytes> {
+        let want = want.min(self.remaining().min(CHUNK as u64) as usize);
+        if let Source::Unopened(f) = &self.source {
+            self.source = Source::File(tokio::fs::File::open(&f.path).await?);
+        }
+        let chunk = match &mut self.source {
+            Source::Memory(b) => b.slice(self.sent as usize..self.sent as usize + want),
+            Source::Pattern => Blob::pattern_slice(self.sent, want),
+            Source::File(file) => {
+                let mut v = vec![0; want];
+                file.read_exact(&mut v).await?;
+                Bytes::from(v)
+            }
+            Source::Unopened(_) => unreachable!("opened above"),
+        };
+        self.sent += chunk.len() as u64;
+        Ok(chunk)
+    }
+}
+
+/// `blob` as a response body, streamed a chunk at a time (admin reads of any size).
+pub fn blob_body(blob: Blob) -> Body {
+    Body::from_stream(futures_util::stream::unfold(
+        BlobReader::new(blob),
+        |mut r| async move {
+            if r.remaining() == 0 {
+                return None;
+            }
+            Some((r.read(CHUNK).await, r))
+        },
+    ))
+}
+
+struct Streaming {
+    reader: BlobReader,
     transfer: Transfer,
     shaping: Shaping,
     state: AppState,
@@ -146,16 +207,8 @@ fn stream_blob(
     state: AppState,
     guard: DownloadGuard,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
-    let len = blob.len();
-    let source = match blob {
-        Blob::Bytes(b) => Source::Memory(b),
-        Blob::Pattern { .. } => Source::Pattern,
-        Blob::Spilled(f) => Source::Unopened(f),
-    };
     let s = Streaming {
-        source,
-        sent: 0,
-        len,
+        reader: BlobReader::new(blob),
         transfer,
         shaping,
         state,
@@ -163,44 +216,31 @@ fn stream_blob(
     };
     futures_util::stream::unfold(Some(s), |s| async move {
         let mut s = s?;
-        if s.sent >= s.len {
+        if s.reader.remaining() == 0 {
             return None;
         }
         if s.transfer.cancel().is_cancelled() {
             return Some((Err(cut("the transfer was revoked")), None));
         }
-        let mut want = (s.len - s.sent).min(CHUNK as u64) as usize;
+        let sent = s.reader.sent;
+        let mut want = s.reader.remaining().min(CHUNK as u64) as usize;
         if let Some(limit) = s.shaping.truncate_after {
-            if s.sent >= limit {
+            if sent >= limit {
                 return Some((Err(cut("truncated by a fault rule")), None));
             }
-            want = want.min((limit - s.sent) as usize);
+            want = want.min((limit - sent) as usize);
         }
         if let Some(bps) = s.shaping.bytes_per_second {
             want = want.min(bps as usize).max(1);
             tokio::time::sleep(Duration::from_secs_f64(want as f64 / bps as f64)).await;
         }
-        let chunk = match &mut s.source {
-            Source::Memory(b) => b.slice(s.sent as usize..s.sent as usize + want),
-            Source::Pattern => Blob::pattern_slice(s.sent, want),
-            Source::Unopened(f) => match tokio::fs::File::open(&f.path).await {
-                Ok(file) => {
-                    s.source = Source::File(file);
-                    return Some((Ok(Bytes::new()), Some(s)));
-                }
-                Err(e) => return Some((Err(e), None)),
-            },
-            Source::File(file) => {
-                let mut v = vec![0; want];
-                if let Err(e) = file.read_exact(&mut v).await {
-                    return Some((Err(e), None));
-                }
-                Bytes::from(v)
+        match s.reader.read(want).await {
+            Ok(chunk) => {
+                s.state.metrics().add_down(chunk.len() as u64);
+                Some((Ok(chunk), Some(s)))
             }
-        };
-        s.sent += chunk.len() as u64;
-        s.state.metrics().add_down(chunk.len() as u64);
-        Some((Ok(chunk), Some(s)))
+            Err(e) => Some((Err(e), None)),
+        }
     })
 }
 
@@ -220,9 +260,14 @@ impl Drop for UploadGuard {
     }
 }
 
-/// Where upload bytes collect: memory below the spill threshold, a temporary file above it.
+/// Where upload bytes collect: memory below the spill threshold (with its share of the memory
+/// uploads may hold), a temporary file above it.
 enum Sink {
-    Memory(Vec<u8>),
+    Memory {
+        bytes: Vec<u8>,
+        /// Given back when the upload lands or fails.
+        _held: crate::state::MemoryReservation,
+    },
     File(SpillWriter),
 }
 
@@ -230,8 +275,8 @@ impl Sink {
     /// Adds a frame.
     async fn push(&mut self, chunk: Bytes) -> std::io::Result<()> {
         match self {
-            Self::Memory(v) => {
-                v.extend_from_slice(&chunk);
+            Self::Memory { bytes, .. } => {
+                bytes.extend_from_slice(&chunk);
                 Ok(())
             }
             Self::File(w) => w.push(chunk).await,
@@ -241,7 +286,7 @@ impl Sink {
     /// The received bytes as a blob of `len` bytes.
     async fn finish(self, len: u64) -> std::io::Result<Blob> {
         Ok(match self {
-            Self::Memory(v) => Blob::Bytes(Bytes::from(v)),
+            Self::Memory { bytes, .. } => Blob::Bytes(Bytes::from(bytes)),
             Self::File(w) => Blob::Spilled(Arc::new(SpilledFile {
                 path: w.finish().await?.into_temp_path(),
                 len,
@@ -273,15 +318,26 @@ async fn receive<S>(
     sink: &mut Sink,
     ticket: &Transfer,
     expected: u64,
+    idle: Duration,
 ) -> Result<(), Halt>
 where
     S: futures_util::Stream<Item = Result<Bytes, axum::Error>> + Unpin,
 {
     let mut received: u64 = 0;
-    while let Some(chunk) = body.next().await {
-        // The client went away: nothing lands, the token stays usable.
-        let chunk =
-            chunk.map_err(|_| Halt::Cut(Fault::UploadLengthMismatch { expected, received }))?;
+    loop {
+        // The client went away, or stopped sending: nothing lands, the token stays usable and
+        // the path is free again.
+        let chunk = match super::body::next_frame(body, idle).await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(stalled @ Fault::BodyStalled { .. }) => return Err(Halt::Cut(stalled)),
+            Err(_) => {
+                return Err(Halt::Cut(Fault::UploadLengthMismatch {
+                    expected,
+                    received,
+                }));
+            }
+        };
         if ticket.cancel().is_cancelled() {
             return Err(Halt::Refuse(Fault::TransferAborted));
         }
@@ -416,16 +472,9 @@ fn write_all_vectored(out: &mut std::fs::File, batch: &[Bytes]) -> std::io::Resu
     Ok(())
 }
 
-/// How much of a refused upload's body is read (and dropped) before the answer goes out, and for
-/// how long at most.
-const DRAIN_LIMIT: usize = 64 << 20;
-const DRAIN_TIME: Duration = Duration::from_secs(2);
-
 /// Refuses an upload. A client that sent `Expect: 100-continue` is answered at once, before it
-/// sends its body. Any other is answered after what is left of its body has been read, up to
-/// [`DRAIN_LIMIT`] and [`DRAIN_TIME`]: answering while a client is still sending makes an
-/// HTTP/1.1 client fail on a broken pipe and resets an HTTP/2 stream, and clients (curl,
-/// requests) then report a transport error instead of the answer.
+/// sends its body. Any other is answered after what is left of its body has been read (see
+/// [`super::body::DRAIN_LIMIT`]).
 async fn refuse_upload<S>(
     rest: &RestCall,
     body: &mut S,
@@ -436,16 +485,7 @@ where
     S: futures_util::Stream<Item = Result<Bytes, axum::Error>> + Unpin,
 {
     if !waits_for_continue {
-        let drain = async {
-            let mut seen = 0;
-            while let Some(Ok(chunk)) = body.next().await {
-                seen += chunk.len();
-                if seen > DRAIN_LIMIT {
-                    break;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+        super::body::drain(body).await;
     }
     refused(rest, stop.into())
 }
@@ -499,7 +539,18 @@ async fn upload(rest: RestCall, req: Request) -> Response {
     if expected == 0 {
         return refuse_upload(&rest, &mut body, waits, Fault::EmptyUpload).await;
     }
-    let mut sink = if expected > state.settings().spill_threshold {
+    // Held in memory when small and while all uploads in memory stay under their bound;
+    // written to a temporary file otherwise.
+    let reservation = (expected <= state.settings().spill_threshold)
+        .then(|| state.reserve_upload_memory(expected))
+        .flatten();
+    let mut sink = if let Some(held) = reservation {
+        // Never allocate what a client declares: the buffer grows as bytes arrive.
+        Sink::Memory {
+            bytes: Vec::with_capacity(expected.min(1 << 20) as usize),
+            _held: held,
+        }
+    } else {
         match state.spill_dir().and_then(SpillWriter::create) {
             Ok(writer) => Sink::File(writer),
             Err(e) => {
@@ -509,10 +560,9 @@ async fn upload(rest: RestCall, req: Request) -> Response {
                 return refuse_upload(&rest, &mut body, waits, fault).await;
             }
         }
-    } else {
-        Sink::Memory(Vec::with_capacity(expected as usize))
     };
-    if let Err(stop) = receive(&mut body, &mut sink, &ticket, expected).await {
+    let idle = state.settings().body_timeout;
+    if let Err(stop) = receive(&mut body, &mut sink, &ticket, expected, idle).await {
         return match stop {
             Halt::Refuse(fault) => {
                 sink.discard().await;

@@ -3,6 +3,7 @@
 //! fallbacks and panics). Handlers live in one file per API family and hold no vCenter rules.
 
 pub mod admin;
+mod body;
 mod call;
 pub mod guest_file;
 pub mod guest_fs;
@@ -70,6 +71,7 @@ fn build(admin: bool) -> Router {
     }
     app.fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(body::buffer))
         .layer(middleware::from_fn(observe))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,

@@ -21,10 +21,37 @@ pub fn app(state: AppState) -> Router {
     routes::router(state)
 }
 
-/// How long a TLS handshake may take before the connection is dropped.
+/// How long a TLS handshake may take before the connection is dropped (or the header timeout,
+/// when that is shorter).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How long a connection may wait for its client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// How long a client may take to send a request's head; on HTTP/1.1 also how long a
+    /// kept-alive connection waits for its next request.
+    pub header: Duration,
+    /// How long a connection may sit idle (nothing read or written, no request in flight).
+    pub idle: Duration,
+}
+
+impl Timeouts {
+    /// The timeouts `settings` name.
+    pub fn of(settings: &crate::state::Settings) -> Self {
+        Self {
+            header: settings.header_timeout,
+            idle: settings.idle_timeout,
+        }
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self::of(&crate::state::Settings::default())
+    }
+}
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets requests in
 /// flight finish, streamed answers (downloads) included, up to a grace period, and returns.
@@ -32,9 +59,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
+    timeouts: Timeouts,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    serve_until(listener, app, tls, shutdown, Drain::Answers).await
+    serve_until(listener, app, tls, timeouts, shutdown, Drain::Answers).await
 }
 
 /// What shutdown waits for.
@@ -52,6 +80,7 @@ pub(super) async fn serve_until(
     listener: tokio::net::TcpListener,
     app: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
+    timeouts: Timeouts,
     shutdown: impl Future<Output = ()> + Send,
     drain: Drain,
 ) -> std::io::Result<()> {
@@ -82,11 +111,15 @@ pub(super) async fn serve_until(
                 let watcher = graceful.watcher();
                 let in_flight = in_flight.clone();
                 let executor = tasks.clone();
+                let activity = Activity::default();
+                let busy = activity.clone();
                 tasks.spawn(async move {
                     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                         let app = app.clone();
                         let guard = InFlight::enter(&in_flight);
+                        let on_connection = InFlight::enter(&busy.0.in_flight);
                         async move {
+                            let _on_connection = on_connection;
                             let resp = app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {});
                             if resp.extensions().get::<ResetConnection>().is_some() {
                                 return Err(std::io::Error::other("connection reset by a fault rule"));
@@ -99,18 +132,33 @@ pub(super) async fn serve_until(
                             Ok::<_, std::io::Error>(resp.map(|inner| Body::new(CountedBody { inner, _guard: guard })))
                         }
                     });
-                    let builder = hyper_util::server::conn::auto::Builder::new(executor);
+                    let mut builder = hyper_util::server::conn::auto::Builder::new(executor);
+                    builder
+                        .http1()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(timeouts.header);
+                    // A connection that sits idle is closed, whichever protocol it speaks.
+                    let idle = activity.clone().expired(timeouts.idle);
                     match acceptor {
                         Some(acceptor) => {
-                            let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await else {
+                            let handshake = HANDSHAKE_TIMEOUT.min(timeouts.header);
+                            let Ok(Ok(tls)) = tokio::time::timeout(handshake, acceptor.accept(stream)).await else {
                                 return;
                             };
-                            let conn = builder.serve_connection(TokioIo::new(tls), service);
-                            let _ = watcher.watch(conn.into_owned()).await;
+                            let io = Watched { inner: tls, activity };
+                            let conn = builder.serve_connection(TokioIo::new(io), service);
+                            tokio::select! {
+                                _ = watcher.watch(conn.into_owned()) => {}
+                                () = idle => {}
+                            }
                         }
                         None => {
-                            let conn = builder.serve_connection(TokioIo::new(stream), service);
-                            let _ = watcher.watch(conn.into_owned()).await;
+                            let io = Watched { inner: stream, activity };
+                            let conn = builder.serve_connection(TokioIo::new(io), service);
+                            tokio::select! {
+                                _ = watcher.watch(conn.into_owned()) => {}
+                                () = idle => {}
+                            }
                         }
                     }
                 });
@@ -228,6 +276,115 @@ impl axum::body::HttpBody for CountedBody {
 
     fn size_hint(&self) -> hyper::body::SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// What a connection did last, and how many of its requests are being handled.
+#[derive(Clone)]
+struct Activity(Arc<ActivityInner>);
+
+struct ActivityInner {
+    since: crate::clock::Stopwatch,
+    /// Milliseconds from `since` to the last read or write that moved bytes.
+    last_ms: std::sync::atomic::AtomicU64,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Self(Arc::new(ActivityInner {
+            since: crate::clock::Stopwatch::start(),
+            last_ms: std::sync::atomic::AtomicU64::new(0),
+            in_flight: Arc::default(),
+        }))
+    }
+}
+
+impl Activity {
+    fn touch(&self) {
+        let now = self.0.since.elapsed_ms() as u64;
+        self.0.last_ms.store(now, Ordering::Relaxed);
+    }
+
+    /// Resolves once the connection has been idle for `idle`: nothing moved and no request
+    /// in flight.
+    async fn expired(self, idle: Duration) {
+        let idle_ms = idle.as_millis().max(1) as u64;
+        loop {
+            let quiet = (self.0.since.elapsed_ms() as u64)
+                .saturating_sub(self.0.last_ms.load(Ordering::Relaxed));
+            let busy = self.0.in_flight.load(Ordering::Acquire) > 0;
+            if !busy && quiet >= idle_ms {
+                return;
+            }
+            let wait = if busy { idle_ms } else { idle_ms - quiet };
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+        }
+    }
+}
+
+/// A connection's stream, noting each read or write that moves bytes.
+struct Watched<T> {
+    inner: T,
+    activity: Activity,
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Watched<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        poll
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Watched<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let poll = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(poll, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        poll
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let poll = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(poll, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        poll
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::MockVcenter;
-use super::accept::{Drain, app, serve_until};
+use super::accept::{Drain, Timeouts, app, serve_until};
 use super::prepare::{Prepared, ServerSpec, StartError, TlsSource, prepare};
 use crate::clock::{ManualClock, SwitchableClock};
 use crate::fixtures::{Fixture, User, Vm};
@@ -137,6 +137,30 @@ impl Builder {
         self
     }
 
+    /// Largest admin API request body (default 128 MiB).
+    pub fn admin_body_limit(mut self, bytes: usize) -> Self {
+        self.spec.settings.admin_body_limit = bytes;
+        self
+    }
+
+    /// How long a client may take to send a request's head (default 30 s).
+    pub fn header_timeout(mut self, d: Duration) -> Self {
+        self.spec.settings.header_timeout = d;
+        self
+    }
+
+    /// How long an idle connection with no request in flight stays open (default 120 s).
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        self.spec.settings.idle_timeout = d;
+        self
+    }
+
+    /// How long a request body may stop moving before the request is given up (default 30 s).
+    pub fn body_timeout(mut self, d: Duration) -> Self {
+        self.spec.settings.body_timeout = d;
+        self
+    }
+
     /// Largest JSON request body (default 1 MiB).
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.spec.settings.body_limit = bytes;
@@ -208,7 +232,8 @@ impl Builder {
                 let stop = async {
                     let _ = rx.await;
                 };
-                let _ = serve_until(listener, app, tls, stop, Drain::Handlers).await;
+                let timeouts = Timeouts::of(state.settings());
+                let _ = serve_until(listener, app, tls, timeouts, stop, Drain::Handlers).await;
                 state.vcenter().revoke_all("server stopped", state.now());
             });
         Ok(MockVcenter {

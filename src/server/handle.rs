@@ -86,7 +86,9 @@ impl MockVcenter {
     }
 
     /// A fixture describing the current state (loads back with [`MockVcenter::load_state`]).
-    pub fn snapshot(&self) -> Fixture {
+    /// Refused with [`Fault::ContentTooLarge`] when the guests hold more file content than a
+    /// snapshot carries (16 MiB a file, 64 MiB in all; generated content counts by size only).
+    pub fn snapshot(&self) -> Result<Fixture, Fault> {
         self.state.snapshot()
     }
 
@@ -261,13 +263,26 @@ impl<'a> VmHandle<'a> {
     }
 
     /// Reads a guest file's bytes, without permission checks (`None` if there is no file).
+    /// Content over 256 MiB is refused with [`Fault::ContentTooLarge`] rather than read into
+    /// memory (a download streams any size).
     pub fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, Fault> {
-        self.state.vcenter().with_vm(&self.id, |v| {
+        let blob = self.state.vcenter().with_vm(&self.id, |v| {
             let p = v.fs.path(path)?;
-            Ok(v.fs
-                .read_ignoring_permissions(&p)
-                .and_then(|b| b.to_vec().ok()))
-        })?
+            Ok::<_, Fault>(v.fs.read_ignoring_permissions(&p))
+        })??;
+        let Some(blob) = blob else {
+            return Ok(None);
+        };
+        if blob.len() > crate::model::guest_fs::IN_MEMORY_MAX {
+            return Err(Fault::ContentTooLarge {
+                path: path.to_owned(),
+                size: blob.len(),
+                limit: crate::model::guest_fs::IN_MEMORY_MAX,
+            });
+        }
+        blob.to_vec().map(Some).map_err(|e| Fault::Internal {
+            detail: format!("cannot read {path}: {e}"),
+        })
     }
 
     /// Whether anything exists at `path`.

@@ -6,7 +6,7 @@ mod builder;
 mod handle;
 mod prepare;
 
-pub use accept::{app, serve};
+pub use accept::{Timeouts, app, serve};
 pub use builder::Builder;
 pub use handle::{MockVcenter, VmHandle};
 pub use prepare::{Prepared, ServerSpec, StartError, TlsSource, prepare};

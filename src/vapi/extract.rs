@@ -96,7 +96,12 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             .get(CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or("?").to_ascii_lowercase())
             .filter(|v| !v.is_empty());
-        let limit = state.settings().body_limit;
+        // The router has read the body whole already, within the limit of its route (the
+        // admin API's is larger); what remains is to take it.
+        let limit = state
+            .settings()
+            .body_limit
+            .max(state.settings().admin_body_limit);
         let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|_| ApiError(Fault::BodyTooLarge { limit }))?;

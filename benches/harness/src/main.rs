@@ -100,7 +100,7 @@ fn baseline(hyper_only: bool) {
                     }
                 }),
             );
-            vcmock::bench::serve(listener, app, Some(material.config), std::future::pending())
+            vcmock::bench::serve(listener, app, Some(material.config), vcmock::bench::Timeouts::default(), std::future::pending())
                 .await
                 .unwrap();
         }

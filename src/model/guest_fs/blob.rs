@@ -11,6 +11,9 @@ const PATTERN_LINE: &[u8] = b"vcmock generated content 0123456789abcdefghijklmno
 /// The longest slice [`Blob::pattern_slice`] hands out.
 pub const PATTERN_CHUNK_MAX: usize = 256 * 1024;
 
+/// The most bytes [`Blob::to_vec`] reads into memory (256 MiB).
+pub const IN_MEMORY_MAX: u64 = 256 << 20;
+
 /// The content of a regular file.
 #[derive(Debug, Clone)]
 pub enum Blob {
@@ -90,8 +93,18 @@ impl Blob {
         block.slice(start..start + len.min(PATTERN_CHUNK_MAX))
     }
 
-    /// The whole content in memory. Meant for small blobs (fixtures, snapshots).
+    /// The whole content in memory, for small blobs (snapshots, the library's `read_file`):
+    /// content over [`IN_MEMORY_MAX`] is refused rather than allocated.
     pub fn to_vec(&self) -> std::io::Result<Vec<u8>> {
+        if self.len() > IN_MEMORY_MAX {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::OutOfMemory,
+                format!(
+                    "{} bytes are more than the {IN_MEMORY_MAX} read into memory at once",
+                    self.len()
+                ),
+            ));
+        }
         match self {
             Self::Bytes(b) => Ok(b.to_vec()),
             Self::Pattern { len } => {

@@ -12,7 +12,7 @@ mod tree;
 mod tests;
 
 pub use access::GuestUser;
-pub use blob::{Blob, SpilledFile};
+pub use blob::{Blob, IN_MEMORY_MAX, SpilledFile};
 pub use lazy::LazyFs;
 pub use node::{
     AttrUpdate, FileInfo, FileType, ListEntry, ListPage, Meta, Node, NodeKind, PosixAttrs,

@@ -119,6 +119,11 @@ impl GuestPath {
         })
     }
 
+    /// How many bytes the path's names hold (a measure of its footprint).
+    pub fn text_len(&self) -> usize {
+        self.names.iter().map(|n| n.len() + 1).sum()
+    }
+
     /// The guest family this path belongs to.
     pub fn family(&self) -> Family {
         self.family

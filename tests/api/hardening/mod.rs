@@ -7,9 +7,12 @@ mod bad_input;
 mod bounds;
 mod concurrency;
 mod credentials;
+mod http2;
 mod interruptions;
+mod memory;
 mod names;
 mod permissions;
+mod timeouts;
 
 use std::time::Duration;
 
