@@ -104,6 +104,16 @@ fn the_healthcheck_subcommand_succeeds_against_a_running_server_and_fails_withou
 }
 
 #[test]
+fn the_healthcheck_succeeds_whatever_the_admin_setting() {
+    let off = launch().args(["--admin", "off"]).start();
+    let by_env = launch().env("VCMOCK_ADMIN", "off").start();
+    for server in [&off, &by_env] {
+        let ok = binary::run(["healthcheck", "--listen", &server.address()]);
+        assert!(ok.status.success(), "{}", binary::stderr_of(&ok));
+    }
+}
+
+#[test]
 fn with_tls_off_the_server_speaks_plain_http_and_healthcheck_follows() {
     let run = start(&["--tls", "off"]);
     assert_eq!(run.ready["tls"], false);

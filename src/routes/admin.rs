@@ -26,7 +26,18 @@ use crate::vapi::error::ApiError;
 use crate::vapi::extract::{JsonBody, parse_json};
 use crate::vapi::extract::{Path, Query};
 
-/// The admin routes (mounted only when the admin API is enabled).
+/// The admin endpoints served whatever `--admin` and `--admin-token` say: health, readiness
+/// and the certificate, which container health checks and clients need either way.
+pub fn open_routes() -> Router {
+    Router::new()
+        .route("/_mock/health", get(health))
+        .route("/_mock/ready", get(ready))
+        .route("/_mock/certificate", get(certificate))
+        .layer(middleware::from_fn(name))
+}
+
+/// The whole admin API (mounted when it is enabled): the open endpoints, and the rest behind
+/// the admin token.
 pub fn routes() -> Router {
     let guarded = Router::new()
         .route("/_mock/info", get(info))
@@ -53,12 +64,7 @@ pub fn routes() -> Router {
         .route("/_mock/transfers", get(transfers))
         .route("/_mock/metrics", get(metrics))
         .layer(middleware::from_fn(require_token));
-    Router::new()
-        .route("/_mock/health", get(health))
-        .route("/_mock/ready", get(ready))
-        .route("/_mock/certificate", get(certificate))
-        .merge(guarded)
-        .layer(middleware::from_fn(name))
+    open_routes().merge(guarded.layer(middleware::from_fn(name)))
 }
 
 /// The metrics name of an admin request: `admin.` and the endpoint (admin requests are counted,

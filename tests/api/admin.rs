@@ -654,9 +654,32 @@ async fn the_admin_token_guards_the_admin_api_but_not_health() {
 #[tokio::test]
 async fn the_admin_api_can_be_switched_off() {
     let app = TestApp::spawn_with(|b| b.admin(false)).await;
-    let r = admin(&app, Method::GET, "/_mock/info", None).await;
+    for path in [
+        "/_mock/info",
+        "/_mock/state",
+        "/_mock/journal",
+        "/_mock/faults",
+    ] {
+        let r = admin(&app, Method::GET, path, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(r.content_type(), "application/json");
+    }
+    let r = admin(&app, Method::POST, "/_mock/reset", None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert_eq!(r.content_type(), "application/json");
+}
+
+#[tokio::test]
+async fn health_readiness_and_the_certificate_stay_served_with_the_admin_api_off() {
+    let app = TestApp::spawn_with(|b| b.admin(false).admin_token("t0ken")).await;
+    let health = admin(&app, Method::GET, "/_mock/health", None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.json(), json!({"status": "ok"}));
+    let ready = admin(&app, Method::GET, "/_mock/ready", None).await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.json(), json!({"ready": true}));
+    let cert = admin(&app, Method::GET, "/_mock/certificate", None).await;
+    assert_eq!(cert.status, StatusCode::OK);
+    assert!(cert.text().contains("BEGIN CERTIFICATE"));
 }
 
 #[tokio::test]
