@@ -234,3 +234,70 @@ fn pem_of(der: &[u8]) -> String {
     out.push_str("-----END CERTIFICATE-----\n");
     out
 }
+
+/// Whether a client on a TLS listener has sent plain HTTP instead of a TLS handshake: a TLS
+/// record starts with a content type byte (0x16 for a handshake), an HTTP request with the
+/// upper-case letters of its method. Waits for the first byte without consuming it.
+pub async fn sends_plain_http(stream: &tokio::net::TcpStream) -> bool {
+    let mut first = [0u8; 1];
+    matches!(stream.peek(&mut first).await, Ok(1) if first[0].is_ascii_uppercase())
+}
+
+/// Answers a plain HTTP request that came to the TLS listener with a short HTTP 400 saying to
+/// use https, as nginx does, instead of a TLS alert that clients show as garbage (curl's
+/// "Received HTTP/0.9"); then closes the connection.
+pub async fn answer_plain_http(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    // The request head (bounded), for the host and path to suggest.
+    let mut head = Vec::new();
+    let mut buf = [0u8; 2048];
+    while head.len() < 8192 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let fallback = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let body = format!(
+        "400 Bad Request: this port speaks HTTPS, and the request came in plain HTTP. Use {}\n",
+        https_url_for(&head, &fallback)
+    );
+    let answer = format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \
+         {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(answer.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// `https://HOST/PATH` for a plain HTTP request head: its `Host` header (else `fallback`) and
+/// its path, printable ASCII only.
+fn https_url_for(head: &[u8], fallback: &str) -> String {
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.split("\r\n");
+    let path = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .filter(|p| p.starts_with('/'))
+        .unwrap_or("/");
+    let host = lines
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("host")
+                .then(|| value.trim())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or(fallback);
+    let clean = |s: &str, max: usize| -> String {
+        s.chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(max)
+            .collect()
+    };
+    format!("https://{}{}", clean(host, 255), clean(path, 512))
+}

@@ -416,6 +416,32 @@ async fn an_unwritable_certificate_path_is_a_warning_and_the_certificate_is_stil
     }
 }
 
+#[tokio::test]
+async fn plain_http_sent_to_the_https_port_is_answered_with_a_400_that_says_to_use_https() {
+    let server = launch().start();
+    let port = server.address().rsplit_once(':').unwrap().1.to_owned();
+    let plain = reqwest::Client::new()
+        .get(format!("http://localhost:{port}/api/vcenter/vm?names=x"))
+        .send()
+        .await
+        .expect("an HTTP answer, not a TLS alert");
+    assert_eq!(plain.status(), 400);
+    let text = plain.text().await.unwrap();
+    assert!(
+        text.contains("this port speaks HTTPS")
+            && text.contains(&format!("https://localhost:{port}/api/vcenter/vm?names=x")),
+        "{text}"
+    );
+    // TLS clients are served as before.
+    let health = server
+        .client()
+        .get(format!("{}/_mock/health", server.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
+
 #[test]
 fn the_healthcheck_says_what_went_wrong() {
     let tls = launch().start();

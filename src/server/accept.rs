@@ -15,6 +15,7 @@ use tower::ServiceExt as _;
 
 use crate::routes::{self, ResetConnection};
 use crate::state::AppState;
+use crate::tls;
 
 /// The application router for `state` (for tests without sockets: call it with `oneshot`).
 pub fn app(state: AppState) -> Router {
@@ -102,7 +103,14 @@ pub(super) async fn serve_until(
                     let builder = hyper_util::server::conn::auto::Builder::new(executor);
                     match acceptor {
                         Some(acceptor) => {
-                            let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await else {
+                            let handshake = async {
+                                if tls::sends_plain_http(&stream).await {
+                                    tls::answer_plain_http(stream).await;
+                                    return None;
+                                }
+                                acceptor.accept(stream).await.ok()
+                            };
+                            let Ok(Some(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await else {
                                 return;
                             };
                             let conn = builder.serve_connection(TokioIo::new(tls), service);
