@@ -2,7 +2,7 @@
 # Runs the README's curl walk-through (binary quick start, Guest filesystem, Transfers, Admin
 # API) top to bottom against the binary on a free port, checks every shown output, and that the
 # walk-through leaves the server as it found it (scripts/readme_walkthrough.py). Needs curl and
-# python3.
+# python3 (README=PATH checks another copy of the README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked --quiet
@@ -18,7 +18,7 @@ SERVER_PID=$!
 for _ in $(seq 100); do [ -s "$WORK/ready.json" ] && break; sleep 0.1; done
 [ -s "$WORK/ready.json" ] || { echo "readme-walkthrough: no ready line" >&2; cat "$WORK/server.log" >&2; exit 1; }
 BASE=$(python3 -c "import json; print(json.load(open('$WORK/ready.json'))['base_url'])")
-python3 scripts/readme_walkthrough.py README.md "$BASE"
+python3 scripts/readme_walkthrough.py "${README:-README.md}" "$BASE"
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"
 SERVER_PID=

@@ -166,15 +166,37 @@ async fn errors() -> Response {
     ok_json(&serde_json::to_value(catalogue()).unwrap_or_default())
 }
 
-/// `POST /_mock/reset`: back to the loaded fixture. An optional fixture body replaces it.
+/// `POST /_mock/reset`: back to the loaded fixture. `{"fixture": "default"}` goes back to the
+/// built-in one; a fixture document replaces the loaded one.
 async fn reset(state: AppState, body: JsonBody) -> Result<Response, ApiError> {
     let fixture = if body.bytes().iter().all(u8::is_ascii_whitespace) {
         None
+    } else if let Some(name) = fixture_name(&body) {
+        match name.as_str() {
+            "default" => Some(Fixture::default_fixture()),
+            other => {
+                return Err(bad(format!(
+                    "unknown fixture name \"{other}\": \"default\" names the built-in fixture; \
+                     or send a fixture document"
+                )));
+            }
+        }
     } else {
         Some(load_fixture(&body)?)
     };
     state.reset(fixture);
     Ok(no_content())
+}
+
+/// The name in a `{"fixture": NAME}` body, if that is what the body is.
+fn fixture_name(body: &JsonBody) -> Option<String> {
+    match serde_json::from_slice::<Value>(body.bytes()).ok()? {
+        Value::Object(map) if map.len() == 1 => match map.get("fixture")? {
+            Value::String(name) => Some(name.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 fn load_fixture(body: &JsonBody) -> Result<Fixture, ApiError> {

@@ -132,6 +132,50 @@ async fn a_state_snapshot_round_trips_as_a_fixture() {
 }
 
 #[tokio::test]
+async fn reset_keeps_a_loaded_state_until_asked_for_the_built_in_fixture_by_name() {
+    let app = TestApp::spawn().await;
+    let power = |app: &TestApp| app.mock.vm("vm-1001").power_state().unwrap();
+    app.mock.vm("vm-1001").power_off().unwrap();
+    let snapshot = admin(&app, Method::GET, "/_mock/state", None).await.json();
+    let r = admin(&app, Method::POST, "/_mock/state", Some(snapshot)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    admin(&app, Method::POST, "/_mock/reset", None).await;
+    assert_eq!(
+        power(&app),
+        vcmock::PowerState::PoweredOff,
+        "a plain reset restores the loaded state"
+    );
+    let r = admin(
+        &app,
+        Method::POST,
+        "/_mock/reset",
+        Some(json!({"fixture": "default"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    assert_eq!(power(&app), vcmock::PowerState::PoweredOn);
+    admin(&app, Method::POST, "/_mock/reset", None).await;
+    assert_eq!(
+        power(&app),
+        vcmock::PowerState::PoweredOn,
+        "the built-in fixture is what reset restores from then on"
+    );
+    let r = admin(
+        &app,
+        Method::POST,
+        "/_mock/reset",
+        Some(json!({"fixture": "defualt"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.text().contains(r#"unknown fixture name \"defualt\""#),
+        "{}",
+        r.text()
+    );
+}
+
+#[tokio::test]
 async fn vms_can_be_added_unregistered_migrated_and_changed_from_outside() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
