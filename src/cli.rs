@@ -375,7 +375,7 @@ fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
 fn check_fixtures(paths: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for p in paths {
-        match Fixture::from_paths(std::slice::from_ref(p)) {
+        match Fixture::from_paths_all(std::slice::from_ref(p)) {
             Ok(f) => {
                 println!(
                     "{}: ok ({} VMs, {} users)",
@@ -391,8 +391,16 @@ fn check_fixtures(paths: &[PathBuf]) -> ExitCode {
                     );
                 }
             }
-            Err(e) => {
-                eprintln!("{e}");
+            Err(problems) => {
+                for e in &problems {
+                    eprintln!("{e}");
+                }
+                eprintln!(
+                    "{}: {} problem{}",
+                    p.display(),
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" }
+                );
                 failed = true;
             }
         }

@@ -507,7 +507,9 @@ impl ServeArgs {
         let fixture = if self.fixtures.is_empty() {
             Fixture::shared_default()
         } else {
-            std::sync::Arc::new(Fixture::from_paths(&self.fixtures).map_err(|e| e.to_string())?)
+            std::sync::Arc::new(
+                Fixture::from_paths_all(&self.fixtures).map_err(|p| describe_problems(&p))?,
+            )
         };
         let clock = match self.clock {
             ClockArg::System => SwitchableClock::system(),
@@ -535,5 +537,20 @@ impl ServeArgs {
             },
             journal_size: self.journal_size,
         })
+    }
+}
+
+/// Fixture problems as one message: the problem itself, or a count and one problem a line.
+pub fn describe_problems(problems: &[crate::fixtures::FixtureError]) -> String {
+    match problems {
+        [one] => one.to_string(),
+        many => {
+            let mut text = format!("the fixtures have {} problems:", many.len());
+            for p in many {
+                text.push_str("\n  ");
+                text.push_str(&p.to_string());
+            }
+            text
+        }
     }
 }

@@ -241,6 +241,60 @@ fn fixture_with_users(dir: &std::path::Path, users: Value) -> std::path::PathBuf
 }
 
 #[test]
+fn every_problem_of_every_fixture_file_is_reported_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, doc: Value| std::fs::write(dir.path().join(name), doc.to_string());
+    write(
+        "a.json",
+        json!({"format": "vcmock-fixture/v1",
+               "roles": [{"name": "Admin", "privileges": ["*"]}],
+               "users": [{"login": "x@vsphere.local", "password": "p", "role": "Nobody"}],
+               "vms": [{"id": "vm-1", "name": "a", "guest_family": "linux", "power_state": "POWERED_ON",
+                        "files": [{"path": "etc/relative"}, {"path": "/ok", "mode": "rwx"}]}]}),
+    )
+    .unwrap();
+    write(
+        "b.json",
+        json!({"format": "vcmock-fixture/v1",
+               "vms": [{"id": "vm-2", "name": "b", "guest_family": "linux", "power_state": "POWERED_ON"},
+                       {"id": "vm-2", "name": "c", "guest_family": "linux", "power_state": "POWERED_ON"}]}),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("c.json"), "{ not json").unwrap();
+    let expected = [
+        "a.json: users[0].role: unknown role \"Nobody\"",
+        "a.json: vms[0].files[0].path: invalid Linux path \"etc/relative\": the path is not absolute",
+        "a.json: vms[0].files[1].mode: \"rwx\" is not octal permissions",
+        "b.json: vms[1].id: duplicate VM id \"vm-2\"",
+        "c.json: line 1, column 3",
+    ];
+    let check = binary::command()
+        .args(["fixtures", "check"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!check.status.success());
+    let start = binary::command()
+        .args(["--listen", "127.0.0.1:0", "--fixtures"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    for (what, out) in [("fixtures check", &check), ("the start", &start)] {
+        let err = stderr_of(out);
+        for e in expected {
+            assert!(err.contains(e), "{what} lacks {e:?}: {err}");
+        }
+    }
+    assert!(
+        stderr_of(&check).contains("5 problems"),
+        "{}",
+        stderr_of(&check)
+    );
+    let err = assert_refused(&start, &["the fixtures have 5 problems:"], "start");
+    assert_eq!(err.lines().count(), 6, "one line a problem: {err}");
+}
+
+#[test]
 fn a_fixture_without_users_warns_that_nobody_can_log_in() {
     let dir = tempfile::tempdir().unwrap();
     let path = fixture_with_users(dir.path(), json!([]));
