@@ -1,5 +1,6 @@
 //! Owns what the binary does: serving with a ready line and signal handling, the
-//! `healthcheck` probe, and `fixtures check`.
+//! `healthcheck` probe, `fixtures check`, and how each says what went wrong (warnings, fatal
+//! errors in the log format asked for).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -46,7 +47,9 @@ pub fn main() -> ExitCode {
 /// Whether the command line or environment asks for JSON logs, for errors found before the
 /// command line could be parsed.
 fn json_logs_requested() -> bool {
-    let args: Vec<String> = std::env::args().collect();
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let flag = args
         .windows(2)
         .rev()
@@ -134,7 +137,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
     let mut fixture = None;
     let prepared = match args.to_spec().and_then(|spec| {
         fixture = Some(spec.fixture.clone());
-        server::prepare(spec).map_err(|e| e.to_string())
+        server::prepare(spec).map_err(|e| describe_start_error(&e))
     }) {
         Ok(p) => p,
         Err(e) => {
@@ -142,11 +145,8 @@ fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if args.tls == Switch::Off && (args.tls_cert.is_some() || !args.tls_san.is_empty()) {
-        tracing::warn!("TLS is off: the certificate options are ignored");
-    }
     let fixture = fixture.unwrap_or_else(Fixture::shared_default);
-    warn_about_users(&fixture);
+    warn_at_start(args, &fixture);
     let certificate_path = write_certificate(args, &prepared);
     // The certificate written to the default path belongs to this run (the next one makes a
     // new key), so it goes when the server does; a path the user chose is left alone.
@@ -182,6 +182,51 @@ fn serve(args: &ServeArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Warns about what starts but will not do what the user likely meant: options that do
+/// nothing with the others, `VCMOCK_*` variables vcmock does not read, a fixture nobody can
+/// log in to.
+fn warn_at_start(args: &ServeArgs, fixture: &Fixture) {
+    for ignored in args.ignored_options() {
+        tracing::warn!("{ignored}");
+    }
+    let set = std::env::vars_os().filter_map(|(k, _)| k.into_string().ok());
+    for (name, near) in crate::config::unknown_variables(set) {
+        match near {
+            Some(near) => {
+                tracing::warn!(
+                    "{name} is not a vcmock variable and is ignored: did you mean {near}?"
+                );
+            }
+            None => tracing::warn!(
+                "{name} is not a vcmock variable and is ignored (vcmock --help lists them)"
+            ),
+        }
+    }
+    warn_about_users(fixture);
+}
+
+/// A start error, with what to do about the usual ones.
+fn describe_start_error(e: &server::StartError) -> String {
+    let hint = match e {
+        server::StartError::Bind { source, .. } => match source.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                " (another server, vcmock perhaps, has the port: stop it, or pick another port; \
+                 port 0 picks a free one, which the ready line tells)"
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                " (ports below 1024 need privileges: pick a port above 1023)"
+            }
+            std::io::ErrorKind::AddrNotAvailable => {
+                " (no interface of this machine has that address: 127.0.0.1 is this machine, \
+                 0.0.0.0 every interface)"
+            }
+            _ => "",
+        },
+        _ => "",
+    };
+    format!("{e}{hint}")
 }
 
 /// Writes the served certificate where `--cert-out` (or the default) says, with `{port}`

@@ -181,18 +181,29 @@ pub struct ServeArgs {
 pub struct Origins {
     /// Argument ids (`tls_cert`) whose value came from their variable.
     from_env: BTreeSet<String>,
+    /// Argument ids given at all (by flag or variable), not left at their default.
+    given: BTreeSet<String>,
 }
 
 impl Origins {
     /// Records the sources of `args`' values in `matches`.
     fn record(matches: &ArgMatches, cmd: &clap::Command) -> Self {
-        let from_env = cmd
-            .get_arguments()
-            .map(|a| a.get_id().as_str())
-            .filter(|id| matches.value_source(id) == Some(ValueSource::EnvVariable))
-            .map(str::to_owned)
-            .collect();
-        Self { from_env }
+        let ids = || cmd.get_arguments().map(|a| a.get_id().as_str());
+        let from = |source: ValueSource| -> BTreeSet<String> {
+            ids()
+                .filter(|id| matches.value_source(id) == Some(source))
+                .map(str::to_owned)
+                .collect()
+        };
+        let from_env = from(ValueSource::EnvVariable);
+        let mut given = from(ValueSource::CommandLine);
+        given.extend(from_env.iter().cloned());
+        Self { from_env, given }
+    }
+
+    /// Whether the argument `id` was given (by flag or variable) rather than defaulted.
+    pub fn given(&self, id: &str) -> bool {
+        self.given.contains(id)
     }
 
     /// What set the argument `id` (flag `--{long}`, variable `env`): `VCMOCK_X` when the value
@@ -231,6 +242,53 @@ impl Cli {
         }
         Ok(cli)
     }
+}
+
+/// Every `VCMOCK_*` variable vcmock reads.
+pub fn known_variables() -> BTreeSet<String> {
+    let cmd = <Cli as CommandFactory>::command();
+    std::iter::once(&cmd)
+        .chain(cmd.get_subcommands())
+        .flat_map(clap::Command::get_arguments)
+        .filter_map(|a| a.get_env())
+        .map(|v| v.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// `VCMOCK_*` variables set in `vars` that vcmock does not read (a misspelling is silently
+/// ignored otherwise), each with the known variable it most resembles, if one is close.
+pub fn unknown_variables(vars: impl IntoIterator<Item = String>) -> Vec<(String, Option<String>)> {
+    let known = known_variables();
+    vars.into_iter()
+        .filter(|v| v.starts_with("VCMOCK_") && !known.contains(v))
+        .map(|v| {
+            let near = known
+                .iter()
+                .map(|k| (edit_distance(k, &v), k))
+                .filter(|(d, _)| *d <= 3)
+                .min()
+                .map(|(_, k)| k.clone());
+            (v, near)
+        })
+        .collect()
+}
+
+/// The Levenshtein distance between two short names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// Rewrites clap's "invalid value 'yes' for '--tls <TLS>'" into "... for 'VCMOCK_TLS' (the
@@ -446,6 +504,38 @@ pub fn parse_log_filter(text: &str) -> Result<String, String> {
 }
 
 impl ServeArgs {
+    /// Options that were given but have no effect with the others, in words.
+    pub fn ignored_options(&self) -> Vec<String> {
+        let given = |id: &str| self.origins.given(id);
+        let mut ignored = Vec::new();
+        if self.tls == Switch::Off {
+            for id in ["tls_cert", "tls_key", "tls_san", "cert_out"] {
+                if given(id) {
+                    ignored.push(format!("{} is ignored: TLS is off", self.origin(id)));
+                }
+            }
+        } else if self.tls_cert.is_some() && given("tls_san") {
+            ignored.push(format!(
+                "{} is ignored: it names the generated certificate, and {} gives one",
+                self.origin("tls_san"),
+                self.origin("tls_cert")
+            ));
+        }
+        if self.clock == ClockArg::System && given("clock_start") {
+            ignored.push(format!(
+                "{} is ignored: it starts a manual clock (--clock manual)",
+                self.origin("clock_start")
+            ));
+        }
+        if self.admin == Switch::Off && given("admin_token") {
+            ignored.push(format!(
+                "{} is ignored: the admin API is off",
+                self.origin("admin_token")
+            ));
+        }
+        ignored
+    }
+
     /// What set the argument `id`: its flag, or its variable when the value came from there.
     fn origin(&self, id: &str) -> String {
         let cmd = <Cli as CommandFactory>::command();

@@ -549,3 +549,95 @@ fn healthcheck_help_lists_only_its_own_flags() {
     }
     assert!(!help.contains("Address to listen on"), "{help}");
 }
+
+#[test]
+fn options_that_have_no_effect_with_the_others_are_named_in_a_warning() {
+    /// Flags, variables, and the warning they give.
+    type Case = (
+        &'static [&'static str],
+        &'static [(&'static str, &'static str)],
+        &'static str,
+    );
+    let cases: &[Case] = &[
+        (
+            &["--tls", "off", "--tls-san", "vcmock"],
+            &[],
+            "--tls-san is ignored: TLS is off",
+        ),
+        (
+            &["--clock-start", "2030-01-01T00:00:00Z"],
+            &[],
+            "--clock-start is ignored: it starts a manual clock (--clock manual)",
+        ),
+        (
+            &[],
+            &[("VCMOCK_CLOCK_START", "2030-01-01T00:00:00Z")],
+            "VCMOCK_CLOCK_START is ignored",
+        ),
+        (
+            &["--admin", "off", "--admin-token", "t0ken"],
+            &[],
+            "--admin-token is ignored: the admin API is off",
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let mut l = launch().args(args.iter().copied());
+        for (k, v) in env.iter() {
+            l = l.env(k, v);
+        }
+        let logs = l.start().stop().logs;
+        assert!(logs.contains(expected), "{args:?} {env:?}: {logs}");
+    }
+    // Nothing to say when every option counts.
+    let logs = launch()
+        .args(["--clock", "manual", "--clock-start", "2030-01-01T00:00:00Z"])
+        .start()
+        .stop()
+        .logs;
+    assert!(!logs.contains("ignored"), "{logs}");
+}
+
+#[test]
+fn a_misspelt_vcmock_variable_is_named_with_the_one_it_resembles() {
+    let logs = launch()
+        .env("VCMOCK_FIXTURE", "/nowhere")
+        .env("VCMOCK_WHATEVER", "1")
+        .start()
+        .stop()
+        .logs;
+    assert!(
+        logs.contains(
+            "VCMOCK_FIXTURE is not a vcmock variable and is ignored: did you mean VCMOCK_FIXTURES?"
+        ),
+        "{logs}"
+    );
+    assert!(
+        logs.contains(
+            "VCMOCK_WHATEVER is not a vcmock variable and is ignored (vcmock --help lists them)"
+        ),
+        "{logs}"
+    );
+}
+
+#[test]
+fn a_port_that_cannot_be_bound_is_refused_with_what_to_do() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = run(["--listen", &addr]);
+    assert_refused(
+        &out,
+        &[
+            &format!("cannot listen on {addr}"),
+            "another server",
+            "port 0 picks a free one",
+        ],
+        "in use",
+    );
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine.
+    let out = run(["--listen", "192.0.2.1:0"]);
+    assert_refused(
+        &out,
+        &["no interface of this machine has that address"],
+        "not here",
+    );
+}
