@@ -294,6 +294,56 @@ fn every_problem_of_every_fixture_file_is_reported_in_one_run() {
     assert_eq!(err.lines().count(), 6, "one line a problem: {err}");
 }
 
+#[tokio::test]
+async fn fixture_files_merge_so_users_may_take_their_role_from_another_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, doc: Value| std::fs::write(dir.path().join(name), doc.to_string());
+    write(
+        "00-roles.json",
+        json!({"format": "vcmock-fixture/v1", "roles": [{"name": "Ops", "privileges": ["*"]}]}),
+    )
+    .unwrap();
+    write(
+        "10-users.json",
+        json!({"format": "vcmock-fixture/v1",
+               "users": [{"login": "ops@vsphere.local", "password": "Ops1!", "role": "Ops"}]}),
+    )
+    .unwrap();
+    let check = binary::command()
+        .args(["fixtures", "check"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stderr_of(&check));
+    let server = launch().arg("--fixtures").arg(dir.path()).start();
+    assert_eq!(server.ready["username"], "ops@vsphere.local");
+    let login = server
+        .client()
+        .post(format!("{}/api/session", server.base_url()))
+        .basic_auth("ops@vsphere.local", Some("Ops1!"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 201);
+    // A role no file defines is still refused, in the file that names it.
+    write(
+        "20-more.json",
+        json!({"format": "vcmock-fixture/v1",
+               "users": [{"login": "x@vsphere.local", "password": "p", "role": "Nobody"}]}),
+    )
+    .unwrap();
+    let check = binary::command()
+        .args(["fixtures", "check"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        stderr_of(&check).contains("20-more.json: users[0].role: unknown role \"Nobody\""),
+        "{}",
+        stderr_of(&check)
+    );
+}
+
 #[test]
 fn a_fixture_without_users_warns_that_nobody_can_log_in() {
     let dir = tempfile::tempdir().unwrap();
