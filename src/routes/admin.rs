@@ -201,7 +201,16 @@ fn fixture_name(body: &JsonBody) -> Option<String> {
 
 fn load_fixture(body: &JsonBody) -> Result<Fixture, ApiError> {
     let text = std::str::from_utf8(body.bytes()).map_err(|_| bad("the fixture is not UTF-8"))?;
-    Fixture::from_json(text, "request body").map_err(|e| bad(e.to_string()))
+    Fixture::from_json_all(text, "request body").map_err(|problems| bad(in_one_line(&problems)))
+}
+
+/// Every problem of a fixture sent to the admin API, in one message.
+fn in_one_line(problems: &[fixtures::FixtureError]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 async fn state_dump(state: AppState) -> Response {
@@ -222,8 +231,8 @@ async fn add_vms(state: AppState, body: JsonBody) -> Result<Response, ApiError> 
         let mut doc = value;
         doc["format"] = json!(FORMAT);
         let text = doc.to_string();
-        Fixture::from_json(&text, "request body")
-            .map_err(|e| bad(e.to_string()))?
+        Fixture::from_json_all(&text, "request body")
+            .map_err(|problems| bad(in_one_line(&problems)))?
             .vms
     } else {
         let spec: VmSpec = parse_json(value.to_string().as_bytes())?;
@@ -232,8 +241,10 @@ async fn add_vms(state: AppState, body: JsonBody) -> Result<Response, ApiError> 
             vms: vec![spec],
             ..Fixture::default()
         };
-        doc.validate("request body")
-            .map_err(|e| bad(e.to_string()))?;
+        let problems = doc.problems("request body");
+        if !problems.is_empty() {
+            return Err(bad(in_one_line(&problems)));
+        }
         doc.vms
     };
     let now = state.now();

@@ -176,6 +176,30 @@ async fn reset_keeps_a_loaded_state_until_asked_for_the_built_in_fixture_by_name
 }
 
 #[tokio::test]
+async fn a_state_with_several_problems_is_refused_naming_them_all() {
+    let app = TestApp::spawn().await;
+    let doc = json!({"format": "vcmock-fixture/v1",
+        "roles": [{"name": "Admin", "privileges": ["*"]}],
+        "users": [{"login": "a@vsphere.local", "password": "p", "role": "Nobody"}],
+        "vms": [{"id": "vm-1", "name": "a", "guest_family": "linux", "power_state": "POWERED_ON"},
+                {"id": "vm-1", "name": "b", "guest_family": "linux", "power_state": "POWERED_ON"}]});
+    let r = admin(&app, Method::POST, "/_mock/state", Some(doc)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let text = r.text();
+    for problem in [
+        r#"users[0].role: unknown role \"Nobody\""#,
+        r#"vms[1].id: duplicate VM id \"vm-1\""#,
+    ] {
+        assert!(text.contains(problem), "lacks {problem}: {text}");
+    }
+    assert_eq!(
+        app.mock.vm("vm-1001").power_state().unwrap(),
+        vcmock::PowerState::PoweredOn,
+        "a refused state changes nothing"
+    );
+}
+
+#[tokio::test]
 async fn vms_can_be_added_unregistered_migrated_and_changed_from_outside() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
