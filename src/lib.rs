@@ -30,8 +30,7 @@ pub use server::{Builder, MockVcenter, StartError, VmHandle};
 /// Runs the `vcmock` command line (the binary's `main`).
 #[doc(hidden)]
 pub fn run_cli() -> std::process::ExitCode {
-    use clap::Parser as _;
-    cli::run(config::Cli::parse())
+    cli::main()
 }
 
 /// What the benchmark harness needs from the inside: vcmock's TLS material and accept loop, to

@@ -179,11 +179,6 @@ impl AppState {
         &self.0.metrics
     }
 
-    /// The fixture the server was loaded with (what reset restores).
-    pub fn fixture(&self) -> Fixture {
-        self.shared_fixture().as_ref().clone()
-    }
-
     fn shared_fixture(&self) -> Arc<Fixture> {
         self.0
             .fixture

@@ -1,76 +1,22 @@
 //! The binary as a user runs it: port 0, the ready line, the printed credentials and
 //! certificate, SIGTERM, the healthcheck and fixtures subcommands.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_vcmock");
+#[path = "support/binary.rs"]
+mod binary;
 
-struct Running {
-    child: Child,
-    ready: Value,
-}
+use binary::{Server, command, launch};
 
-impl Drop for Running {
-    /// SIGTERM first, so that the server cleans up after itself (its certificate at the default
-    /// path among it) instead of littering the temporary directory; a kill if it lingers.
-    fn drop(&mut self) {
-        // SAFETY: kill(2) with a pid we own (not yet reaped) and a valid signal number.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        for _ in 0..250 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(args: &[&str]) -> Running {
-    let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .env_remove("VCMOCK_LISTEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("a ready line");
-    let ready: Value =
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line is JSON ({e}): {line}"));
-    Running { child, ready }
-}
-
-fn sigterm(child: &Child) {
-    // SAFETY: kill(2) with a pid we own and a valid signal number.
-    let rc = unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert_eq!(rc, 0);
-}
-
-/// Waits for the process to exit, polling every 20 ms, at most `within`.
-fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
-    let polls = within.as_millis() / 20;
-    for _ in 0..polls {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("the process did not exit within {within:?}");
+/// The server on a free port with `args`.
+fn start(args: &[&str]) -> Server {
+    launch().args(args).start()
 }
 
 #[tokio::test]
 async fn the_binary_prints_a_ready_line_that_is_enough_to_log_in_and_stops_on_sigterm() {
-    let mut run = start(&[]);
-    let r = &run.ready;
+    let run = start(&[]);
+    let r = &run.ready.clone();
     assert_eq!(r["event"], "ready");
     assert_eq!(r["tls"], true);
     let base = r["base_url"].as_str().unwrap().to_owned();
@@ -112,8 +58,7 @@ async fn the_binary_prints_a_ready_line_that_is_enough_to_log_in_and_stops_on_si
         .await
         .unwrap();
     assert_eq!(served.as_ref(), pem.as_slice());
-    sigterm(&run.child);
-    let status = wait_exit(&mut run.child, Duration::from_secs(10));
+    let status = run.stop().status;
     assert!(status.success(), "exit status {status}");
     assert!(
         !std::path::Path::new(r["certificate_path"].as_str().unwrap()).exists(),
@@ -124,23 +69,21 @@ async fn the_binary_prints_a_ready_line_that_is_enough_to_log_in_and_stops_on_si
 #[test]
 fn sigterm_right_after_the_ready_line_is_a_clean_exit() {
     for _ in 0..5 {
-        let mut run = start(&[]);
-        sigterm(&run.child);
-        let status = wait_exit(&mut run.child, Duration::from_secs(10));
+        let run = start(&[]);
+        let cert = run.certificate_path();
+        let status = run.stop().status;
         assert!(status.success(), "exit status {status}");
-        let cert = run.ready["certificate_path"].as_str().unwrap();
-        assert!(!std::path::Path::new(cert).exists(), "cleaned up: {cert}");
+        assert!(!cert.exists(), "cleaned up: {}", cert.display());
     }
 }
 
 #[test]
 fn a_certificate_file_rewritten_by_another_server_is_left_in_place_at_exit() {
-    let mut run = start(&[]);
-    let path = std::path::PathBuf::from(run.ready["certificate_path"].as_str().unwrap());
+    let run = start(&[]);
+    let path = run.certificate_path();
     // As a newer server on the same port would, after this one let go of it.
     std::fs::write(&path, "another server's certificate").unwrap();
-    sigterm(&run.child);
-    assert!(wait_exit(&mut run.child, Duration::from_secs(10)).success());
+    assert!(run.stop().status.success());
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
         "another server's certificate",
@@ -152,20 +95,22 @@ fn a_certificate_file_rewritten_by_another_server_is_left_in_place_at_exit() {
 #[test]
 fn the_healthcheck_subcommand_succeeds_against_a_running_server_and_fails_without_one() {
     let run = start(&[]);
-    let addr = run.ready["address"].as_str().unwrap().to_owned();
-    let addr = addr.as_str();
-    let ok = Command::new(BIN)
-        .args(["healthcheck", "--listen", addr])
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    let addr = run.address();
+    let ok = binary::run(["healthcheck", "--listen", &addr]);
+    assert!(ok.status.success(), "{}", binary::stderr_of(&ok));
     drop(run);
-    let down = Command::new(BIN)
-        .args(["healthcheck", "--listen", addr])
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(!down.success());
+    let down = binary::run(["healthcheck", "--listen", &addr]);
+    assert!(!down.status.success());
+}
+
+#[test]
+fn the_healthcheck_succeeds_whatever_the_admin_setting() {
+    let off = launch().args(["--admin", "off"]).start();
+    let by_env = launch().env("VCMOCK_ADMIN", "off").start();
+    for server in [&off, &by_env] {
+        let ok = binary::run(["healthcheck", "--listen", &server.address()]);
+        assert!(ok.status.success(), "{}", binary::stderr_of(&ok));
+    }
 }
 
 #[test]
@@ -179,35 +124,27 @@ fn with_tls_off_the_server_speaks_plain_http_and_healthcheck_follows() {
             .starts_with("http://")
     );
     assert!(run.ready["certificate_path"].is_null());
-    let addr = run.ready["address"].as_str().unwrap();
-    let ok = Command::new(BIN)
-        .args(["healthcheck", "--tls", "off", "--listen", addr])
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    let addr = run.address();
+    let ok = binary::run(["healthcheck", "--tls", "off", "--listen", &addr]);
+    assert!(ok.status.success(), "{}", binary::stderr_of(&ok));
 }
 
 #[test]
 fn flags_can_come_from_vcmock_environment_variables() {
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("served.pem");
-    let mut child = Command::new(BIN)
+    let server = binary::launch_bare()
         .env("VCMOCK_LISTEN", "127.0.0.1:0")
         .env("VCMOCK_CERT_OUT", &cert)
         .env("VCMOCK_SEED", "7")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ready: Value = serde_json::from_str(&line).unwrap();
-    assert_eq!(ready["certificate_path"], cert.display().to_string());
+        .start();
+    assert_eq!(server.ready["certificate_path"], cert.display().to_string());
     assert!(cert.exists());
-    let _ = child.kill();
-    let _ = child.wait();
+    assert!(server.stop().status.success());
+    assert!(
+        cert.exists(),
+        "a certificate path given by the user is kept"
+    );
 }
 
 #[test]
@@ -215,7 +152,7 @@ fn a_broken_fixture_stops_startup_with_the_file_the_json_path_and_the_problem() 
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"format": "vcmock-fixture/v1", "vms": [{"id": "vm-1", "name": "a", "guest_family": "linux", "power_state": "OFF"}]}"#).unwrap();
-    let out = Command::new(BIN)
+    let out = command()
         .args(["--listen", "127.0.0.1:0", "--fixtures"])
         .arg(&bad)
         .output()
@@ -232,12 +169,9 @@ fn a_broken_fixture_stops_startup_with_the_file_the_json_path_and_the_problem() 
 fn fixtures_check_validates_files_as_the_server_would() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.json");
-    let out = Command::new(BIN)
-        .args(["fixtures", "default"])
-        .output()
-        .unwrap();
+    let out = binary::run(["fixtures", "default"]);
     std::fs::write(&good, &out.stdout).unwrap();
-    let ok = Command::new(BIN)
+    let ok = command()
         .args(["fixtures", "check"])
         .arg(&good)
         .output()
@@ -246,7 +180,7 @@ fn fixtures_check_validates_files_as_the_server_would() {
     assert!(String::from_utf8_lossy(&ok.stdout).contains("6 VMs"));
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"format": "vcmock-fixture/v2"}"#).unwrap();
-    let no = Command::new(BIN)
+    let no = command()
         .args(["fixtures", "check"])
         .arg(&bad)
         .output()
@@ -257,7 +191,7 @@ fn fixtures_check_validates_files_as_the_server_would() {
 
 #[test]
 fn help_lists_every_flag_with_its_environment_variable() {
-    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let out = binary::run(["--help"]);
     let help = String::from_utf8_lossy(&out.stdout);
     for env in [
         "VCMOCK_LISTEN",
@@ -276,7 +210,7 @@ fn help_lists_every_flag_with_its_environment_variable() {
     ] {
         assert!(help.contains(env), "--help lacks {env}");
     }
-    let version = Command::new(BIN).arg("--version").output().unwrap();
+    let version = binary::run(["--version"]);
     assert!(String::from_utf8_lossy(&version.stdout).starts_with("vcmock "));
 }
 

@@ -1,11 +1,11 @@
 //! Secrets stay out of the logs: guest passwords, vCenter passwords, session ids and transfer
 //! tokens never appear on stderr, even at the most verbose levels, whichever API carried them.
 
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::process::{Command, Stdio};
-
 use base64::Engine as _;
 use serde_json::{Value, json};
+
+#[path = "support/binary.rs"]
+mod binary;
 
 const GUEST_SECRET: &str = "Guest-Secret-7731-xyzzy";
 const WRONG_GUEST_SECRET: &str = "Wrong-Guest-Secret-4410-plugh";
@@ -45,43 +45,16 @@ fn creds(password: &str) -> Value {
 /// returns its stderr and the secrets it was given or handed out.
 async fn run_and_collect_logs(level: &str) -> (String, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vcmock"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--log",
-            "json",
-            "--log-level",
-            level,
-        ])
+    let server = binary::launch()
+        .args(["--log", "json", "--log-level", level])
         .arg("--cert-out")
         .arg(dir.path().join("cert.pem"))
         .arg("--fixtures")
         .arg(fixture(dir.path()))
-        .env("TMPDIR", dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ready: Value = serde_json::from_str(&line).unwrap();
-    let base = ready["base_url"].as_str().unwrap().to_owned();
-    let pem = std::fs::read(dir.path().join("cert.pem")).unwrap();
-    let http = reqwest::Client::builder()
-        .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-        .build()
-        .unwrap();
-    // Drain stderr while the server runs, so that a chatty level cannot fill the pipe.
-    let mut stderr = child.stderr.take().unwrap();
-    let logs = std::thread::spawn(move || {
-        let mut text = String::new();
-        stderr.read_to_string(&mut text).unwrap();
-        text
-    });
+        .tmpdir(dir.path())
+        .start();
+    let base = server.base_url();
+    let http = server.client();
     let mut secrets: Vec<String> = [GUEST_SECRET, WRONG_GUEST_SECRET, VC_SECRET, ADDED_SECRET]
         .map(str::to_owned)
         .into();
@@ -235,10 +208,9 @@ async fn run_and_collect_logs(level: &str) -> (String, Vec<String>) {
         "the state dump is the admin's to see"
     );
 
-    // SAFETY: kill(2) on our own child with SIGTERM.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert!(child.wait().unwrap().success());
-    (logs.join().unwrap(), secrets)
+    let stopped = server.stop();
+    assert!(stopped.status.success(), "exit status {}", stopped.status);
+    (stopped.logs, secrets)
 }
 
 async fn assert_no_secret_at(level: &str) {

@@ -1,9 +1,7 @@
 //! SIGTERM under load: requests in flight finish or get a clean close, new connections are
 //! refused, the process exits 0 and leaves no temporary file behind.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -13,9 +11,12 @@ use serde_json::{Value, json};
 /// A big generated file in the guest, for downloads that outlast the signal.
 const BIG: u64 = 64 << 20;
 
+#[path = "support/binary.rs"]
+mod binary;
+
 /// The running binary and a client that trusts its certificate.
 struct Server {
-    child: Child,
+    bin: binary::Server,
     base: String,
     addr: String,
     http: reqwest::Client,
@@ -46,58 +47,27 @@ fn fixture_with_a_big_file(dir: &Path) -> PathBuf {
 /// Starts the binary over HTTPS with its temporary directory in `tmp` and its certificate
 /// written there, spilling uploads above 1 MiB to disk.
 fn start(tmp: &Path, fixture: &Path) -> Server {
-    let cert = tmp.join("cert.pem");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vcmock"))
-        .args(["--listen", "127.0.0.1:0", "--spill-threshold", "1048576"])
+    let bin = binary::launch()
+        .args(["--spill-threshold", "1048576"])
         .arg("--cert-out")
-        .arg(&cert)
+        .arg(tmp.join("cert.pem"))
         .arg("--fixtures")
         .arg(fixture)
-        .env("TMPDIR", tmp)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ready: Value = serde_json::from_str(&line).unwrap();
-    let pem = std::fs::read(&cert).unwrap();
-    let http = reqwest::Client::builder()
-        .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+        .tmpdir(tmp)
+        .start();
     Server {
-        child,
-        base: ready["base_url"].as_str().unwrap().to_owned(),
-        addr: ready["address"].as_str().unwrap().to_owned(),
-        http,
+        base: bin.base_url(),
+        addr: bin.address(),
+        http: bin.client(),
+        bin,
     }
 }
 
-fn sigterm(child: &Child) {
-    // SAFETY: kill(2) on our own child with SIGTERM.
-    let rc = unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert_eq!(rc, 0);
-}
-
-/// Waits (bounded) for the process to exit and returns whether it exited 0.
-async fn exit_status(mut child: Child) -> std::process::ExitStatus {
-    tokio::task::spawn_blocking(move || {
-        for _ in 0..3000 {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = child.kill();
-        panic!("the server did not exit within 30 s of SIGTERM");
-    })
-    .await
-    .unwrap()
+/// Waits (at most 30 s) for the process to exit and returns its status.
+async fn exit_status(mut bin: binary::Server) -> std::process::ExitStatus {
+    tokio::task::spawn_blocking(move || bin.wait_exit(Duration::from_secs(30)).status)
+        .await
+        .unwrap()
 }
 
 /// Files and directories left in `dir`, except the certificate.
@@ -348,7 +318,7 @@ async fn sigterm_under_load_finishes_or_cleanly_closes_requests_exits_zero_and_l
     let answered_before = tally.answered.load(Ordering::Relaxed);
     assert!(answered_before >= 100, "the server answered under load");
 
-    sigterm(&server.child);
+    server.bin.sigterm();
     // No loop goes on for ever: each ends when its connection is refused or closed.
     let guard = tokio::spawn({
         let stop = stop.clone();
@@ -373,7 +343,7 @@ async fn sigterm_under_load_finishes_or_cleanly_closes_requests_exits_zero_and_l
 
     let server = Arc::try_unwrap(server).ok().unwrap();
     let addr = server.addr.clone();
-    let status = exit_status(server.child).await;
+    let status = exit_status(server.bin).await;
     assert!(status.success(), "exit status {status}");
     assert!(
         std::net::TcpStream::connect(&addr).is_err(),
@@ -397,7 +367,7 @@ async fn a_download_in_flight_at_sigterm_is_sent_to_the_end() {
     let mut resp = server.http.get(&url).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let mut len = resp.chunk().await.unwrap().unwrap().len() as u64;
-    sigterm(&server.child);
+    server.bin.sigterm();
     // The client is slow: the server must wait for it rather than cut the body off when its
     // handlers are done.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -405,7 +375,7 @@ async fn a_download_in_flight_at_sigterm_is_sent_to_the_end() {
         len += c.len() as u64;
     }
     assert_eq!(len, BIG, "the whole file arrived");
-    let status = exit_status(server.child).await;
+    let status = exit_status(server.bin).await;
     assert!(status.success(), "exit status {status}");
     assert!(std::net::TcpStream::connect(&server.addr).is_err());
     assert!(leftovers(tmp.path()).is_empty());

@@ -26,7 +26,18 @@ use crate::vapi::error::ApiError;
 use crate::vapi::extract::{JsonBody, parse_json};
 use crate::vapi::extract::{Path, Query};
 
-/// The admin routes (mounted only when the admin API is enabled).
+/// The admin endpoints served whatever `--admin` and `--admin-token` say: health, readiness
+/// and the certificate, which container health checks and clients need either way.
+pub fn open_routes() -> Router {
+    Router::new()
+        .route("/_mock/health", get(health))
+        .route("/_mock/ready", get(ready))
+        .route("/_mock/certificate", get(certificate))
+        .layer(middleware::from_fn(name))
+}
+
+/// The whole admin API (mounted when it is enabled): the open endpoints, and the rest behind
+/// the admin token.
 pub fn routes() -> Router {
     let guarded = Router::new()
         .route("/_mock/info", get(info))
@@ -53,12 +64,7 @@ pub fn routes() -> Router {
         .route("/_mock/transfers", get(transfers))
         .route("/_mock/metrics", get(metrics))
         .layer(middleware::from_fn(require_token));
-    Router::new()
-        .route("/_mock/health", get(health))
-        .route("/_mock/ready", get(ready))
-        .route("/_mock/certificate", get(certificate))
-        .merge(guarded)
-        .layer(middleware::from_fn(name))
+    open_routes().merge(guarded.layer(middleware::from_fn(name)))
 }
 
 /// The metrics name of an admin request: `admin.` and the endpoint (admin requests are counted,
@@ -160,10 +166,21 @@ async fn errors() -> Response {
     ok_json(&serde_json::to_value(catalogue()).unwrap_or_default())
 }
 
-/// `POST /_mock/reset`: back to the loaded fixture. An optional fixture body replaces it.
+/// `POST /_mock/reset`: back to the loaded fixture. `{"fixture": "default"}` goes back to the
+/// built-in one; a fixture document replaces the loaded one.
 async fn reset(state: AppState, body: JsonBody) -> Result<Response, ApiError> {
     let fixture = if body.bytes().iter().all(u8::is_ascii_whitespace) {
         None
+    } else if let Some(name) = fixture_name(&body) {
+        match name.as_str() {
+            "default" => Some(Fixture::default_fixture()),
+            other => {
+                return Err(bad(format!(
+                    "unknown fixture name \"{other}\": \"default\" names the built-in fixture; \
+                     or send a fixture document"
+                )));
+            }
+        }
     } else {
         Some(load_fixture(&body)?)
     };
@@ -171,9 +188,29 @@ async fn reset(state: AppState, body: JsonBody) -> Result<Response, ApiError> {
     Ok(no_content())
 }
 
+/// The name in a `{"fixture": NAME}` body, if that is what the body is.
+fn fixture_name(body: &JsonBody) -> Option<String> {
+    match serde_json::from_slice::<Value>(body.bytes()).ok()? {
+        Value::Object(map) if map.len() == 1 => match map.get("fixture")? {
+            Value::String(name) => Some(name.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn load_fixture(body: &JsonBody) -> Result<Fixture, ApiError> {
     let text = std::str::from_utf8(body.bytes()).map_err(|_| bad("the fixture is not UTF-8"))?;
-    Fixture::from_json(text, "request body").map_err(|e| bad(e.to_string()))
+    Fixture::from_json_all(text, "request body").map_err(|problems| bad(in_one_line(&problems)))
+}
+
+/// Every problem of a fixture sent to the admin API, in one message.
+fn in_one_line(problems: &[fixtures::FixtureError]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 async fn state_dump(state: AppState) -> Result<Response, ApiError> {
@@ -194,8 +231,8 @@ async fn add_vms(state: AppState, body: JsonBody) -> Result<Response, ApiError> 
         let mut doc = value;
         doc["format"] = json!(FORMAT);
         let text = doc.to_string();
-        Fixture::from_json(&text, "request body")
-            .map_err(|e| bad(e.to_string()))?
+        Fixture::from_json_all(&text, "request body")
+            .map_err(|problems| bad(in_one_line(&problems)))?
             .vms
     } else {
         let spec: VmSpec = parse_json(value.to_string().as_bytes())?;
@@ -204,8 +241,10 @@ async fn add_vms(state: AppState, body: JsonBody) -> Result<Response, ApiError> 
             vms: vec![spec],
             ..Fixture::default()
         };
-        doc.validate("request body")
-            .map_err(|e| bad(e.to_string()))?;
+        let problems = doc.problems("request body");
+        if !problems.is_empty() {
+            return Err(bad(in_one_line(&problems)));
+        }
         doc.vms
     };
     let now = state.now();

@@ -62,14 +62,19 @@ fn build(admin: bool) -> Router {
         .merge(session::rest_routes())
         .merge(vm::rest_routes())
         .layer(middleware::from_fn(rest_shape));
-    let mut app = Router::new()
+    // Without the admin API, health, readiness and the certificate stay: health checks and
+    // clients that fetch the certificate work whatever the setting.
+    let admin = if admin {
+        admin::routes()
+    } else {
+        admin::open_routes()
+    };
+    Router::new()
         .merge(api)
         .merge(rest)
-        .merge(guest_file::routes());
-    if admin {
-        app = app.merge(admin::routes());
-    }
-    app.fallback(fallback)
+        .merge(guest_file::routes())
+        .merge(admin)
+        .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(body::buffer))
         .layer(middleware::from_fn(observe))

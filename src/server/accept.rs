@@ -15,6 +15,7 @@ use tower::ServiceExt as _;
 
 use crate::routes::{self, ResetConnection};
 use crate::state::AppState;
+use crate::tls;
 
 /// The application router for `state` (for tests without sockets: call it with `oneshot`).
 pub fn app(state: AppState) -> Router {
@@ -141,8 +142,15 @@ pub(super) async fn serve_until(
                     let idle = activity.clone().expired(timeouts.idle);
                     match acceptor {
                         Some(acceptor) => {
-                            let handshake = HANDSHAKE_TIMEOUT.min(timeouts.header);
-                            let Ok(Ok(tls)) = tokio::time::timeout(handshake, acceptor.accept(stream)).await else {
+                            let handshake = async {
+                                if tls::sends_plain_http(&stream).await {
+                                    tls::answer_plain_http(stream).await;
+                                    return None;
+                                }
+                                acceptor.accept(stream).await.ok()
+                            };
+                            let limit = HANDSHAKE_TIMEOUT.min(timeouts.header);
+                            let Ok(Some(tls)) = tokio::time::timeout(limit, handshake).await else {
                                 return;
                             };
                             let io = Watched { inner: tls, activity };

@@ -132,6 +132,74 @@ async fn a_state_snapshot_round_trips_as_a_fixture() {
 }
 
 #[tokio::test]
+async fn reset_keeps_a_loaded_state_until_asked_for_the_built_in_fixture_by_name() {
+    let app = TestApp::spawn().await;
+    let power = |app: &TestApp| app.mock.vm("vm-1001").power_state().unwrap();
+    app.mock.vm("vm-1001").power_off().unwrap();
+    let snapshot = admin(&app, Method::GET, "/_mock/state", None).await.json();
+    let r = admin(&app, Method::POST, "/_mock/state", Some(snapshot)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    admin(&app, Method::POST, "/_mock/reset", None).await;
+    assert_eq!(
+        power(&app),
+        vcmock::PowerState::PoweredOff,
+        "a plain reset restores the loaded state"
+    );
+    let r = admin(
+        &app,
+        Method::POST,
+        "/_mock/reset",
+        Some(json!({"fixture": "default"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    assert_eq!(power(&app), vcmock::PowerState::PoweredOn);
+    admin(&app, Method::POST, "/_mock/reset", None).await;
+    assert_eq!(
+        power(&app),
+        vcmock::PowerState::PoweredOn,
+        "the built-in fixture is what reset restores from then on"
+    );
+    let r = admin(
+        &app,
+        Method::POST,
+        "/_mock/reset",
+        Some(json!({"fixture": "defualt"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.text().contains(r#"unknown fixture name \"defualt\""#),
+        "{}",
+        r.text()
+    );
+}
+
+#[tokio::test]
+async fn a_state_with_several_problems_is_refused_naming_them_all() {
+    let app = TestApp::spawn().await;
+    let doc = json!({"format": "vcmock-fixture/v1",
+        "roles": [{"name": "Admin", "privileges": ["*"]}],
+        "users": [{"login": "a@vsphere.local", "password": "p", "role": "Nobody"}],
+        "vms": [{"id": "vm-1", "name": "a", "guest_family": "linux", "power_state": "POWERED_ON"},
+                {"id": "vm-1", "name": "b", "guest_family": "linux", "power_state": "POWERED_ON"}]});
+    let r = admin(&app, Method::POST, "/_mock/state", Some(doc)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let text = r.text();
+    for problem in [
+        r#"users[0].role: unknown role \"Nobody\""#,
+        r#"vms[1].id: duplicate VM id \"vm-1\""#,
+    ] {
+        assert!(text.contains(problem), "lacks {problem}: {text}");
+    }
+    assert_eq!(
+        app.mock.vm("vm-1001").power_state().unwrap(),
+        vcmock::PowerState::PoweredOn,
+        "a refused state changes nothing"
+    );
+}
+
+#[tokio::test]
 async fn vms_can_be_added_unregistered_migrated_and_changed_from_outside() {
     let app = TestApp::spawn().await;
     let sid = app.login().await;
@@ -654,9 +722,32 @@ async fn the_admin_token_guards_the_admin_api_but_not_health() {
 #[tokio::test]
 async fn the_admin_api_can_be_switched_off() {
     let app = TestApp::spawn_with(|b| b.admin(false)).await;
-    let r = admin(&app, Method::GET, "/_mock/info", None).await;
+    for path in [
+        "/_mock/info",
+        "/_mock/state",
+        "/_mock/journal",
+        "/_mock/faults",
+    ] {
+        let r = admin(&app, Method::GET, path, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(r.content_type(), "application/json");
+    }
+    let r = admin(&app, Method::POST, "/_mock/reset", None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert_eq!(r.content_type(), "application/json");
+}
+
+#[tokio::test]
+async fn health_readiness_and_the_certificate_stay_served_with_the_admin_api_off() {
+    let app = TestApp::spawn_with(|b| b.admin(false).admin_token("t0ken")).await;
+    let health = admin(&app, Method::GET, "/_mock/health", None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.json(), json!({"status": "ok"}));
+    let ready = admin(&app, Method::GET, "/_mock/ready", None).await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.json(), json!({"ready": true}));
+    let cert = admin(&app, Method::GET, "/_mock/certificate", None).await;
+    assert_eq!(cert.status, StatusCode::OK);
+    assert!(cert.text().contains("BEGIN CERTIFICATE"));
 }
 
 #[tokio::test]
