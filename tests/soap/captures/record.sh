@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Re-records the captures in this directory: pyVmomi (drive_pyvmomi.py) and govmomi
-# (tests/govmomi, all groups) each talk to scripts/soap-capture.py, which answers from
-# responses/ and records every request; captures.map then picks the files kept here.
+# Re-records the captures in this directory: pyVmomi (drive_pyvmomi.py), govmomi
+# (tests/govmomi, all groups) and Ansible (drive_ansible.sh: scripts/ansible/guest-ops.yml)
+# each talk to scripts/soap-capture.py, which answers from responses/ and records every
+# request; captures.map then picks the files kept here.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 HERE=tests/soap/captures
 bash scripts/pyvmomi-e2e.sh --venv-only
 bash scripts/govmomi-e2e.sh --build-only >/dev/null
+bash scripts/ansible-e2e.sh --venv-only
 RAW=$(mktemp -d)
 SERVER_PID=
 cleanup() {
@@ -34,9 +36,10 @@ record() {
 
 record pyvmomi 'target/pyvmomi-venv/bin/python tests/soap/captures/drive_pyvmomi.py "$ADDR"'
 record govmomi 'target/go-cache/bin/govmomi-e2e -url "https://$ADDR/sdk" -ca "$CERT" -timeout 60s'
+record ansible 'bash tests/soap/captures/drive_ansible.sh "$ADDR"'
 rm -f "$HERE"/*.xml "$HERE"/*.body "$HERE"/*.headers "$HERE"/*.chunked
 python3 scripts/soap-capture.py pick --raw "$RAW" --map "$HERE/captures.map" --dest "$HERE"
-for client in pyvmomi govmomi; do   # the whole call order, as recorded
+for client in pyvmomi govmomi ansible; do   # the whole call order, as recorded
   sed "s/ $client-/ /" "$RAW/$client-sequence.txt" > "$HERE/sequence-$client.txt"
 done
 echo "record: $(ls "$HERE"/*.xml | wc -l) captures in $HERE"
