@@ -44,7 +44,9 @@ if ! "$VENV/bin/ansible-playbook" --version >/dev/null 2>&1 \
 fi
 [ -z "$VENV_ONLY" ] || exit 0
 
-cargo build --locked --quiet
+# VCMOCK_BIN runs a binary built elsewhere (another worktree, a release build) instead.
+VCMOCK=${VCMOCK_BIN:-target/debug/vcmock}
+[ -n "${VCMOCK_BIN:-}" ] || cargo build --locked --quiet
 WORK=$(mktemp -d)
 SERVER_PID=
 cleanup() {
@@ -52,7 +54,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-target/debug/vcmock --listen 127.0.0.1:0 --cert-out "$WORK/cert.pem" >"$WORK/ready.json" 2>"$WORK/server.log" &
+"$VCMOCK" --listen 127.0.0.1:0 --cert-out "$WORK/cert.pem" >"$WORK/ready.json" 2>"$WORK/server.log" &
 SERVER_PID=$!
 for _ in $(seq 100); do [ -s "$WORK/ready.json" ] && break; sleep 0.1; done
 [ -s "$WORK/ready.json" ] || { echo "ansible-e2e: no ready line" >&2; cat "$WORK/server.log" >&2; exit 1; }

@@ -58,7 +58,9 @@ unformatted=$("$GOROOT/bin/gofmt" -l tests/govmomi)
 echo "govmomi-e2e: built $CACHE/bin/govmomi-e2e with $("$GO" version | cut -d' ' -f3) and govmomi $(sed -n 's/^golang-github-vmware-govmomi-dev //p' "$CACHE/root/.versions")"
 [ -z "$BUILD_ONLY" ] || exit 0
 
-cargo build --locked --quiet
+# VCMOCK_BIN runs a binary built elsewhere (another worktree, a release build) instead.
+VCMOCK=${VCMOCK_BIN:-target/debug/vcmock}
+[ -n "${VCMOCK_BIN:-}" ] || cargo build --locked --quiet
 WORK=$(mktemp -d)
 SERVER_PID=
 cleanup() {
@@ -66,7 +68,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-target/debug/vcmock --listen 127.0.0.1:0 --cert-out "$WORK/cert.pem" >"$WORK/ready.json" 2>"$WORK/server.log" &
+"$VCMOCK" --listen 127.0.0.1:0 --cert-out "$WORK/cert.pem" >"$WORK/ready.json" 2>"$WORK/server.log" &
 SERVER_PID=$!
 for _ in $(seq 100); do [ -s "$WORK/ready.json" ] && break; sleep 0.1; done
 [ -s "$WORK/ready.json" ] || { echo "govmomi-e2e: no ready line" >&2; cat "$WORK/server.log" >&2; exit 1; }

@@ -29,7 +29,9 @@ if ! "$VENV/bin/python" -c "import pyVmomi, pyVim.connect, requests" 2>/dev/null
 fi
 [ -z "$VENV_ONLY" ] || exit 0
 
-cargo build --locked --quiet
+# VCMOCK_BIN runs a binary built elsewhere (another worktree, a release build) instead.
+VCMOCK=${VCMOCK_BIN:-target/debug/vcmock}
+[ -n "${VCMOCK_BIN:-}" ] || cargo build --locked --quiet
 WORK=$(mktemp -d)
 SERVER_PID=
 cleanup() {
@@ -37,7 +39,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-target/debug/vcmock --listen 127.0.0.1:0 --cert-out "$WORK/cert.pem" >"$WORK/ready.json" 2>"$WORK/server.log" &
+"$VCMOCK" --listen 127.0.0.1:0 --cert-out "$WORK/cert.pem" >"$WORK/ready.json" 2>"$WORK/server.log" &
 SERVER_PID=$!
 for _ in $(seq 100); do [ -s "$WORK/ready.json" ] && break; sleep 0.1; done
 [ -s "$WORK/ready.json" ] || { echo "pyvmomi-e2e: no ready line" >&2; cat "$WORK/server.log" >&2; exit 1; }

@@ -136,6 +136,19 @@ func (s *suite) guestChecks(ctx context.Context) {
 		return
 	}
 
+	s.check("guest: a guest call on a powered-off VM fails with InvalidPowerState", func() error {
+		off, err := s.findVM(ctx, s.cfg.vmOff)
+		if err != nil {
+			return err
+		}
+		pm, err := guest.NewOperationsManager(s.client.Client, off.Reference()).ProcessManager(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = pm.ListProcesses(ctx, g.auth, nil)
+		return expectFault(err, "InvalidPowerState")
+	})
+
 	s.check("guest: ValidateCredentials accepts the password and refuses a wrong one with InvalidGuestLogin", func() error {
 		if err := g.am.ValidateCredentials(ctx, g.auth); err != nil {
 			return err

@@ -34,6 +34,7 @@ type config struct {
 	user      string
 	pass      string
 	vm        string
+	vmOff     string
 	guestUser string
 	guestPass string
 	groups    map[string]bool
@@ -53,6 +54,7 @@ func parseFlags() (*config, error) {
 	flag.StringVar(&c.user, "user", "administrator@vsphere.local", "vCenter user")
 	flag.StringVar(&c.pass, "pass", "VMware1!", "vCenter password")
 	flag.StringVar(&c.vm, "vm", "linux-01", "name of a powered-on Linux VM with Tools running")
+	flag.StringVar(&c.vmOff, "vm-off", "linux-off", "name of a powered-off VM with the same guest login")
 	flag.StringVar(&c.guestUser, "guest-user", "root", "guest user of -vm")
 	flag.StringVar(&c.guestPass, "guest-pass", "rootpw", "guest password of -vm")
 	flag.StringVar(&run, "run", strings.Join(groupOrder, ","), "comma-separated groups to run: "+strings.Join(groupOrder, ","))

@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/vmware/govmomi/guest"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-// powerChecks: power off and on as tasks waited on with the property collector, a second power
-// on failing with InvalidPowerState, and guest operations refused while the VM is off.
+// powerChecks: power off and on as tasks waited on with the property collector, and a second
+// power on failing with InvalidPowerState.
 func (s *suite) powerChecks(ctx context.Context) {
 	vm, err := s.findVM(ctx, s.cfg.vm)
 	if err != nil {
@@ -35,15 +34,6 @@ func (s *suite) powerChecks(ctx context.Context) {
 			return fmt.Errorf("task entity %v", info.Entity)
 		}
 		return s.expectPower(ctx, vm, types.VirtualMachinePowerStatePoweredOff)
-	})
-
-	s.check("power: a guest operation on the powered-off VM fails with InvalidPowerState", func() error {
-		pm, err := guest.NewOperationsManager(s.client.Client, vm.Reference()).ProcessManager(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = pm.ListProcesses(ctx, s.guestAuth(s.cfg.guestPass), nil)
-		return expectFault(err, "InvalidPowerState")
 	})
 
 	s.check("power: PowerOn then task.Wait succeeds", func() error {
