@@ -24,8 +24,9 @@ if [ "${1:-}" = --build-only ]; then BUILD_ONLY=1; shift; fi
 fetch_debs() {
   local want="${GO_DEBS[*]} ${LIB_DEBS[*]}"
   if [ "$(cat "$CACHE/root/.packages" 2>/dev/null)" = "$want" ]; then return; fi
-  command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null \
-    || { echo "govmomi-e2e: needs a Debian-based machine (apt-get, dpkg-deb)" >&2; exit 1; }
+  if ! command -v apt-get >/dev/null || ! command -v dpkg-deb >/dev/null; then
+    echo "govmomi-e2e: needs a Debian-based machine (apt-get, dpkg-deb)" >&2; exit 1
+  fi
   echo "govmomi-e2e: fetching the Go toolchain and govmomi from Debian into $CACHE"
   rm -rf "$CACHE/debs" "$CACHE/root"
   mkdir -p "$CACHE/debs" "$CACHE/root"

@@ -104,8 +104,6 @@ def setup():
 
 
 def core():
-    global si, content
-
     @check("SmartConnect with a bad password raises vim.fault.InvalidLogin")
     def _():
         e = expect(vim.fault.InvalidLogin, lambda: connect(PASSWORD + "-wrong"))
