@@ -403,6 +403,79 @@ func (s *suite) guestChecks(ctx context.Context) {
 		_, err := g.fm.ListFiles(ctx, g.auth, guestBase, 0, 0, "")
 		return expectFault(err, "FileNotFound")
 	})
+
+	if s.cfg.winVM != "" {
+		s.windowsChecks(ctx)
+	}
+}
+
+// windowsChecks: govc's toolbox on a Windows guest, where Run goes through cmd.exe /c.
+func (s *suite) windowsChecks(ctx context.Context) {
+	vm, err := s.findVM(ctx, s.cfg.winVM)
+	if err != nil {
+		s.check("guest: Windows: find the VM", func() error { return err })
+		return
+	}
+	om := guest.NewOperationsManager(s.client.Client, vm.Reference())
+	auth := &types.NamePasswordAuthentication{Username: s.cfg.winUser, Password: s.cfg.winPass}
+	fm, err := om.FileManager(ctx)
+	if err != nil {
+		s.check("guest: Windows: fileManager", func() error { return err })
+		return
+	}
+	pm, err := om.ProcessManager(ctx)
+	if err != nil {
+		s.check("guest: Windows: processManager", func() error { return err })
+		return
+	}
+	tc := &toolbox.Client{ProcessManager: pm, FileManager: fm, Authentication: auth,
+		GuestFamily: types.VirtualMachineGuestOsFamilyWindowsGuest}
+	w := &guestEnv{fm: fm, pm: pm, auth: auth, tc: tc}
+
+	s.check("guest: Windows: ListFiles gives windows attributes", func() error {
+		files, err := w.list(ctx, `C:\Temp`, 0, "")
+		if err != nil {
+			return err
+		}
+		if len(files) == 0 {
+			return errors.New(`C:\Temp is empty`)
+		}
+		for _, f := range files {
+			if _, ok := f.Attributes.(*types.GuestWindowsFileAttributes); !ok {
+				return fmt.Errorf("%s: attributes %T, want GuestWindowsFileAttributes", f.Path, f.Attributes)
+			}
+		}
+		return nil
+	})
+
+	s.check("guest: Windows: toolbox Upload then Download round-trips the bytes", func() error {
+		const body = "hello windows\r\n"
+		dst := `C:\Temp\govmomi.txt`
+		err := tc.Upload(ctx, strings.NewReader(body), dst, soap.DefaultUpload, &types.GuestWindowsFileAttributes{}, true)
+		if err != nil {
+			return fmt.Errorf("upload: %w", err)
+		}
+		b, n, err := w.download(ctx, dst)
+		if err != nil {
+			return fmt.Errorf("download: %w", err)
+		}
+		if string(b) != body || n != int64(len(body)) {
+			return fmt.Errorf("downloaded %q (size %d)", b, n)
+		}
+		return fm.DeleteFile(ctx, auth, dst)
+	})
+
+	s.check("guest: Windows: toolbox Run goes through cmd.exe /c and brings stdout back", func() error {
+		var out bytes.Buffer
+		cmd := &exec.Cmd{Path: "echo", Args: []string{"hi", "from", "cmd"}, Stdout: &out, Stderr: io.Discard}
+		if err := tc.Run(ctx, cmd); err != nil {
+			return err
+		}
+		if strings.TrimSpace(out.String()) != "hi from cmd" {
+			return fmt.Errorf("stdout %q", out.String())
+		}
+		return nil
+	})
 }
 
 // startAndPoll is govc guest.run by hand: bash -c with the redirections in the command string,

@@ -35,6 +35,9 @@ type config struct {
 	pass      string
 	vm        string
 	vmOff     string
+	winVM     string
+	winUser   string
+	winPass   string
 	guestUser string
 	guestPass string
 	groups    map[string]bool
@@ -55,6 +58,9 @@ func parseFlags() (*config, error) {
 	flag.StringVar(&c.pass, "pass", "VMware1!", "vCenter password")
 	flag.StringVar(&c.vm, "vm", "linux-01", "name of a powered-on Linux VM with Tools running")
 	flag.StringVar(&c.vmOff, "vm-off", "linux-off", "name of a powered-off VM with the same guest login")
+	flag.StringVar(&c.winVM, "win-vm", "windows-01", "name of a powered-on Windows VM (empty: skip the Windows checks)")
+	flag.StringVar(&c.winUser, "win-user", "Administrator", "guest user of -win-vm")
+	flag.StringVar(&c.winPass, "win-pass", "AdminPw1!", "guest password of -win-vm")
 	flag.StringVar(&c.guestUser, "guest-user", "root", "guest user of -vm")
 	flag.StringVar(&c.guestPass, "guest-pass", "rootpw", "guest password of -vm")
 	flag.StringVar(&run, "run", strings.Join(groupOrder, ","), "comma-separated groups to run: "+strings.Join(groupOrder, ","))
