@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs scripts/ansible/guest-ops.yml (community.vmware's vmware_guest_file_operation and
-# vmware_vm_shell) against the vcmock binary started on port 0.
+# Runs community.vmware playbooks against the vcmock binary started on port 0:
+# - inventory: scripts/ansible/inventory.yml (vmware_guest_info, vmware_guest_find,
+#   vmware_guest_powerstate, vmware_guest_tools_wait: issue 17's surface);
+# - guest: scripts/ansible/guest-ops.yml (vmware_guest_file_operation and vmware_vm_shell).
 #
 # Ansible comes from PyPI, pinned (ansible 14.5.0 bundles community.vmware 6.5.0 and
 # vmware.vmware 2.11.0), in a venv cached in target/ansible-venv. ansible 14 needs Python 3.12
@@ -8,13 +10,23 @@
 # ANSIBLE_E2E_PYTHON. The modules run under the pyVmomi venv (target/pyvmomi-venv, made by
 # scripts/pyvmomi-e2e.sh), as `ansible_python_interpreter`, so Ansible's venv needs no pyVmomi.
 #
-#   scripts/ansible-e2e.sh [--venv-only] [ansible-playbook options...]
+#   scripts/ansible-e2e.sh [--venv-only] [inventory] [guest]        (default: both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ANSIBLE_VERSION=14.5.0
 VENV=target/ansible-venv
 VENV_ONLY=
 if [ "${1:-}" = --venv-only ]; then VENV_ONLY=1; shift; fi
+PLAYBOOKS=()
+for name in "${@:-inventory guest}"; do
+  for n in $name; do
+    case "$n" in
+      inventory) PLAYBOOKS+=(scripts/ansible/inventory.yml) ;;
+      guest) PLAYBOOKS+=(scripts/ansible/guest-ops.yml) ;;
+      *) echo "ansible-e2e: unknown playbook $n (inventory, guest)" >&2; exit 2 ;;
+    esac
+  done
+done
 
 # A Python >= 3.12 with venv, for ansible-core 2.21.
 find_python() {
@@ -74,9 +86,9 @@ start=$(date +%s.%N)
 env ANSIBLE_HOME="$WORK/home" ANSIBLE_LOCAL_TEMP="$WORK/home/tmp" ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS" \
     ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_LOCALHOST_WARNING=0 \
     ANSIBLE_INVENTORY_UNPARSED_WARNING=0 \
-  "$VENV/bin/ansible-playbook" -i localhost, -e "@$WORK/vars.json" "$@" scripts/ansible/guest-ops.yml \
+  "$VENV/bin/ansible-playbook" -i localhost, -e "@$WORK/vars.json" "${PLAYBOOKS[@]}" \
   || status=$?
-echo "ansible-e2e: the playbook took $(python3 -c "print(f'{$(date +%s.%N) - $start:.1f}')") s"
+echo "ansible-e2e: ${PLAYBOOKS[*]} took $(python3 -c "print(f'{$(date +%s.%N) - $start:.1f}')") s"
 if [ "$status" -ne 0 ]; then echo "ansible-e2e: server log:" >&2; tail -n 40 "$WORK/server.log" >&2; fi
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"
