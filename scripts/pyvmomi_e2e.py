@@ -40,10 +40,17 @@ def check(name):
             print(f"PASS {name}", flush=True)
         except Exception as e:  # noqa: BLE001 - every failure is reported, then counted
             results.append(False)
-            print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
+            print(f"FAIL {name}: {why(e)}", flush=True)
             traceback.print_exc(limit=3)
         return fn
     return run
+
+
+def why(e):
+    """One line for a failure: a vim fault's type and message, else the exception."""
+    if isinstance(e, vmodl.MethodFault):
+        return f"{type(e).__name__}: {e.msg}"
+    return f"{type(e).__name__}: {e}"
 
 
 def expect(fault_class, fn):
@@ -53,7 +60,7 @@ def expect(fault_class, fn):
     except fault_class as e:
         return e
     except Exception as other:  # noqa: BLE001
-        raise AssertionError(f"expected {fault_class.__name__}, got {type(other).__name__}: {other}") from other
+        raise AssertionError(f"expected {fault_class.__name__}, got {why(other)}") from other
     raise AssertionError(f"expected {fault_class.__name__}, nothing was raised")
 
 
@@ -306,6 +313,7 @@ def guest():
 
     @check("ListFilesInGuest pages with index/maxResults, an exact remaining, matchPattern and posix attributes")
     def _():
+        assert {"file", "dir"} <= set(tmp), "the temporary file and directory were not made"
         whole = fm.ListFilesInGuest(linux, ROOT, base)
         assert whole.remaining == 0, whole.remaining
         names = [f.path for f in whole.files]
@@ -329,6 +337,7 @@ def guest():
 
     @check("MoveFileInGuest, MoveDirectoryInGuest, NotAFile, and ChangeFileAttributesInGuest")
     def _():
+        assert {"file", "dir"} <= set(tmp), "the temporary file and directory were not made"
         moved = base + "/moved.txt"
         fm.MoveFileInGuest(linux, ROOT, tmp["file"], moved, False)
         expect(vim.fault.NotAFile, lambda: fm.MoveFileInGuest(linux, ROOT, tmp["dir"], base + "/x", False))
@@ -398,6 +407,7 @@ def guest():
 
     @check("DeleteFileInGuest and DeleteDirectoryInGuest, with FileNotFound, NotAFile, NotADirectory, DirectoryNotEmpty")
     def _():
+        assert "moved" in tmp, "the moved file was not made"
         expect(vim.fault.NotAFile, lambda: fm.DeleteFileInGuest(linux, ROOT, base + "/sub"))
         expect(vim.fault.NotADirectory, lambda: fm.DeleteDirectoryInGuest(linux, ROOT, tmp["moved"], False))
         fm.DeleteFileInGuest(linux, ROOT, tmp["moved"])
