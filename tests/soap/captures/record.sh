@@ -42,4 +42,4 @@ python3 scripts/soap-capture.py pick --raw "$RAW" --map "$HERE/captures.map" --d
 for client in pyvmomi govmomi ansible; do   # the whole call order, as recorded
   sed "s/ $client-/ /" "$RAW/$client-sequence.txt" > "$HERE/sequence-$client.txt"
 done
-echo "record: $(ls "$HERE"/*.xml | wc -l) captures in $HERE"
+echo "record: $(find "$HERE" -maxdepth 1 -name "*.headers" | wc -l) captures in $HERE"
