@@ -14,6 +14,7 @@ mod model;
 mod ops;
 mod routes;
 mod server;
+mod soap;
 mod state;
 mod tls;
 mod vapi;
