@@ -276,16 +276,21 @@ fn domain(f: &Fault) -> Shaped {
             message: format!("{count} virtual machines match; at most 4000 are returned."),
             data: Data::new("SystemError").set("reason", "too many virtual machines"),
         },
+        // `requestedState` is the state the operation needs the VM to be in: powering on a
+        // running VM needs it off; powering off or suspending needs it on.
         Fault::AlreadyInPowerState { state, .. } => SoapFault::InvalidPowerState {
-            requested: Some(rest_power_state(state)),
+            requested: Some(if *state == "POWERED_ON" {
+                "poweredOff"
+            } else {
+                "poweredOn"
+            }),
             existing: rest_power_state(state),
         }
         .shape(),
         Fault::PowerOpNotAllowed { op, state, .. } => SoapFault::InvalidPowerState {
             requested: match *op {
-                "suspend" | "reset" => Some("poweredOn"),
-                "stop" => Some("poweredOff"),
-                _ => None,
+                "start" => Some("poweredOff"),
+                _ => Some("poweredOn"),
             },
             existing: rest_power_state(state),
         }
@@ -427,7 +432,7 @@ mod tests {
         assert_eq!(s.ty, "InvalidPowerState");
         assert_eq!(
             s.data.field("requestedState"),
-            Some(Some(&Value::en("VirtualMachinePowerState", "poweredOn")))
+            Some(Some(&Value::en("VirtualMachinePowerState", "poweredOff")))
         );
         assert_eq!(
             s.data.field("existingState"),

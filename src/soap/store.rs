@@ -89,6 +89,7 @@ pub struct CollectorRecord {
 #[derive(Debug, Clone)]
 struct TokenRecord {
     session: String,
+    page: usize,
     rest: Vec<ObjectContent>,
     seq: u64,
 }
@@ -370,8 +371,8 @@ impl Store {
         }
     }
 
-    /// Keeps the rest of a paged retrieval under a new token.
-    pub fn add_token(&self, session: &str, rest: Vec<ObjectContent>) -> String {
+    /// Keeps the rest of a paged retrieval, and its page size, under a new token.
+    pub fn add_token(&self, session: &str, page: usize, rest: Vec<ObjectContent>) -> String {
         let mut g = self.lock();
         let seq = g.next();
         make_room(
@@ -385,6 +386,7 @@ impl Store {
             id.clone(),
             TokenRecord {
                 session: session.to_owned(),
+                page,
                 rest,
                 seq,
             },
@@ -392,11 +394,11 @@ impl Store {
         id
     }
 
-    /// Takes the rest of a paged retrieval.
-    pub fn take_token(&self, session: &str, token: &str) -> Option<Vec<ObjectContent>> {
+    /// Takes the rest of a paged retrieval, with its page size.
+    pub fn take_token(&self, session: &str, token: &str) -> Option<(usize, Vec<ObjectContent>)> {
         let mut g = self.lock();
         if g.tokens.get(token).is_some_and(|t| t.session == session) {
-            g.tokens.remove(token).map(|t| t.rest)
+            g.tokens.remove(token).map(|t| (t.page, t.rest))
         } else {
             None
         }
@@ -454,7 +456,7 @@ mod tests {
         assert_eq!(s.views_of("a").len(), PER_SESSION_CAP);
         assert!(s.view("a", &first).is_none());
         for _ in 0..TOKEN_CAP * 3 {
-            s.add_token("a", vec![]);
+            s.add_token("a", 1, vec![]);
         }
         assert_eq!(s.object_count(), PER_SESSION_CAP + TOKEN_CAP);
     }
@@ -462,7 +464,7 @@ mod tests {
     #[test]
     fn a_token_is_used_once_and_only_by_its_session() {
         let s = Store::default();
-        let t = s.add_token("a", vec![]);
+        let t = s.add_token("a", 1, vec![]);
         assert!(s.take_token("b", &t).is_none());
         assert!(s.take_token("a", &t).is_some());
         assert!(s.take_token("a", &t).is_none());

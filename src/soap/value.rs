@@ -353,7 +353,7 @@ mod tests {
         write(&mut w, "val", v, typed);
         w.end("r");
         let s = String::from_utf8(w.finish()).unwrap();
-        let start = s.find("<val").map(|i| i).unwrap_or(s.len());
+        let start = s.find("<val").unwrap_or(s.len());
         let end = s.rfind("</r>").unwrap_or(s.len());
         s[start..end].to_owned()
     }
