@@ -56,6 +56,8 @@ pub struct AppState(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     vc: RwLock<Arc<Vcenter>>,
+    /// The `/sdk` side state (tasks, views, filters), replaced with the vCenter on reset.
+    soap: RwLock<Arc<crate::soap::store::Store>>,
     fixture: RwLock<Arc<Fixture>>,
     limits: Limits,
     clock: SwitchableClock,
@@ -84,6 +86,7 @@ impl AppState {
         let vc = fixture.build(limits.clone(), clock.now());
         Self(Arc::new(Inner {
             vc: RwLock::new(Arc::new(vc)),
+            soap: RwLock::new(Arc::default()),
             fixture: RwLock::new(fixture),
             limits,
             clock,
@@ -102,6 +105,15 @@ impl AppState {
     pub fn vcenter(&self) -> Arc<Vcenter> {
         self.0
             .vc
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The `/sdk` side state of the current vCenter.
+    pub fn soap(&self) -> Arc<crate::soap::store::Store> {
+        self.0
+            .soap
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
@@ -191,6 +203,11 @@ impl AppState {
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
             fresh,
         );
+        *self
+            .0
+            .soap
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::default();
         old.revoke_all("reset", now);
         self.0.ids.reset();
     }

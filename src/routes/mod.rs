@@ -64,7 +64,8 @@ fn build(admin: bool) -> Router {
     let mut app = Router::new()
         .merge(api)
         .merge(rest)
-        .merge(guest_file::routes());
+        .merge(guest_file::routes())
+        .merge(crate::soap::routes());
     if admin {
         app = app.merge(admin::routes());
     }

@@ -385,37 +385,30 @@ fn domain(f: &Fault) -> Shaped {
     }
 }
 
-/// A fault rule's error on `/sdk`: its `error_type` is taken as the vim25 fault type when it
-/// names one (`TaskInProgress`); a vAPI type such as `RESOURCE_BUSY` becomes a `SystemError`
-/// whose reason says which.
+/// A fault rule's error on `/sdk`: the vAPI error type it names becomes the nearest vim25
+/// fault (`RESOURCE_BUSY` is `TaskInProgress`, `UNAUTHENTICATED` is `NotAuthenticated`); the
+/// rest are `SystemError`s whose reason names the vAPI type.
 fn injected(error_type: &str, message: &str) -> Shaped {
-    const TYPES: &[&str] = &[
-        "InvalidLogin",
-        "NotAuthenticated",
-        "NoPermission",
-        "InvalidArgument",
-        "InvalidRequest",
-        "InvalidState",
-        "InvalidPowerState",
-        "TaskInProgress",
-        "ToolsUnavailable",
-        "SystemError",
-        "RequestCanceled",
-        "HostCommunication",
-        "Timedout",
-        "NotSupported",
-        "GuestOperationsUnavailable",
-        "InvalidGuestLogin",
-        "FileNotFound",
-    ];
-    match TYPES.iter().find(|t| **t == error_type) {
-        Some(t) => plain(t, message),
-        None => Shaped {
-            ty: "SystemError",
-            message: message.to_owned(),
-            data: Data::new("SystemError").set("reason", error_type),
-        },
-    }
+    let ty = match error_type {
+        "UNAUTHENTICATED" => "NotAuthenticated",
+        "UNAUTHORIZED" => "NoPermission",
+        "INVALID_ARGUMENT" => "InvalidArgument",
+        "INVALID_REQUEST" => "InvalidRequest",
+        "NOT_ALLOWED_IN_CURRENT_STATE" => "InvalidState",
+        "RESOURCE_BUSY" => "TaskInProgress",
+        "TIMED_OUT" => "Timedout",
+        "UNSUPPORTED" => "NotSupported",
+        "SERVICE_UNAVAILABLE" => "HostCommunication",
+        "CANCELED" => "RequestCanceled",
+        _ => {
+            return Shaped {
+                ty: "SystemError",
+                message: message.to_owned(),
+                data: Data::new("SystemError").set("reason", error_type),
+            };
+        }
+    };
+    plain(ty, message)
 }
 
 #[cfg(test)]
@@ -452,7 +445,7 @@ mod tests {
     }
 
     #[test]
-    fn an_injected_vim_fault_keeps_its_type_and_a_vapi_type_becomes_a_system_error() {
+    fn an_injected_busy_error_is_task_in_progress_and_an_unmapped_type_a_system_error() {
         let f = |t: &str| {
             SoapFault::Domain(Fault::Injected {
                 error_type: t.into(),
@@ -460,9 +453,12 @@ mod tests {
             })
             .shape()
         };
-        assert_eq!(f("TaskInProgress").ty, "TaskInProgress");
-        let s = f("RESOURCE_BUSY");
+        assert_eq!(f("RESOURCE_BUSY").ty, "TaskInProgress");
+        let s = f("UNABLE_TO_ALLOCATE_RESOURCE");
         assert_eq!(s.ty, "SystemError");
-        assert_eq!(s.data.field("reason"), Some(Some(&"RESOURCE_BUSY".into())));
+        assert_eq!(
+            s.data.field("reason"),
+            Some(Some(&"UNABLE_TO_ALLOCATE_RESOURCE".into()))
+        );
     }
 }

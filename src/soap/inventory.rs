@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::model::guest_fs::Family;
 use crate::model::session::Session;
-use crate::model::{PowerState, Vcenter, Vm};
+use crate::model::{PowerState, Vcenter, VirtualMachine as Vm};
 
 use super::fault::power_state;
 use super::store::{Store, TaskRecord};

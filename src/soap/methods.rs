@@ -650,7 +650,10 @@ fn check_datacenter(ctx: &Ctx) -> Result<(), SoapFault> {
     Ok(())
 }
 
-fn find_vms(ctx: &Ctx, matches: impl Fn(&crate::model::Vm) -> bool) -> Result<Answer, SoapFault> {
+fn find_vms(
+    ctx: &Ctx,
+    matches: impl Fn(&crate::model::VirtualMachine) -> bool,
+) -> Result<Answer, SoapFault> {
     ctx.require(SYSTEM_READ)?;
     check_datacenter(ctx)?;
     let vm_search = opt_bool(&ctx.body, "vmSearch")?.unwrap_or(false);

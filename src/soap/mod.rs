@@ -19,9 +19,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use crate::injection::{Effect, RequestFacts};
 use crate::model::Fault;
 use crate::state::AppState;
-use crate::toolkit::{Effect, RequestFacts};
 
 use fault::SoapFault;
 
@@ -106,7 +106,7 @@ fn tag(mut resp: Response, operation: String, vm: Option<String>) -> Response {
 /// Applies the fault rules to a SOAP operation. `Some` answers the request in the rule's
 /// place; delays are served here and the call goes on.
 async fn rules(state: &AppState, operation: &str, vm: Option<&String>) -> Option<Response> {
-    if state.faults().is_empty() {
+    if state.injections().is_empty() {
         return None;
     }
     let facts = RequestFacts {
@@ -115,14 +115,14 @@ async fn rules(state: &AppState, operation: &str, vm: Option<&String>) -> Option
         vm: vm.cloned(),
         guest_path: None,
     };
-    let (rule, effect) = state.faults().check(&facts, state.ids())?;
+    let (rule, effect) = state.injections().check(&facts, state.ids())?;
     let note = crate::routes::JournalNote(format!("fault rule {rule}"));
     let mut resp = match effect {
         Effect::Error {
             error_type,
             message,
         } => fault_response(&SoapFault::Domain(Fault::Injected {
-            error_type,
+            error_type: error_type.as_str().to_owned(),
             message,
         })),
         Effect::Status { status, body } => {
@@ -198,7 +198,7 @@ async fn sdk(state: AppState, headers: HeaderMap, body: Body) -> Response {
         return tag(resp, operation, vm);
     }
     let now = state.now();
-    let vc = state.vc();
+    let vc = state.vcenter();
     let session = session_id(&headers).and_then(|id| {
         let s = vc.session(&id, now).ok()?;
         Some((id, s))
