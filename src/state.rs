@@ -86,7 +86,7 @@ impl AppState {
         let vc = fixture.build(limits.clone(), clock.now());
         Self(Arc::new(Inner {
             vc: RwLock::new(Arc::new(vc)),
-            soap: RwLock::new(Arc::default()),
+            soap: RwLock::new(Arc::new(crate::soap::store::Store::for_fixture(&fixture))),
             fixture: RwLock::new(fixture),
             limits,
             clock,
@@ -207,14 +207,20 @@ impl AppState {
             .0
             .soap
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::default();
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(
+            crate::soap::store::Store::for_fixture(&self.shared_fixture()),
+        );
         old.revoke_all("reset", now);
         self.0.ids.reset();
     }
 
     /// A fixture describing the current state.
     pub fn snapshot(&self) -> Fixture {
-        Fixture::snapshot(&self.vcenter(), &self.shared_fixture().roles)
+        let loaded = self.shared_fixture();
+        Fixture {
+            datacenter: loaded.datacenter.clone(),
+            ..Fixture::snapshot(&self.vcenter(), &loaded.roles)
+        }
     }
 
     /// Whether the listener is up and the fixture loaded.

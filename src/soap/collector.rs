@@ -5,11 +5,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::fault::SoapFault;
+use super::fault::not_found;
 use super::inventory::{Obj, Prop, World};
 use super::types;
 use super::value::{Array, Data, MoRef, Value};
 use super::xml::Element;
+use crate::model::Fault;
 
 /// A `PropertySpec`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,17 +75,17 @@ pub struct ObjectContent {
     /// Set properties, by path.
     pub props: Vec<(String, Value)>,
     /// Paths that could not be read, with why.
-    pub missing: Vec<(String, SoapFault)>,
+    pub missing: Vec<(String, Fault)>,
 }
 
-fn bad(what: &str) -> SoapFault {
-    SoapFault::InvalidArgument {
-        property: what.to_owned(),
+fn bad(what: &str) -> Fault {
+    Fault::InvalidInput {
+        detail: what.to_owned(),
     }
 }
 
 /// Reads an `xsd:boolean`.
-pub fn parse_bool(el: &Element, what: &str) -> Result<bool, SoapFault> {
+pub fn parse_bool(el: &Element, what: &str) -> Result<bool, Fault> {
     match el.trimmed() {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
@@ -93,12 +94,12 @@ pub fn parse_bool(el: &Element, what: &str) -> Result<bool, SoapFault> {
 }
 
 /// Reads an optional boolean child.
-pub fn opt_bool(el: &Element, name: &str) -> Result<Option<bool>, SoapFault> {
+pub fn opt_bool(el: &Element, name: &str) -> Result<Option<bool>, Fault> {
     el.child(name).map(|c| parse_bool(c, name)).transpose()
 }
 
 /// Reads a managed object reference (`type` attribute and text).
-pub fn parse_moref(el: &Element, what: &str) -> Result<MoRef, SoapFault> {
+pub fn parse_moref(el: &Element, what: &str) -> Result<MoRef, Fault> {
     let ty = el.attr("type").ok_or_else(|| bad(what))?;
     let value = el.trimmed();
     if value.is_empty() {
@@ -107,7 +108,7 @@ pub fn parse_moref(el: &Element, what: &str) -> Result<MoRef, SoapFault> {
     Ok(MoRef::new(ty, value))
 }
 
-fn parse_selection(el: &Element) -> Result<Selection, SoapFault> {
+fn parse_selection(el: &Element) -> Result<Selection, Fault> {
     let name = el.child_text("name").map(str::to_owned);
     let is_traversal = match el.xsi_type() {
         Some("TraversalSpec") => true,
@@ -139,7 +140,7 @@ fn parse_selection(el: &Element) -> Result<Selection, SoapFault> {
 }
 
 /// Reads a `PropertyFilterSpec`.
-pub fn parse_filter_spec(el: &Element) -> Result<FilterSpec, SoapFault> {
+pub fn parse_filter_spec(el: &Element) -> Result<FilterSpec, Fault> {
     let props = el
         .all("propSet")
         .map(|p| {
@@ -152,7 +153,7 @@ pub fn parse_filter_spec(el: &Element) -> Result<FilterSpec, SoapFault> {
                 paths: p.all("pathSet").map(|x| x.trimmed().to_owned()).collect(),
             })
         })
-        .collect::<Result<Vec<_>, SoapFault>>()?;
+        .collect::<Result<Vec<_>, Fault>>()?;
     let objects = el
         .all("objectSet")
         .map(|o| {
@@ -165,7 +166,7 @@ pub fn parse_filter_spec(el: &Element) -> Result<FilterSpec, SoapFault> {
                     .collect::<Result<_, _>>()?,
             })
         })
-        .collect::<Result<Vec<_>, SoapFault>>()?;
+        .collect::<Result<Vec<_>, Fault>>()?;
     if props.is_empty() {
         return Err(bad("propSet"));
     }
@@ -186,12 +187,12 @@ fn collect_named<'a>(sels: &'a [Selection], out: &mut HashMap<&'a str, &'a Trave
     }
 }
 
-fn check_refs(sels: &[Selection], named: &HashMap<&str, &TraversalSpec>) -> Result<(), SoapFault> {
+fn check_refs(sels: &[Selection], named: &HashMap<&str, &TraversalSpec>) -> Result<(), Fault> {
     for s in sels {
         match s {
             Selection::Ref(n) if !named.contains_key(n.as_str()) => {
-                return Err(SoapFault::InvalidArgument {
-                    property: format!("selectSet: undefined TraversalSpec name '{n}'"),
+                return Err(Fault::InvalidInput {
+                    detail: format!("selectSet: undefined TraversalSpec name '{n}'"),
                 });
             }
             Selection::Ref(_) => {}
@@ -203,7 +204,7 @@ fn check_refs(sels: &[Selection], named: &HashMap<&str, &TraversalSpec>) -> Resu
 
 impl FilterSpec {
     /// The named TraversalSpecs, after checking that every SelectionSpec names one.
-    fn named(&self) -> Result<HashMap<&str, &TraversalSpec>, SoapFault> {
+    fn named(&self) -> Result<HashMap<&str, &TraversalSpec>, Fault> {
         let mut named = HashMap::new();
         for o in &self.objects {
             collect_named(&o.select, &mut named);
@@ -215,17 +216,13 @@ impl FilterSpec {
     }
 
     /// The objects the spec reaches, in discovery order, without the skipped ones.
-    pub fn walk(&self, w: &World<'_>) -> Result<Vec<Obj>, SoapFault> {
+    pub fn walk(&self, w: &World<'_>) -> Result<Vec<Obj>, Fault> {
         let named = self.named()?;
         let mut order = Vec::new();
         let mut seen: HashSet<Obj> = HashSet::new();
         let mut visited: HashSet<(Obj, *const TraversalSpec)> = HashSet::new();
         for os in &self.objects {
-            let root = w
-                .resolve(&os.obj)
-                .ok_or_else(|| SoapFault::ManagedObjectNotFound {
-                    obj: os.obj.clone(),
-                })?;
+            let root = w.resolve(&os.obj).ok_or_else(|| not_found(&os.obj))?;
             if !os.skip && seen.insert(root.clone()) {
                 order.push(root.clone());
             }
@@ -244,7 +241,7 @@ impl FilterSpec {
                         Prop::Set(v) => v.refs().into_iter().cloned().collect::<Vec<_>>(),
                         Prop::Unset => Vec::new(),
                         Prop::Invalid => {
-                            return Err(SoapFault::InvalidProperty {
+                            return Err(Fault::InvalidProperty {
                                 name: ts.path.clone(),
                             });
                         }
@@ -289,7 +286,7 @@ impl FilterSpec {
 
 /// Reads what `spec` asks for: one ObjectContent per object reached that a PropertySpec
 /// matches.
-pub fn retrieve(w: &World<'_>, spec: &FilterSpec) -> Result<Vec<ObjectContent>, SoapFault> {
+pub fn retrieve(w: &World<'_>, spec: &FilterSpec) -> Result<Vec<ObjectContent>, Fault> {
     let objs = spec.walk(w)?;
     let mut out = Vec::with_capacity(objs.len());
     for obj in objs {
@@ -308,10 +305,9 @@ pub fn retrieve(w: &World<'_>, spec: &FilterSpec) -> Result<Vec<ObjectContent>, 
                     match w.property(&obj, p) {
                         Prop::Set(v) => oc.props.push((p.to_owned(), v)),
                         Prop::Unset => {}
-                        Prop::Invalid => oc.missing.push((
-                            p.to_owned(),
-                            SoapFault::InvalidProperty { name: p.to_owned() },
-                        )),
+                        Prop::Invalid => oc
+                            .missing
+                            .push((p.to_owned(), Fault::InvalidProperty { name: p.to_owned() })),
                     }
                 }
             }
@@ -334,21 +330,13 @@ pub fn unauthenticated(spec: &FilterSpec) -> Vec<ObjectContent> {
                 .iter()
                 .filter(|p| types::is_a(&os.obj.ty, &p.ty))
                 .flat_map(|p| p.paths.iter())
-                .map(|p| {
-                    (
-                        p.clone(),
-                        SoapFault::NotAuthenticated {
-                            object: Some(os.obj.clone()),
-                            privilege: "System.View",
-                        },
-                    )
-                })
+                .map(|p| (p.clone(), Fault::SessionRequired))
                 .collect(),
         })
         .collect()
 }
 
-fn missing_value(missing: &[(String, SoapFault)]) -> Value {
+fn missing_value(obj: &MoRef, missing: &[(String, Fault)]) -> Value {
     Value::Array(Array {
         of: "MissingProperty",
         items: missing
@@ -356,7 +344,16 @@ fn missing_value(missing: &[(String, SoapFault)]) -> Value {
             .map(|(p, f)| {
                 Data::new("MissingProperty")
                     .set("path", p.as_str())
-                    .set("fault", f.localized())
+                    .set(
+                        "fault",
+                        super::fault::localized(
+                            f,
+                            super::fault::Context {
+                                this: Some(obj),
+                                vc: None,
+                            },
+                        ),
+                    )
                     .into()
             })
             .collect(),
@@ -384,7 +381,7 @@ impl ObjectContent {
                         .collect(),
                 }),
             )
-            .set("missingSet", missing_value(&self.missing))
+            .set("missingSet", missing_value(&self.obj, &self.missing))
             .into()
     }
 }
@@ -393,7 +390,7 @@ impl ObjectContent {
 pub type Baseline = BTreeMap<MoRef, BTreeMap<String, Value>>;
 
 /// The current state a filter sees, as a baseline would hold it.
-pub fn snapshot(w: &World<'_>, spec: &FilterSpec) -> Result<Baseline, SoapFault> {
+pub fn snapshot(w: &World<'_>, spec: &FilterSpec) -> Result<Baseline, Fault> {
     Ok(retrieve(w, spec)?
         .into_iter()
         .map(|oc| (oc.obj, oc.props.into_iter().collect()))
@@ -537,7 +534,7 @@ mod tests {
         parse_filter_spec(&el).unwrap()
     }
 
-    fn run(xml: &str) -> Result<Vec<ObjectContent>, SoapFault> {
+    fn run(xml: &str) -> Result<Vec<ObjectContent>, Fault> {
         let vc = Fixture::shared_default().build(crate::model::Limits::default(), T0);
         let store = Store::default();
         let cfg = Config::default();
@@ -574,7 +571,7 @@ mod tests {
         let xml = r#"<s><propSet><type>Folder</type><pathSet>name</pathSet></propSet><objectSet><obj type="Folder">group-d1</obj><selectSet><name>nope</name></selectSet></objectSet></s>"#;
         assert!(matches!(
             run(xml),
-            Err(SoapFault::InvalidArgument { property }) if property.contains("nope")
+            Err(Fault::InvalidInput { detail }) if detail.contains("nope")
         ));
     }
 
@@ -590,10 +587,7 @@ mod tests {
     #[test]
     fn a_missing_start_object_is_managed_object_not_found() {
         let xml = r#"<s><propSet><type>VirtualMachine</type><all>true</all></propSet><objectSet><obj type="VirtualMachine">vm-9</obj></objectSet></s>"#;
-        assert!(matches!(
-            run(xml),
-            Err(SoapFault::ManagedObjectNotFound { .. })
-        ));
+        assert!(matches!(run(xml), Err(Fault::ObjectNotFound { .. })));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Owns the SOAP 1.1 envelope: finding the method element of a request (default-namespace or
 //! prefixed envelope), and writing response and fault envelopes.
 
-use super::fault::SoapFault;
+use crate::model::Fault;
+
+use super::fault::Context;
 use super::value::{self, Value};
 use super::xml::{self, Element, SOAP_ENC, SOAP_ENV, VIM25, XSD, XSI, XmlWriter};
 
@@ -14,15 +16,15 @@ pub struct Call {
     pub body: Element,
 }
 
-fn invalid(detail: impl Into<String>) -> SoapFault {
-    SoapFault::InvalidRequest {
+fn invalid(detail: impl Into<String>) -> Fault {
+    Fault::MalformedRequest {
         detail: detail.into(),
     }
 }
 
 /// Reads a request envelope. Anything that is not a SOAP 1.1 envelope with one method element
 /// in its body is an `InvalidRequest`.
-pub fn read(bytes: &[u8], bounds: xml::Bounds) -> Result<Call, SoapFault> {
+pub fn read(bytes: &[u8], bounds: xml::Bounds) -> Result<Call, Fault> {
     let root = xml::parse(bytes, bounds).map_err(|e| invalid(format!("malformed XML: {e}")))?;
     if root.name != "Envelope" || root.ns != SOAP_ENV {
         return Err(invalid("the document is not a SOAP 1.1 envelope"));
@@ -96,8 +98,8 @@ pub fn response(method: &str, answer: &Answer) -> Vec<u8> {
 }
 
 /// The fault envelope (sent with HTTP 500).
-pub fn fault(f: &SoapFault) -> Vec<u8> {
-    let s = f.shape();
+pub fn fault(f: &Fault, cx: Context<'_>) -> Vec<u8> {
+    let s = super::fault::shape(f, cx);
     let mut w = XmlWriter::new();
     open(&mut w);
     w.start("soapenv:Fault", &[]);
@@ -144,16 +146,17 @@ mod tests {
         ] {
             assert!(matches!(
                 read(doc.as_bytes(), xml::Bounds::default()),
-                Err(SoapFault::InvalidRequest { .. })
+                Err(Fault::MalformedRequest { .. })
             ));
         }
     }
 
     #[test]
     fn a_fault_envelope_names_the_detail_element_after_the_type() {
-        let body = fault(&SoapFault::ManagedObjectNotFound {
-            obj: MoRef::new("VirtualMachine", "vm-9"),
-        });
+        let body = fault(
+            &crate::soap::fault::not_found(&MoRef::new("VirtualMachine", "vm-9")),
+            Context::default(),
+        );
         let s = String::from_utf8(body).unwrap();
         assert!(s.contains("<faultcode>ServerFaultCode</faultcode>"));
         assert!(s.contains(r#"<ManagedObjectNotFoundFault xmlns="urn:vim25" xsi:type="ManagedObjectNotFound"><obj type="VirtualMachine">vm-9</obj></ManagedObjectNotFoundFault>"#), "{s}");

@@ -276,7 +276,18 @@ pub fn task_info(t: &TaskRecord) -> Data {
         .set("state", Value::en("TaskInfoState", state))
         .set("cancelled", false)
         .set("cancelable", false)
-        .opt("error", t.error.as_ref().map(|e| e.localized()))
+        .opt(
+            "error",
+            t.error.as_ref().map(|e| {
+                super::fault::localized(
+                    e,
+                    super::fault::Context {
+                        this: Some(&t.entity),
+                        vc: None,
+                    },
+                )
+            }),
+        )
         .opt("result", t.result.clone().map(Value::any))
         .unset("progress")
         .set(

@@ -13,7 +13,7 @@ use crate::model::{Fault, PowerOp, PowerState, Vcenter};
 
 use super::collector::{self, FilterSpec, ObjectContent, opt_bool, parse_moref};
 use super::envelope::Answer;
-use super::fault::{SoapFault, power_state};
+use super::fault::{method_not_found, not_found};
 use super::inventory::{self, Config, Obj, Prop, World};
 use super::store::{Store, TaskRecord};
 use super::types;
@@ -113,9 +113,9 @@ pub struct Effects {
     pub login: Option<String>,
 }
 
-fn arg(what: &str) -> SoapFault {
-    SoapFault::InvalidArgument {
-        property: what.to_owned(),
+fn arg(what: &str) -> Fault {
+    Fault::InvalidInput {
+        detail: what.to_owned(),
     }
 }
 
@@ -148,34 +148,23 @@ impl Ctx {
         )
     }
 
-    fn session_id(&self) -> Result<String, SoapFault> {
+    fn session_id(&self) -> Result<String, Fault> {
         self.session
             .as_ref()
             .map(|(id, _)| id.clone())
-            .ok_or_else(|| SoapFault::NotAuthenticated {
-                object: Some(self.this.clone()),
-                privilege: "System.View",
-            })
+            .ok_or(Fault::SessionRequired)
     }
 
-    fn caller(&self) -> Result<Arc<VcUser>, SoapFault> {
+    fn caller(&self) -> Result<Arc<VcUser>, Fault> {
         self.session_id()?;
-        self.caller
-            .clone()
-            .ok_or_else(|| SoapFault::NotAuthenticated {
-                object: Some(self.this.clone()),
-                privilege: "System.View",
-            })
+        self.caller.clone().ok_or(Fault::SessionRequired)
     }
 
-    fn require(&self, privilege: &str) -> Result<(), SoapFault> {
+    fn require(&self, privilege: &'static str) -> Result<(), Fault> {
         if self.caller()?.has(privilege) {
             Ok(())
         } else {
-            Err(SoapFault::NoPermission {
-                object: Some(self.this.clone()),
-                privilege: privilege.to_owned(),
-            })
+            Err(Fault::PrivilegeMissing { privilege })
         }
     }
 
@@ -183,24 +172,22 @@ impl Ctx {
         self.body.child_text(name)
     }
 
-    fn required(&self, name: &str) -> Result<&str, SoapFault> {
+    fn required(&self, name: &str) -> Result<&str, Fault> {
         self.text(name).ok_or_else(|| arg(name))
     }
 
-    fn moref_arg(&self, name: &str) -> Result<Option<MoRef>, SoapFault> {
+    fn moref_arg(&self, name: &str) -> Result<Option<MoRef>, Fault> {
         self.body
             .child(name)
             .map(|e| parse_moref(e, name))
             .transpose()
     }
 
-    fn resolve(&self, m: &MoRef) -> Result<Obj, SoapFault> {
-        self.world()
-            .resolve(m)
-            .ok_or_else(|| SoapFault::ManagedObjectNotFound { obj: m.clone() })
+    fn resolve(&self, m: &MoRef) -> Result<Obj, Fault> {
+        self.world().resolve(m).ok_or_else(|| not_found(m))
     }
 
-    fn specs(&self) -> Result<Vec<FilterSpec>, SoapFault> {
+    fn specs(&self) -> Result<Vec<FilterSpec>, Fault> {
         let specs: Vec<FilterSpec> = self
             .body
             .all("specSet")
@@ -212,20 +199,18 @@ impl Ctx {
         Ok(specs)
     }
 
-    fn collector_id(&self) -> Result<String, SoapFault> {
+    fn collector_id(&self) -> Result<String, Fault> {
         let s = self.session_id()?;
         if self.store.has_collector(&s, &self.this.value) {
             Ok(self.this.value.clone())
         } else {
-            Err(SoapFault::ManagedObjectNotFound {
-                obj: self.this.clone(),
-            })
+            Err(not_found(&self.this))
         }
     }
 }
 
 /// Runs one call. The receiver type has been checked against [`METHODS`].
-pub async fn call(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, SoapFault> {
+pub async fn call(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
     let anonymous = ANONYMOUS.contains(&ctx.method.as_str());
     if !anonymous {
         ctx.session_id()?;
@@ -274,7 +259,7 @@ pub async fn call(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, SoapFault>
             let (page, rest) =
                 ctx.store
                     .take_token(&s, token)
-                    .ok_or_else(|| SoapFault::InvalidProperty {
+                    .ok_or_else(|| Fault::InvalidProperty {
                         name: "token".into(),
                     })?;
             Ok(one(page_result(ctx, &s, page, rest)))
@@ -284,7 +269,7 @@ pub async fn call(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, SoapFault>
             let token = ctx.required("token")?;
             ctx.store
                 .take_token(&s, token)
-                .ok_or_else(|| SoapFault::InvalidProperty {
+                .ok_or_else(|| Fault::InvalidProperty {
                     name: "token".into(),
                 })?;
             Ok(Answer::Void)
@@ -315,8 +300,8 @@ pub async fn call(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, SoapFault>
         "DestroyPropertyCollector" => {
             let s = ctx.session_id()?;
             if ctx.this.value == "propertyCollector" {
-                return Err(SoapFault::InvalidArgument {
-                    property: "_this: the session's default collector cannot be destroyed".into(),
+                return Err(Fault::InvalidInput {
+                    detail: "_this: the session's default collector cannot be destroyed".into(),
                 });
             }
             ctx.store.remove_collector(&s, &ctx.this.value);
@@ -387,14 +372,11 @@ pub async fn call(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, SoapFault>
         "ShutdownGuest" => guest_power(ctx, PowerOp::Stop),
         "RebootGuest" => guest_power(ctx, PowerOp::Reset),
         "StandbyGuest" => guest_power(ctx, PowerOp::Suspend),
-        _ => Err(SoapFault::MethodNotFound {
-            receiver: ctx.this.clone(),
-            method: ctx.method.clone(),
-        }),
+        _ => Err(method_not_found(ctx.this.clone(), ctx.method.clone())),
     }
 }
 
-fn login(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, SoapFault> {
+fn login(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
     let user = ctx.required("userName")?;
     // A password is taken as sent: white space in it is significant.
     let password = ctx
@@ -408,12 +390,9 @@ fn login(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, SoapFault> {
     Ok(one(inventory::user_session(&id, &session)))
 }
 
-fn fetch(ctx: &Ctx, obj: &Obj) -> Result<Answer, SoapFault> {
+fn fetch(ctx: &Ctx, obj: &Obj) -> Result<Answer, Fault> {
     if ctx.session.is_none() && *obj != Obj::ServiceInstance {
-        return Err(SoapFault::NotAuthenticated {
-            object: Some(ctx.this.clone()),
-            privilege: SYSTEM_READ,
-        });
+        return Err(Fault::SessionRequired);
     }
     if ctx.session.is_some() && *obj != Obj::ServiceInstance {
         ctx.require(SYSTEM_READ)?;
@@ -422,13 +401,13 @@ fn fetch(ctx: &Ctx, obj: &Obj) -> Result<Answer, SoapFault> {
     match ctx.world().property(obj, prop) {
         Prop::Set(value) => Ok(Answer::Value { value, typed: true }),
         Prop::Unset => Ok(Answer::Void),
-        Prop::Invalid => Err(SoapFault::InvalidProperty {
+        Prop::Invalid => Err(Fault::InvalidProperty {
             name: prop.to_owned(),
         }),
     }
 }
 
-fn retrieve_all(ctx: &Ctx) -> Result<Vec<ObjectContent>, SoapFault> {
+fn retrieve_all(ctx: &Ctx) -> Result<Vec<ObjectContent>, Fault> {
     let specs = ctx.specs()?;
     if ctx.session.is_none() {
         return Ok(specs.iter().flat_map(collector::unauthenticated).collect());
@@ -461,7 +440,7 @@ fn page_result(ctx: &Ctx, session: &str, page: usize, mut objects: Vec<ObjectCon
         .into()
 }
 
-fn retrieve_ex(ctx: &Ctx) -> Result<Answer, SoapFault> {
+fn retrieve_ex(ctx: &Ctx) -> Result<Answer, Fault> {
     let found = retrieve_all(ctx)?;
     if found.is_empty() {
         return Ok(Answer::Void);
@@ -486,11 +465,11 @@ fn retrieve_ex(ctx: &Ctx) -> Result<Answer, SoapFault> {
     }
 }
 
-fn wait_options(el: Option<&Element>) -> Result<(Option<Duration>, Option<usize>), SoapFault> {
+fn wait_options(el: Option<&Element>) -> Result<(Option<Duration>, Option<usize>), Fault> {
     let Some(el) = el else {
         return Ok((Some(WAIT_CAP), None));
     };
-    let num = |name: &str| -> Result<Option<i64>, SoapFault> {
+    let num = |name: &str| -> Result<Option<i64>, Fault> {
         el.child_text(name)
             .map(|t| t.parse::<i64>().map_err(|_| arg(name)))
             .transpose()
@@ -514,7 +493,7 @@ fn updates_once(
     session: &str,
     cid: &str,
     limit: Option<usize>,
-) -> Result<(Vec<Value>, bool), SoapFault> {
+) -> Result<(Vec<Value>, bool), Fault> {
     let mut sets = Vec::new();
     let mut left = limit.unwrap_or(usize::MAX);
     let mut truncated = false;
@@ -529,7 +508,7 @@ fn updates_once(
         );
         let now = match collector::snapshot(&w, &f.spec) {
             Ok(s) => s,
-            Err(SoapFault::ManagedObjectNotFound { .. }) => Default::default(),
+            Err(Fault::ObjectNotFound { .. }) => Default::default(),
             Err(e) => return Err(e),
         };
         let mut base = f.baseline.clone();
@@ -565,7 +544,7 @@ async fn wait(
     max_wait: Option<Duration>,
     max_updates: Option<usize>,
     legacy: bool,
-) -> Result<Answer, SoapFault> {
+) -> Result<Answer, Fault> {
     let s = ctx.session_id()?;
     let cid = ctx.collector_id()?;
     let current = ctx.store.collector(&s, &cid, |c| {
@@ -579,7 +558,7 @@ async fn wait(
             }
         }
         Some(v) if v == current.to_string() => {}
-        Some(_) => return Err(SoapFault::InvalidCollectorVersion),
+        Some(_) => return Err(Fault::InvalidCollectorVersion),
     }
     let started = crate::clock::Stopwatch::start();
     let limit_ms = max_wait.unwrap_or(WAIT_CAP).as_secs_f64() * 1000.0;
@@ -608,7 +587,7 @@ async fn wait(
             .store
             .collector(&s, &cid, |c| std::mem::take(&mut c.cancelled))
         {
-            return Err(SoapFault::RequestCanceled);
+            return Err(Fault::RequestCanceled);
         }
         if started.elapsed_ms() >= limit_ms {
             return Ok(Answer::Void);
@@ -617,7 +596,7 @@ async fn wait(
     }
 }
 
-fn create_view(ctx: &Ctx) -> Result<Answer, SoapFault> {
+fn create_view(ctx: &Ctx) -> Result<Answer, Fault> {
     let s = ctx.session_id()?;
     ctx.require(SYSTEM_READ)?;
     let container = ctx
@@ -643,7 +622,7 @@ fn create_view(ctx: &Ctx) -> Result<Answer, SoapFault> {
     Ok(one(MoRef::new("ContainerView", id)))
 }
 
-fn check_datacenter(ctx: &Ctx) -> Result<(), SoapFault> {
+fn check_datacenter(ctx: &Ctx) -> Result<(), Fault> {
     if let Some(dc) = ctx.moref_arg("datacenter")? {
         ctx.resolve(&dc)?;
     }
@@ -653,7 +632,7 @@ fn check_datacenter(ctx: &Ctx) -> Result<(), SoapFault> {
 fn find_vms(
     ctx: &Ctx,
     matches: impl Fn(&crate::model::VirtualMachine) -> bool,
-) -> Result<Answer, SoapFault> {
+) -> Result<Answer, Fault> {
     ctx.require(SYSTEM_READ)?;
     check_datacenter(ctx)?;
     let vm_search = opt_bool(&ctx.body, "vmSearch")?.unwrap_or(false);
@@ -673,7 +652,7 @@ fn find_vms(
     Ok(refs_or_void(found, first_only))
 }
 
-fn find_by_uuid(ctx: &Ctx) -> Result<Answer, SoapFault> {
+fn find_by_uuid(ctx: &Ctx) -> Result<Answer, Fault> {
     let uuid = ctx.required("uuid")?.to_lowercase();
     let salt = if opt_bool(&ctx.body, "instanceUuid")?.unwrap_or(false) {
         2
@@ -713,24 +692,17 @@ fn power_task(
     op: PowerOp,
     method: &'static str,
     action: &'static str,
-) -> Result<Answer, SoapFault> {
+) -> Result<Answer, Fault> {
     let caller = ctx.caller()?;
     let id = vm_id(ctx);
     let name = ctx.vc.with_vm(id, |v| v.name.clone())?;
     let error = match ctx.vc.power(&caller, id, op, ctx.now) {
         Ok(()) => None,
-        Err(Fault::PrivilegeMissing { privilege }) => {
-            return Err(SoapFault::NoPermission {
-                object: Some(ctx.this.clone()),
-                privilege: privilege.into(),
-            });
-        }
+        Err(e @ Fault::PrivilegeMissing { .. }) => return Err(e),
         Err(Fault::VmNotFound { .. }) => {
-            return Err(SoapFault::ManagedObjectNotFound {
-                obj: ctx.this.clone(),
-            });
+            return Err(not_found(&ctx.this));
         }
-        Err(f) => Some(SoapFault::Domain(f)),
+        Err(f) => Some(f),
     };
     let description_id = match action {
         "powerOn" => "VirtualMachine.powerOn",
@@ -760,31 +732,31 @@ fn power_task(
     Ok(one(MoRef::new("Task", task)))
 }
 
+fn guest_op_name(op: PowerOp) -> &'static str {
+    match op {
+        PowerOp::Stop => "shutdown",
+        PowerOp::Reset => "reboot",
+        _ => "standby",
+    }
+}
+
 /// `ShutdownGuest`, `RebootGuest`, `StandbyGuest`: the VM must be on with Tools running; then
 /// the same model power path as REST (so that transfers are revoked), with a clean power-off.
-fn guest_power(ctx: &Ctx, op: PowerOp) -> Result<Answer, SoapFault> {
+fn guest_power(ctx: &Ctx, op: PowerOp) -> Result<Answer, Fault> {
     let caller = ctx.caller()?;
     let id = vm_id(ctx);
     let (power, tools) = ctx.vc.with_vm(id, |v| (v.power, v.tools.running))?;
     if power != PowerState::PoweredOn {
-        return Err(SoapFault::InvalidPowerState {
-            requested: Some("poweredOn"),
-            existing: power_state(power),
+        return Err(Fault::PowerOpNotAllowed {
+            vm: id.to_owned(),
+            op: guest_op_name(op),
+            state: power.as_str(),
         });
     }
     if !tools {
-        return Err(SoapFault::ToolsUnavailable);
+        return Err(Fault::ToolsUnavailable { vm: id.to_owned() });
     }
-    match ctx.vc.power(&caller, id, op, ctx.now) {
-        Ok(()) => {}
-        Err(Fault::PrivilegeMissing { privilege }) => {
-            return Err(SoapFault::NoPermission {
-                object: Some(ctx.this.clone()),
-                privilege: privilege.into(),
-            });
-        }
-        Err(f) => return Err(f.into()),
-    }
+    ctx.vc.power(&caller, id, op, ctx.now)?;
     if op == PowerOp::Stop {
         let _ = ctx.vc.with_vm_mut(id, |v| v.clean_power_off = true);
     }

@@ -23,7 +23,7 @@ use crate::injection::{Effect, RequestFacts};
 use crate::model::Fault;
 use crate::state::AppState;
 
-use fault::SoapFault;
+use fault::method_not_found;
 
 /// The cookie that carries a SOAP session.
 pub const COOKIE_NAME: &str = "vmware_soap_session";
@@ -93,8 +93,8 @@ pub fn session_id(headers: &HeaderMap) -> Option<String> {
         .or_else(|| crate::vapi::extract::session_id_from_headers(headers))
 }
 
-fn fault_response(f: &SoapFault) -> Response {
-    xml_response(StatusCode::INTERNAL_SERVER_ERROR, envelope::fault(f))
+fn fault_response(f: &Fault, cx: fault::Context<'_>) -> Response {
+    xml_response(StatusCode::INTERNAL_SERVER_ERROR, envelope::fault(f, cx))
 }
 
 fn tag(mut resp: Response, operation: String, vm: Option<String>) -> Response {
@@ -121,10 +121,13 @@ async fn rules(state: &AppState, operation: &str, vm: Option<&String>) -> Option
         Effect::Error {
             error_type,
             message,
-        } => fault_response(&SoapFault::Domain(Fault::Injected {
-            error_type: error_type.as_str().to_owned(),
-            message,
-        })),
+        } => fault_response(
+            &Fault::Injected {
+                error_type: error_type.as_str().to_owned(),
+                message,
+            },
+            fault::Context::default(),
+        ),
         Effect::Status { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             match body {
@@ -150,8 +153,9 @@ async fn rules(state: &AppState, operation: &str, vm: Option<&String>) -> Option
     Some(resp)
 }
 
-fn config(state: &AppState) -> inventory::Config {
+fn config(state: &AppState, store: &store::Store) -> inventory::Config {
     inventory::Config {
+        datacenter: store.datacenter().to_owned(),
         thumbprint: state.cert().map(|c| c.sha1.clone()),
         ..inventory::Config::default()
     }
@@ -163,7 +167,7 @@ async fn sdk(state: AppState, headers: HeaderMap, body: Body) -> Response {
         Ok(b) => b,
         Err(_) => {
             return tag(
-                fault_response(&Fault::BodyTooLarge { limit }.into()),
+                fault_response(&Fault::BodyTooLarge { limit }, fault::Context::default()),
                 "soap.invalid".into(),
                 None,
             );
@@ -171,28 +175,41 @@ async fn sdk(state: AppState, headers: HeaderMap, body: Body) -> Response {
     };
     let call = match envelope::read(&bytes, xml::Bounds::default()) {
         Ok(c) => c,
-        Err(f) => return tag(fault_response(&f), "soap.invalid".into(), None),
+        Err(f) => {
+            return tag(
+                fault_response(&f, fault::Context::default()),
+                "soap.invalid".into(),
+                None,
+            );
+        }
     };
     let operation = format!("soap.{}", call.method);
     let this = match call.body.child("_this") {
         Some(t) => match collector::parse_moref(t, "_this") {
             Ok(m) => m,
-            Err(f) => return tag(fault_response(&f), operation, None),
+            Err(f) => {
+                return tag(
+                    fault_response(&f, fault::Context::default()),
+                    operation,
+                    None,
+                );
+            }
         },
         None => {
-            let f = SoapFault::InvalidArgument {
-                property: "_this".into(),
+            let f = Fault::InvalidInput {
+                detail: "_this".into(),
             };
-            return tag(fault_response(&f), operation, None);
+            return tag(
+                fault_response(&f, fault::Context::default()),
+                operation,
+                None,
+            );
         }
     };
     let vm = (this.ty == "VirtualMachine").then(|| this.value.clone());
     if !methods::served(&call.method, &this.ty) {
-        let f = SoapFault::MethodNotFound {
-            receiver: this,
-            method: call.method,
-        };
-        return tag(fault_response(&f), operation, vm);
+        let f = method_not_found(this, call.method);
+        return tag(fault_response(&f, fault::Context::default()), operation, vm);
     }
     if let Some(resp) = rules(&state, &operation, vm.as_ref()).await {
         return tag(resp, operation, vm);
@@ -210,11 +227,12 @@ async fn sdk(state: AppState, headers: HeaderMap, body: Body) -> Response {
             vc.sessions().into_iter().map(|(id, _)| id).collect();
         store.sweep(|s| live.contains(s));
     }
+    let cfg = config(&state, &store);
     let ctx = methods::Ctx {
         state: state.clone(),
         vc,
         store,
-        cfg: config(&state),
+        cfg,
         now,
         session,
         caller,
@@ -225,7 +243,13 @@ async fn sdk(state: AppState, headers: HeaderMap, body: Body) -> Response {
     let mut effects = methods::Effects::default();
     let resp = match methods::call(&ctx, &mut effects).await {
         Ok(answer) => xml_response(StatusCode::OK, envelope::response(&ctx.method, &answer)),
-        Err(f) => fault_response(&f),
+        Err(f) => fault_response(
+            &f,
+            fault::Context {
+                this: Some(&ctx.this),
+                vc: Some(&ctx.vc),
+            },
+        ),
     };
     let mut resp = tag(resp, operation, vm);
     if let Some(id) = effects.login {

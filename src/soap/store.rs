@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use time::OffsetDateTime;
 
 use super::collector::{FilterSpec, ObjectContent};
-use super::fault::SoapFault;
 use super::value::{MoRef, Value};
+use crate::model::Fault;
 
 /// Tasks kept for `Task.info` reads (oldest dropped first).
 pub const TASK_CAP: usize = 1000;
@@ -35,7 +35,7 @@ pub struct TaskRecord {
     /// That object's name.
     pub entity_name: String,
     /// The fault it ended with, if it failed.
-    pub error: Option<SoapFault>,
+    pub error: Option<Fault>,
     /// What it returned, if anything.
     pub result: Option<Value>,
     /// Who started it (`VSPHERE.LOCAL\Administrator`).
@@ -140,9 +140,24 @@ fn make_room<K: Clone + Eq + std::hash::Hash, V>(
 #[derive(Debug, Default)]
 pub struct Store {
     inner: Mutex<Inner>,
+    /// The datacenter's name, from the fixture.
+    datacenter: Option<String>,
 }
 
 impl Store {
+    /// An empty store for a vCenter built from `fixture` (its datacenter name).
+    pub fn for_fixture(fixture: &crate::fixtures::Fixture) -> Self {
+        Self {
+            datacenter: fixture.datacenter.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// The datacenter's name: the fixture's, or `DC0`.
+    pub fn datacenter(&self) -> &str {
+        self.datacenter.as_deref().unwrap_or("DC0")
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }

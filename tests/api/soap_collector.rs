@@ -655,3 +655,23 @@ async fn every_captured_request_reads_as_one_call() {
     }
     assert!(n >= 90, "{n}");
 }
+
+#[tokio::test]
+async fn the_datacenter_takes_the_fixtures_name_and_keeps_it_through_a_state_dump() {
+    let mut fixture = vcmock::Fixture::default_fixture();
+    fixture.datacenter = Some("Lab".into());
+    let app = TestApp::spawn_with(|b| b.fixture(fixture)).await;
+    let c = login(&app).await;
+    let name = fetch(&app, &c, ("Datacenter", "datacenter-3"), "name").await;
+    assert_eq!(name.returnval().trimmed(), "Lab");
+    let found = call(
+        &app,
+        Some(&c),
+        "FindByInventoryPath",
+        ("SearchIndex", "SearchIndex"),
+        "<inventoryPath>Lab/vm/linux-01</inventoryPath>",
+    )
+    .await;
+    assert_eq!(found.returnval().trimmed(), "vm-1001");
+    assert_eq!(app.mock.snapshot().datacenter.as_deref(), Some("Lab"));
+}
