@@ -35,6 +35,13 @@ pub fn run_cli() -> std::process::ExitCode {
     cli::run(config::Cli::parse())
 }
 
+/// The SOAP wire's XML reader, for tests that read `/sdk` answers and captured client requests.
+#[doc(hidden)]
+pub mod soap_xml {
+    pub use crate::soap::envelope::{Call, read as read_envelope};
+    pub use crate::soap::xml::{Bounds, Element, XmlError, parse};
+}
+
 /// What the benchmark harness needs from the inside: vcmock's TLS material and accept loop, to
 /// serve its baselines on the same stack.
 #[doc(hidden)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::ids::IdGen;
 use crate::model::inventory::{SYSTEM_READ, VcUser};
 use crate::model::session::Session;
 use crate::model::{Fault, PowerOp, PowerState, Vcenter};
@@ -23,7 +24,7 @@ use super::xml::Element;
 /// The longest a `WaitForUpdates[Ex]` call blocks, whatever it asks for.
 pub const WAIT_CAP: Duration = Duration::from_secs(300);
 /// How often a blocked wait looks for changes.
-const POLL: Duration = Duration::from_millis(100);
+pub const POLL: Duration = Duration::from_millis(100);
 
 /// Every method served, with the managed object types it is served on.
 pub const METHODS: &[(&str, &[&str])] = &[
@@ -64,7 +65,7 @@ pub const METHODS: &[(&str, &[&str])] = &[
 ];
 
 /// Methods a caller without a session may call.
-const ANONYMOUS: &[&str] = &[
+pub const ANONYMOUS: &[&str] = &[
     "RetrieveServiceContent",
     "CurrentTime",
     "Login",
@@ -82,16 +83,15 @@ pub fn served(method: &str, ty: &str) -> bool {
 }
 
 /// Everything one call needs.
-#[derive(Debug)]
-pub struct Ctx {
-    /// The server state (ids, settings).
-    pub state: crate::state::AppState,
+pub struct Ctx<'a> {
     /// The model.
-    pub vc: Arc<Vcenter>,
+    pub vc: &'a Vcenter,
+    /// The seeded id generator (session ids).
+    pub ids: &'a IdGen,
     /// Tasks and session objects.
-    pub store: Arc<Store>,
+    pub store: &'a Store,
     /// Inventory settings.
-    pub cfg: Config,
+    pub cfg: &'a Config,
     /// The request's instant.
     pub now: OffsetDateTime,
     /// The caller's session id and session, if the cookie names a live one.
@@ -99,11 +99,58 @@ pub struct Ctx {
     /// The vCenter user behind the session.
     pub caller: Option<Arc<VcUser>>,
     /// The method's name.
-    pub method: String,
+    pub method: &'a str,
     /// `_this`.
-    pub this: MoRef,
+    pub this: &'a MoRef,
     /// The method element.
-    pub body: Element,
+    pub body: &'a Element,
+    /// The operation layer's context, when the call runs as an operation (power tasks run the
+    /// REST power operations through it).
+    pub ops: Option<&'a crate::ops::Context<'a>>,
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("method", &self.method)
+            .field("this", &self.this)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// A call's context: the session `session_id` names is looked up (and marked used).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call's worth of facts, gathered by the two callers"
+    )]
+    pub fn new(
+        vc: &'a Vcenter,
+        ids: &'a IdGen,
+        store: &'a Store,
+        cfg: &'a Config,
+        now: OffsetDateTime,
+        session_id: Option<&str>,
+        method: &'a str,
+        this: &'a MoRef,
+        body: &'a Element,
+    ) -> Self {
+        let session = session_id.and_then(|id| Some((id.to_owned(), vc.session(id, now).ok()?)));
+        let caller = session.as_ref().and_then(|(id, _)| vc.caller(id, now).ok());
+        Self {
+            vc,
+            ids,
+            store,
+            cfg,
+            now,
+            session,
+            caller,
+            method,
+            this,
+            body,
+            ops: None,
+        }
+    }
 }
 
 /// What a call did besides answering: a new session to set as the cookie, or one ended.
@@ -136,14 +183,14 @@ fn refs_or_void(found: Vec<MoRef>, first_only: bool) -> Answer {
     one(Value::morefs(found))
 }
 
-impl Ctx {
+impl Ctx<'_> {
     /// The inventory as this call sees it.
     pub fn world(&self) -> World<'_> {
         World::new(
-            &self.vc,
-            &self.store,
+            self.vc,
+            self.store,
             self.session.as_ref().map(|(i, s)| (i.as_str(), s)),
-            &self.cfg,
+            self.cfg,
             self.now,
         )
     }
@@ -204,14 +251,32 @@ impl Ctx {
         if self.store.has_collector(&s, &self.this.value) {
             Ok(self.this.value.clone())
         } else {
-            Err(not_found(&self.this))
+            Err(not_found(self.this))
         }
     }
 }
 
 /// Runs one call. The receiver type has been checked against [`METHODS`].
-pub async fn call(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
-    let anonymous = ANONYMOUS.contains(&ctx.method.as_str());
+pub fn call(ctx: &Ctx, effects: &mut Effects) -> Result<Reply, Fault> {
+    if ctx.method.starts_with("WaitForUpdates") {
+        return wait_call(ctx);
+    }
+    answer(ctx, effects).map(Reply::Now)
+}
+
+fn wait_call(ctx: &Ctx) -> Result<Reply, Fault> {
+    ctx.session_id()?;
+    ctx.resolve(ctx.this)?;
+    let version = ctx.text("version").map(str::to_owned);
+    if ctx.method == "WaitForUpdates" {
+        return wait(ctx, version, Some(WAIT_CAP), None, true);
+    }
+    let (max_wait, max_updates) = wait_options(ctx.body.child("options"))?;
+    wait(ctx, version, max_wait, max_updates, false)
+}
+
+fn answer(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
+    let anonymous = ANONYMOUS.contains(&ctx.method);
     if !anonymous {
         ctx.session_id()?;
     }
@@ -219,10 +284,10 @@ pub async fn call(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
     let this = if ctx.method == "Login" || ctx.method == "RetrieveServiceContent" {
         None
     } else {
-        Some(ctx.resolve(&ctx.this)?)
+        Some(ctx.resolve(ctx.this)?)
     };
-    match ctx.method.as_str() {
-        "RetrieveServiceContent" => Ok(one(inventory::service_content(&ctx.cfg))),
+    match ctx.method {
+        "RetrieveServiceContent" => Ok(one(inventory::service_content(ctx.cfg))),
         "CurrentTime" => Ok(one(ctx.now)),
         "Login" => login(ctx, effects),
         "Logout" => {
@@ -281,7 +346,7 @@ pub async fn call(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
             let spec =
                 collector::parse_filter_spec(ctx.body.child("spec").ok_or_else(|| arg("spec"))?)?;
             spec.walk(&ctx.world())?;
-            let partial = opt_bool(&ctx.body, "partialUpdates")?.unwrap_or(false);
+            let partial = opt_bool(ctx.body, "partialUpdates")?.unwrap_or(false);
             let id = ctx.store.add_filter(&s, &cid, spec, partial);
             Ok(one(MoRef::new("PropertyFilter", id)))
         }
@@ -307,18 +372,12 @@ pub async fn call(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
             ctx.store.remove_collector(&s, &ctx.this.value);
             Ok(Answer::Void)
         }
-        "WaitForUpdates" => {
+        "CheckForUpdates" => {
             let version = ctx.text("version").map(str::to_owned);
-            wait(ctx, version, Some(WAIT_CAP), None, true).await
-        }
-        "WaitForUpdatesEx" | "CheckForUpdates" => {
-            let version = ctx.text("version").map(str::to_owned);
-            let (max_wait, max_updates) = if ctx.method == "CheckForUpdates" {
-                (Some(Duration::ZERO), None)
-            } else {
-                wait_options(ctx.body.child("options"))?
-            };
-            wait(ctx, version, max_wait, max_updates, false).await
+            match wait(ctx, version, Some(Duration::ZERO), None, false)? {
+                Reply::Now(a) => Ok(a),
+                Reply::Wait(_) => Ok(Answer::Void),
+            }
         }
         "CancelWaitForUpdates" => {
             let s = ctx.session_id()?;
@@ -372,7 +431,7 @@ pub async fn call(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
         "ShutdownGuest" => guest_power(ctx, PowerOp::Stop),
         "RebootGuest" => guest_power(ctx, PowerOp::Reset),
         "StandbyGuest" => guest_power(ctx, PowerOp::Suspend),
-        _ => Err(method_not_found(ctx.this.clone(), ctx.method.clone())),
+        _ => Err(method_not_found(ctx.this.clone(), ctx.method.to_owned())),
     }
 }
 
@@ -384,7 +443,7 @@ fn login(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
         .child("password")
         .map(|p| p.text.as_str())
         .ok_or_else(|| arg("password"))?;
-    let id = ctx.vc.login(user, password, ctx.state.ids(), ctx.now)?;
+    let id = ctx.vc.login(user, password, ctx.ids, ctx.now)?;
     let session = ctx.vc.session(&id, ctx.now)?;
     effects.login = Some(id.clone());
     Ok(one(inventory::user_session(&id, &session)))
@@ -497,15 +556,8 @@ fn updates_once(
     let mut sets = Vec::new();
     let mut left = limit.unwrap_or(usize::MAX);
     let mut truncated = false;
-    let vc = ctx.vc.clone();
     for (fid, f) in ctx.store.filters_of(session, cid) {
-        let w = World::new(
-            &vc,
-            &ctx.store,
-            ctx.session.as_ref().map(|(i, s)| (i.as_str(), s)),
-            &ctx.cfg,
-            ctx.now,
-        );
+        let w = ctx.world();
         let now = match collector::snapshot(&w, &f.spec) {
             Ok(s) => s,
             Err(Fault::ObjectNotFound { .. }) => Default::default(),
@@ -538,13 +590,68 @@ fn updates_once(
     Ok((sets, truncated))
 }
 
-async fn wait(
+/// A `WaitForUpdates[Ex]` that found nothing on its first pass and goes on waiting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    /// The session.
+    pub session: String,
+    /// The collector.
+    pub collector: String,
+    /// How long to wait in all.
+    pub max_wait: Duration,
+    /// `maxObjectUpdates`.
+    pub max_updates: Option<usize>,
+    /// Whether the legacy `WaitForUpdates` (no `truncated` field).
+    pub legacy: bool,
+}
+
+/// What a method answers: now, or after waiting for a change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// The answer.
+    Now(Answer),
+    /// Nothing changed yet; the wire waits and calls [`wait_pass`] again.
+    Wait(Waiting),
+}
+
+/// One pass of a wait: the update set if something changed, an error if the wait was
+/// cancelled, `None` otherwise.
+pub fn wait_pass(ctx: &Ctx, w: &Waiting) -> Result<Option<Answer>, Fault> {
+    let (sets, truncated) = updates_once(ctx, &w.session, &w.collector, w.max_updates)?;
+    if !sets.is_empty() {
+        let version = ctx.store.collector(&w.session, &w.collector, |c| {
+            c.version += 1;
+            c.version
+        });
+        let mut set = Data::new("UpdateSet")
+            .set("version", version.to_string())
+            .set(
+                "filterSet",
+                Value::Array(Array {
+                    of: "PropertyFilterUpdate",
+                    items: sets,
+                }),
+            );
+        if !w.legacy {
+            set = set.set("truncated", truncated);
+        }
+        return Ok(Some(one(set)));
+    }
+    if ctx.store.collector(&w.session, &w.collector, |c| {
+        std::mem::take(&mut c.cancelled)
+    }) {
+        return Err(Fault::RequestCanceled);
+    }
+    Ok(None)
+}
+
+fn wait(
     ctx: &Ctx,
     version: Option<String>,
     max_wait: Option<Duration>,
     max_updates: Option<usize>,
     legacy: bool,
-) -> Result<Answer, Fault> {
+) -> Result<Reply, Fault> {
     let s = ctx.session_id()?;
     let cid = ctx.collector_id()?;
     let current = ctx.store.collector(&s, &cid, |c| {
@@ -560,40 +667,18 @@ async fn wait(
         Some(v) if v == current.to_string() => {}
         Some(_) => return Err(Fault::InvalidCollectorVersion),
     }
-    let started = crate::clock::Stopwatch::start();
-    let limit_ms = max_wait.unwrap_or(WAIT_CAP).as_secs_f64() * 1000.0;
-    loop {
-        let (sets, truncated) = updates_once(ctx, &s, &cid, max_updates)?;
-        if !sets.is_empty() {
-            let version = ctx.store.collector(&s, &cid, |c| {
-                c.version += 1;
-                c.version
-            });
-            let mut set = Data::new("UpdateSet")
-                .set("version", version.to_string())
-                .set(
-                    "filterSet",
-                    Value::Array(Array {
-                        of: "PropertyFilterUpdate",
-                        items: sets,
-                    }),
-                );
-            if !legacy {
-                set = set.set("truncated", truncated);
-            }
-            return Ok(one(set));
-        }
-        if ctx
-            .store
-            .collector(&s, &cid, |c| std::mem::take(&mut c.cancelled))
-        {
-            return Err(Fault::RequestCanceled);
-        }
-        if started.elapsed_ms() >= limit_ms {
-            return Ok(Answer::Void);
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    let w = Waiting {
+        session: s,
+        collector: cid,
+        max_wait: max_wait.unwrap_or(WAIT_CAP),
+        max_updates,
+        legacy,
+    };
+    Ok(match wait_pass(ctx, &w)? {
+        Some(answer) => Reply::Now(answer),
+        None if w.max_wait.is_zero() => Reply::Now(Answer::Void),
+        None => Reply::Wait(w),
+    })
 }
 
 fn create_view(ctx: &Ctx) -> Result<Answer, Fault> {
@@ -617,7 +702,7 @@ fn create_view(ctx: &Ctx) -> Result<Answer, Fault> {
     if kinds.iter().any(|k| !types::known(k)) {
         return Err(arg("type"));
     }
-    let recursive = opt_bool(&ctx.body, "recursive")?.ok_or_else(|| arg("recursive"))?;
+    let recursive = opt_bool(ctx.body, "recursive")?.ok_or_else(|| arg("recursive"))?;
     let id = ctx.store.add_view(&s, container, kinds, recursive);
     Ok(one(MoRef::new("ContainerView", id)))
 }
@@ -635,7 +720,7 @@ fn find_vms(
 ) -> Result<Answer, Fault> {
     ctx.require(SYSTEM_READ)?;
     check_datacenter(ctx)?;
-    let vm_search = opt_bool(&ctx.body, "vmSearch")?.unwrap_or(false);
+    let vm_search = opt_bool(ctx.body, "vmSearch")?.unwrap_or(false);
     if !vm_search {
         return Ok(Answer::Void);
     }
@@ -654,7 +739,7 @@ fn find_vms(
 
 fn find_by_uuid(ctx: &Ctx) -> Result<Answer, Fault> {
     let uuid = ctx.required("uuid")?.to_lowercase();
-    let salt = if opt_bool(&ctx.body, "instanceUuid")?.unwrap_or(false) {
+    let salt = if opt_bool(ctx.body, "instanceUuid")?.unwrap_or(false) {
         2
     } else {
         1
@@ -683,8 +768,25 @@ fn by_path(w: &World<'_>, path: &str) -> Option<Obj> {
     Some(cur)
 }
 
-fn vm_id(ctx: &Ctx) -> &str {
+fn vm_id<'a>(ctx: &Ctx<'a>) -> &'a str {
     &ctx.this.value
+}
+
+/// Runs a power change as the REST operation of the same name does (so transfers are revoked
+/// the same way), through the operation layer's context when there is one.
+fn power_op(ctx: &Ctx, caller: &VcUser, op: PowerOp) -> Result<(), Fault> {
+    use crate::ops::Operation as _;
+    use crate::ops::vm;
+    let id = vm_id(ctx).to_owned();
+    match ctx.ops {
+        Some(cx) => match op {
+            PowerOp::Start => vm::Start { vm: id }.run(cx),
+            PowerOp::Stop => vm::Stop { vm: id }.run(cx),
+            PowerOp::Suspend => vm::Suspend { vm: id }.run(cx),
+            PowerOp::Reset => vm::Reset { vm: id }.run(cx),
+        },
+        None => ctx.vc.power(caller, &id, op, ctx.now),
+    }
 }
 
 fn power_task(
@@ -696,11 +798,11 @@ fn power_task(
     let caller = ctx.caller()?;
     let id = vm_id(ctx);
     let name = ctx.vc.with_vm(id, |v| v.name.clone())?;
-    let error = match ctx.vc.power(&caller, id, op, ctx.now) {
+    let error = match power_op(ctx, &caller, op) {
         Ok(()) => None,
         Err(e @ Fault::PrivilegeMissing { .. }) => return Err(e),
         Err(Fault::VmNotFound { .. }) => {
-            return Err(not_found(&ctx.this));
+            return Err(not_found(ctx.this));
         }
         Err(f) => Some(f),
     };
@@ -756,7 +858,7 @@ fn guest_power(ctx: &Ctx, op: PowerOp) -> Result<Answer, Fault> {
     if !tools {
         return Err(Fault::ToolsUnavailable { vm: id.to_owned() });
     }
-    ctx.vc.power(&caller, id, op, ctx.now)?;
+    power_op(ctx, &caller, op)?;
     if op == PowerOp::Stop {
         let _ = ctx.vc.with_vm_mut(id, |v| v.clean_power_off = true);
     }

@@ -7,6 +7,7 @@ pub mod envelope;
 pub mod fault;
 pub mod inventory;
 pub mod methods;
+pub mod ops;
 pub mod store;
 pub mod types;
 pub mod value;
@@ -19,24 +20,18 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::injection::{Effect, RequestFacts};
+use std::sync::Arc;
+
 use crate::model::Fault;
+use crate::ops::{Record, Stop};
 use crate::state::AppState;
+
+use envelope::Answer;
 
 use fault::method_not_found;
 
 /// The cookie that carries a SOAP session.
 pub const COOKIE_NAME: &str = "vmware_soap_session";
-
-/// The name and VM of the operation a `/sdk` request invoked, put in the response's
-/// extensions for the journal and metrics (`soap.RetrievePropertiesEx`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SoapOperation {
-    /// `soap.<Method>`.
-    pub operation: String,
-    /// The VM the method was called on, if any.
-    pub vm: Option<String>,
-}
 
 /// The `/sdk` routes.
 pub fn routes() -> Router {
@@ -97,38 +92,29 @@ fn fault_response(f: &Fault, cx: fault::Context<'_>) -> Response {
     xml_response(StatusCode::INTERNAL_SERVER_ERROR, envelope::fault(f, cx))
 }
 
-fn tag(mut resp: Response, operation: String, vm: Option<String>) -> Response {
-    resp.extensions_mut()
-        .insert(SoapOperation { operation, vm });
-    resp
+fn config(state: &AppState, store: &store::Store) -> inventory::Config {
+    inventory::Config {
+        datacenter: store.datacenter().to_owned(),
+        thumbprint: state.cert().map(|c| c.sha1.clone()),
+        ..inventory::Config::default()
+    }
 }
 
-/// Applies the fault rules to a SOAP operation. `Some` answers the request in the rule's
-/// place; delays are served here and the call goes on.
-async fn rules(state: &AppState, operation: &str, vm: Option<&String>) -> Option<Response> {
-    if state.injections().is_empty() {
-        return None;
+/// Answers a call that stopped before it reached an operation, noting the fault for the journal.
+fn refuse(record: Option<&Record>, name: &'static str, f: &Fault) -> Response {
+    if let Some(r) = record {
+        r.set_operation(name);
+        r.fault(f);
     }
-    let facts = RequestFacts {
-        operation: operation.to_owned(),
-        method: "POST".into(),
-        vm: vm.cloned(),
-        guest_path: None,
-    };
-    let (rule, effect) = state.injections().check(&facts, state.ids())?;
-    let note = crate::routes::JournalNote(format!("fault rule {rule}"));
-    let mut resp = match effect {
-        Effect::Error {
-            error_type,
-            message,
-        } => fault_response(
-            &Fault::Injected {
-                error_type: error_type.as_str().to_owned(),
-                message,
-            },
-            fault::Context::default(),
-        ),
-        Effect::Status { status, body } => {
+    fault_response(f, fault::Context::default())
+}
+
+/// How an operation that stopped is answered: a SOAP fault, a rule's raw answer, or a
+/// connection closed without one.
+fn stop_response(stop: Stop, cx: fault::Context<'_>) -> Response {
+    match stop {
+        Stop::Fault(f) => fault_response(&f, cx),
+        Stop::Respond { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             match body {
                 Some(serde_json::Value::String(text)) => {
@@ -138,121 +124,143 @@ async fn rules(state: &AppState, operation: &str, vm: Option<&String>) -> Option
                 None => status.into_response(),
             }
         }
-        Effect::Delay { ms } => {
-            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-            return None;
-        }
-        Effect::Reset => {
+        Stop::Reset => {
             let mut r = StatusCode::INTERNAL_SERVER_ERROR.into_response();
             r.extensions_mut().insert(crate::routes::ResetConnection);
             r
         }
-        Effect::Truncate { .. } | Effect::Slow { .. } => return None,
-    };
-    resp.extensions_mut().insert(note);
-    Some(resp)
-}
-
-fn config(state: &AppState, store: &store::Store) -> inventory::Config {
-    inventory::Config {
-        datacenter: store.datacenter().to_owned(),
-        thumbprint: state.cert().map(|c| c.sha1.clone()),
-        ..inventory::Config::default()
     }
 }
 
-async fn sdk(state: AppState, headers: HeaderMap, body: Body) -> Response {
+/// Keeps polling a `WaitForUpdates[Ex]` that found nothing on its first pass, until a change,
+/// a cancel, or the end of its wait.
+async fn keep_waiting(
+    state: &AppState,
+    w: &methods::Waiting,
+    call: &ops::SoapCall,
+) -> Result<Answer, Fault> {
+    let started = crate::clock::Stopwatch::start();
+    let limit_ms = w.max_wait.as_secs_f64() * 1000.0;
+    loop {
+        if started.elapsed_ms() >= limit_ms {
+            return Ok(Answer::Void);
+        }
+        tokio::time::sleep(methods::POLL).await;
+        let vc = state.vcenter();
+        let ctx = methods::Ctx::new(
+            &vc,
+            state.ids(),
+            &call.store,
+            &call.cfg,
+            state.now(),
+            Some(&w.session),
+            &call.method,
+            &call.this,
+            &call.body,
+        );
+        if ctx.session.is_none() {
+            return Err(Fault::SessionRequired);
+        }
+        if let Some(answer) = methods::wait_pass(&ctx, w)? {
+            return Ok(answer);
+        }
+    }
+}
+
+async fn sdk(state: AppState, req: axum::extract::Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let record = parts.extensions.get::<Arc<Record>>().cloned();
+    let record = record.as_deref();
     let limit = state.settings().body_limit;
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(_) => {
-            return tag(
-                fault_response(&Fault::BodyTooLarge { limit }, fault::Context::default()),
-                "soap.invalid".into(),
-                None,
-            );
-        }
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return refuse(record, "soap.invalid", &Fault::BodyTooLarge { limit });
     };
-    let call = match envelope::read(&bytes, xml::Bounds::default()) {
+    let envelope = match envelope::read(&bytes, xml::Bounds::default()) {
         Ok(c) => c,
-        Err(f) => {
-            return tag(
-                fault_response(&f, fault::Context::default()),
-                "soap.invalid".into(),
-                None,
-            );
-        }
+        Err(f) => return refuse(record, "soap.invalid", &f),
     };
-    let operation = format!("soap.{}", call.method);
-    let this = match call.body.child("_this") {
+    let this = match envelope.body.child("_this") {
         Some(t) => match collector::parse_moref(t, "_this") {
             Ok(m) => m,
-            Err(f) => {
-                return tag(
-                    fault_response(&f, fault::Context::default()),
-                    operation,
-                    None,
-                );
-            }
+            Err(f) => return refuse(record, "soap.invalid", &f),
         },
         None => {
             let f = Fault::InvalidInput {
                 detail: "_this".into(),
             };
-            return tag(
-                fault_response(&f, fault::Context::default()),
-                operation,
-                None,
-            );
+            return refuse(record, "soap.invalid", &f);
         }
     };
-    let vm = (this.ty == "VirtualMachine").then(|| this.value.clone());
-    if !methods::served(&call.method, &this.ty) {
-        let f = method_not_found(this, call.method);
-        return tag(fault_response(&f, fault::Context::default()), operation, vm);
+    if !methods::served(&envelope.method, &this.ty) {
+        let f = method_not_found(this, envelope.method);
+        return refuse(record, "soap.unknown", &f);
     }
-    if let Some(resp) = rules(&state, &operation, vm.as_ref()).await {
-        return tag(resp, operation, vm);
-    }
-    let now = state.now();
-    let vc = state.vcenter();
-    let session = session_id(&headers).and_then(|id| {
-        let s = vc.session(&id, now).ok()?;
-        Some((id, s))
-    });
-    let caller = session.as_ref().and_then(|(id, _)| vc.caller(id, now).ok());
     let store = state.soap();
+    let vc = state.vcenter();
     if store.object_count() >= store::SWEEP_AT {
         let live: std::collections::HashSet<String> =
             vc.sessions().into_iter().map(|(id, _)| id).collect();
         store.sweep(|s| live.contains(s));
     }
-    let cfg = config(&state, &store);
-    let ctx = methods::Ctx {
-        state: state.clone(),
-        vc,
-        store,
-        cfg,
-        now,
-        session,
-        caller,
-        method: call.method,
+    let session = session_id(&parts.headers);
+    let authority = parts
+        .headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()));
+    let on = crate::ops::Call {
+        state: &state,
+        session: session.clone(),
+        method: "POST",
+        origin: crate::ops::Origin {
+            port: crate::ops::transfers::called_port(authority.as_deref(), state.settings()),
+        },
+        record,
+    };
+    let call = ops::SoapCall {
+        method: envelope.method,
         this,
-        body: call.body,
+        body: envelope.body,
+        session,
+        cfg: config(&state, &store),
+        store,
     };
-    let mut effects = methods::Effects::default();
-    let resp = match methods::call(&ctx, &mut effects).await {
-        Ok(answer) => xml_response(StatusCode::OK, envelope::response(&ctx.method, &answer)),
-        Err(f) => fault_response(
-            &f,
-            fault::Context {
-                this: Some(&ctx.this),
-                vc: Some(&ctx.vc),
-            },
-        ),
+    // The call is kept for a wait's later passes and for the fault's context.
+    let kept = ops::SoapCall {
+        method: call.method.clone(),
+        this: call.this.clone(),
+        body: call.body.clone(),
+        session: call.session.clone(),
+        store: call.store.clone(),
+        cfg: call.cfg.clone(),
     };
-    let mut resp = tag(resp, operation, vm);
-    if let Some(id) = effects.login {
+    let cx = fault::Context {
+        this: Some(&kept.this),
+        vc: Some(&vc),
+    };
+    let outcome = match ops::invoke(&on, call).await {
+        Some(Ok(o)) => o,
+        Some(Err(stop)) => return stop_response(stop, cx),
+        None => {
+            let f = method_not_found(kept.this.clone(), kept.method.clone());
+            return refuse(record, "soap.unknown", &f);
+        }
+    };
+    let answer = match outcome.reply {
+        methods::Reply::Now(a) => Ok(a),
+        methods::Reply::Wait(w) => keep_waiting(&state, &w, &kept).await,
+    };
+    let mut resp = match answer {
+        Ok(a) => xml_response(StatusCode::OK, envelope::response(&kept.method, &a)),
+        Err(f) => {
+            if let Some(r) = record {
+                r.fault(&f);
+            }
+            fault_response(&f, cx)
+        }
+    };
+    if let Some(id) = outcome.login {
         let secure = if state.settings().tls { "; Secure" } else { "" };
         if let Ok(v) =
             HeaderValue::from_str(&format!("{COOKIE_NAME}=\"{id}\"; Path=/; HttpOnly{secure}"))

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use vcmock::soap::xml::{Bounds, Element, parse};
+use vcmock::soap_xml::{Bounds, Element, parse};
 
 use crate::helpers::{ADMIN, READONLY, TestApp};
 

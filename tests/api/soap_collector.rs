@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use vcmock::soap::xml::Element;
+use vcmock::soap_xml::Element;
 
 use crate::helpers::{TestApp, root};
 use crate::soap::{Answer, call, fetch, find, login, post_raw, text_of};
@@ -642,7 +642,7 @@ async fn every_captured_request_reads_as_one_call() {
             continue;
         }
         let bytes = std::fs::read(&p).unwrap();
-        let call = vcmock::soap::envelope::read(&bytes, vcmock::soap::xml::Bounds::default())
+        let call = vcmock::soap_xml::read_envelope(&bytes, vcmock::soap_xml::Bounds::default())
             .unwrap_or_else(|f| panic!("{name}: {f:?}"));
         let method = name.split_once('-').unwrap().1.trim_end_matches(".xml");
         assert!(
