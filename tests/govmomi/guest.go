@@ -234,9 +234,13 @@ func (s *suite) guestChecks(ctx context.Context) {
 		return nil
 	})
 
-	s.check("guest: ListFiles of a missing path fails with FileNotFound", func() error {
+	s.check("guest: ListFiles of a missing path fails with FileNotFound, of no path with InvalidArgument", func() error {
 		_, err := g.fm.ListFiles(ctx, g.auth, guestBase+"/enoent", 0, 0, "")
-		return expectFault(err, "FileNotFound")
+		if err := expectFault(err, "FileNotFound"); err != nil {
+			return err
+		}
+		_, err = g.fm.ListFiles(ctx, g.auth, "", 0, 0, "")
+		return expectFault(err, "InvalidArgument")
 	})
 
 	moved := guestBase + "/moved.txt"
@@ -393,7 +397,10 @@ func (s *suite) guestChecks(ctx context.Context) {
 		return expectFault(g.fm.DeleteFile(ctx, g.auth, guestBase+"/a"), "NotAFile")
 	})
 
-	s.check("guest: DeleteDirectory refuses a non-empty tree with DirectoryNotEmpty, then removes it recursively", func() error {
+	s.check("guest: DeleteDirectory refuses a file (NotADirectory) and a non-empty tree (DirectoryNotEmpty), removes it recursively, then finds nothing (FileNotFound)", func() error {
+		if err := expectFault(g.fm.DeleteDirectory(ctx, g.auth, hello, false), "NotADirectory"); err != nil {
+			return err
+		}
 		if err := expectFault(g.fm.DeleteDirectory(ctx, g.auth, guestBase, false), "DirectoryNotEmpty"); err != nil {
 			return err
 		}
@@ -401,7 +408,10 @@ func (s *suite) guestChecks(ctx context.Context) {
 			return err
 		}
 		_, err := g.fm.ListFiles(ctx, g.auth, guestBase, 0, 0, "")
-		return expectFault(err, "FileNotFound")
+		if ferr := expectFault(err, "FileNotFound"); ferr != nil {
+			return ferr
+		}
+		return expectFault(g.fm.DeleteDirectory(ctx, g.auth, guestBase, true), "FileNotFound")
 	})
 
 	if s.cfg.winVM != "" {
