@@ -34,6 +34,7 @@ type guestEnv struct {
 	tc   *toolbox.Client
 }
 
+// newGuestEnv finds -vm and its guest managers, as govc's guest commands do.
 func (s *suite) newGuestEnv(ctx context.Context) (*guestEnv, error) {
 	vm, err := s.findVM(ctx, s.cfg.vm)
 	if err != nil {
@@ -548,6 +549,7 @@ func mustList(ctx context.Context, g *guestEnv, dir string) []types.GuestFileInf
 	return files
 }
 
+// contains reports whether a line of list, trimmed, equals s.
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if strings.TrimSpace(x) == s {
