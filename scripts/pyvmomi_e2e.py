@@ -78,6 +78,7 @@ def http():
 
 
 def connect(password):
+    """SmartConnect to vcmock, verifying its certificate."""
     return SmartConnect(host=HOST, port=int(PORT), user=USER, pwd=password, sslContext=tls())
 
 
@@ -111,6 +112,7 @@ def setup():
 
 
 def core():
+    """Issue 17: session, about, inventory, properties and power."""
     @check("SmartConnect with a bad password raises vim.fault.InvalidLogin")
     def _():
         e = expect(vim.fault.InvalidLogin, lambda: connect(PASSWORD + "-wrong"))
@@ -242,12 +244,14 @@ def guest_env():
 
 
 def upload(fm, vm, creds, path, data, attributes, overwrite=True):
+    """InitiateFileTransferToGuest, then a PUT of data to the URL; 200 is the only success."""
     url = fm.InitiateFileTransferToGuest(vm, creds, path, attributes, len(data), overwrite)
     r = http().put(transfer_url(url), data=data)
     assert r.status_code == 200, (r.status_code, r.text)
 
 
 def download(fm, vm, creds, path):
+    """InitiateFileTransferFromGuest, then a GET; the body and the FileTransferInformation."""
     info = fm.InitiateFileTransferFromGuest(vm, creds, path)
     r = http().get(transfer_url(info.url))
     assert r.status_code == 200, (r.status_code, r.text)
@@ -269,6 +273,7 @@ def wait_process(pm, vm, creds, pid, limit=60):
 
 
 def guest():
+    """Issue 18: the guest file, process and auth managers on Linux and Windows."""
     env = []
 
     @check("the guest managers and the fixture's Linux, Windows and powered-off VMs are there")
@@ -438,6 +443,7 @@ def guest():
 
 
 def main():
+    """Runs the chosen groups, then Disconnect, and sets the exit status."""
     for g in GROUPS:
         if g not in ("core", "guest"):
             sys.exit(f"unknown group {g!r} (core, guest)")

@@ -7,6 +7,7 @@ recorded byte for byte. Usage:
 
     soap-capture.py [serve] --out DIR --responses DIR [--listen 127.0.0.1:0] [--prefix NAME]
     soap-capture.py pick --raw DIR --map FILE --dest DIR
+    soap-capture.py replay --url https://HOST:PORT/sdk [--ca PEM] --captures DIR
 
 It prints one JSON line on stdout when it listens: {"event": "ready", "address": "HOST:PORT",
 "certificate_path": ...}. SIGTERM or SIGINT stop it.
@@ -29,7 +30,8 @@ Answers come from the --responses directory:
 In response files, {{PORT}} becomes the listening port and {{NOW}} the current UTC time.
 A Login answer carries Set-Cookie: vmware_soap_session=...
 
-`pick` then copies chosen recordings under stable names (see pick()).
+`pick` then copies chosen recordings under stable names (see pick()), and `replay` sends them
+to a live /sdk and tabulates the answers (see replay()).
 """
 
 import argparse
@@ -305,6 +307,85 @@ def pick(args):
         sys.exit(f"soap-capture: no recording for {missing}")
 
 
+def fault_of(body):
+    """The fault type in a SOAP answer (the detail element's xsi:type or name), or None."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return "unparsable answer"
+    for el in root.iter():
+        if el.tag.rsplit("}", 1)[-1] == "detail":
+            for child in el:
+                xsi = child.get("{http://www.w3.org/2001/XMLSchema-instance}type")
+                return xsi or child.tag.rsplit("}", 1)[-1].removesuffix("Fault")
+            return "Fault without detail"
+        if el.tag == f"{{{SOAP_ENV}}}Fault":
+            continue
+    return None
+
+
+def replay(args):
+    """Sends every recorded SOAP request in --captures to a live /sdk and tabulates the answers.
+
+    The headers are sent as recorded except Host, Content-Length and Cookie; a chunked recording
+    goes out with its recorded framing. The session comes from replaying `--login` first (its
+    recorded credentials must work on the server). A row is `NAME STATUS RESULT`, where RESULT
+    is `ok` or the fault type: useful to see which requests a server parses and serves. Morefs
+    from the canned world (task-101, datacenter-2, session[capture]...) give
+    ManagedObjectNotFound on a real server; that is expected. The exit status is 1 when an
+    answer is neither 200 nor a SOAP fault with status 500."""
+    import http.client
+    import urllib.parse
+
+    url = urllib.parse.urlsplit(args.url)
+    ctx = ssl.create_default_context(cafile=args.ca) if args.ca else ssl._create_unverified_context()
+
+    def send(name, cookie):
+        with open(os.path.join(args.captures, name + ".headers"), "rb") as f:
+            head = f.read().decode().split("\r\n")
+        headers = {}
+        for line in head[1:]:
+            if ":" in line:
+                k, v = line.split(":", 1)
+                if k.lower() not in ("host", "content-length", "cookie"):
+                    headers[k] = v.strip()
+        chunked = os.path.join(args.captures, name + ".chunked")
+        with open(chunked if os.path.exists(chunked) else os.path.join(args.captures, name + ".xml"), "rb") as f:
+            body = f.read()
+        if not os.path.exists(chunked):
+            headers["Content-Length"] = str(len(body))
+        if cookie:
+            headers["Cookie"] = cookie
+        conn = http.client.HTTPSConnection(url.hostname, url.port, context=ctx, timeout=args.timeout)
+        try:
+            conn.request("POST", url.path, body=body, headers=headers)
+            res = conn.getresponse()
+            return res.status, res.getheader("Set-Cookie") or "", res.read()
+        finally:
+            conn.close()
+
+    status, set_cookie, answer = send(args.login, "")
+    if status != 200 or "vmware_soap_session=" not in set_cookie:
+        sys.exit(f"soap-capture: {args.login} gave {status} {fault_of(answer)}, no session")
+    cookie = set_cookie.split(";", 1)[0]
+    names = sorted(n[:-4] for n in os.listdir(args.captures) if n.endswith(".xml"))
+    bad = 0
+    for name in names:
+        if name.endswith("Logout") or "Login" in name:
+            continue  # keep the session, and the bad-password Logins add nothing here
+        try:
+            status, _, answer = send(name, cookie)
+        except TimeoutError:  # WaitForUpdates without a filter long-polls, as vCenter does
+            print(f"{name:56} --- no answer in {args.timeout:g} s")
+            continue
+        result = "ok" if status == 200 else fault_of(answer)
+        if status not in (200, 500) or (status == 500 and result in (None, "unparsable answer")):
+            bad += 1
+            result = f"NOT SOAP: {answer[:120]!r}"
+        print(f"{name:56} {status} {result}")
+    sys.exit(1 if bad else 0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     sub = ap.add_subparsers(dest="command")
@@ -317,11 +398,17 @@ def main():
     pk.add_argument("--raw", required=True)
     pk.add_argument("--map", required=True)
     pk.add_argument("--dest", required=True)
+    rp = sub.add_parser("replay", help="send the recorded requests to a live /sdk")
+    rp.add_argument("--url", required=True, help="https://HOST:PORT/sdk")
+    rp.add_argument("--ca", default="", help="PEM to trust (default: no verification)")
+    rp.add_argument("--captures", required=True)
+    rp.add_argument("--login", default="govmomi-Login", help="the recorded Login to replay first")
+    rp.add_argument("--timeout", type=float, default=5, help="seconds to wait for each answer")
     argv = sys.argv[1:]
-    if not argv or argv[0] not in ("serve", "pick", "-h", "--help"):
+    if not argv or argv[0] not in ("serve", "pick", "replay", "-h", "--help"):
         argv = ["serve"] + argv
     args = ap.parse_args(argv)
-    (pick if args.command == "pick" else serve)(args)
+    {"pick": pick, "replay": replay}.get(args.command, serve)(args)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ type guestEnv struct {
 	tc   *toolbox.Client
 }
 
+// newGuestEnv finds -vm and its guest managers, as govc's guest commands do.
 func (s *suite) newGuestEnv(ctx context.Context) (*guestEnv, error) {
 	vm, err := s.findVM(ctx, s.cfg.vm)
 	if err != nil {
@@ -234,9 +235,13 @@ func (s *suite) guestChecks(ctx context.Context) {
 		return nil
 	})
 
-	s.check("guest: ListFiles of a missing path fails with FileNotFound", func() error {
+	s.check("guest: ListFiles of a missing path fails with FileNotFound, of no path with InvalidArgument", func() error {
 		_, err := g.fm.ListFiles(ctx, g.auth, guestBase+"/enoent", 0, 0, "")
-		return expectFault(err, "FileNotFound")
+		if err := expectFault(err, "FileNotFound"); err != nil {
+			return err
+		}
+		_, err = g.fm.ListFiles(ctx, g.auth, "", 0, 0, "")
+		return expectFault(err, "InvalidArgument")
 	})
 
 	moved := guestBase + "/moved.txt"
@@ -393,7 +398,10 @@ func (s *suite) guestChecks(ctx context.Context) {
 		return expectFault(g.fm.DeleteFile(ctx, g.auth, guestBase+"/a"), "NotAFile")
 	})
 
-	s.check("guest: DeleteDirectory refuses a non-empty tree with DirectoryNotEmpty, then removes it recursively", func() error {
+	s.check("guest: DeleteDirectory refuses a file (NotADirectory) and a non-empty tree (DirectoryNotEmpty), removes it recursively, then finds nothing (FileNotFound)", func() error {
+		if err := expectFault(g.fm.DeleteDirectory(ctx, g.auth, hello, false), "NotADirectory"); err != nil {
+			return err
+		}
 		if err := expectFault(g.fm.DeleteDirectory(ctx, g.auth, guestBase, false), "DirectoryNotEmpty"); err != nil {
 			return err
 		}
@@ -401,7 +409,10 @@ func (s *suite) guestChecks(ctx context.Context) {
 			return err
 		}
 		_, err := g.fm.ListFiles(ctx, g.auth, guestBase, 0, 0, "")
-		return expectFault(err, "FileNotFound")
+		if ferr := expectFault(err, "FileNotFound"); ferr != nil {
+			return ferr
+		}
+		return expectFault(g.fm.DeleteDirectory(ctx, g.auth, guestBase, true), "FileNotFound")
 	})
 
 	if s.cfg.winVM != "" {
@@ -538,6 +549,7 @@ func mustList(ctx context.Context, g *guestEnv, dir string) []types.GuestFileInf
 	return files
 }
 
+// contains reports whether a line of list, trimmed, equals s.
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if strings.TrimSpace(x) == s {

@@ -48,6 +48,7 @@ type config struct {
 // VM powered on again, so guest can follow it.
 var groupOrder = []string{"connect", "find", "power", "guest"}
 
+// parseFlags reads the command line; it needs -ca or -insecure and known -run groups.
 func parseFlags() (*config, error) {
 	c := &config{}
 	var run string
@@ -182,6 +183,8 @@ func expectFault(err error, want string) error {
 	return nil
 }
 
+// main logs in (through the connect group when it is chosen), runs the chosen groups in
+// groupOrder, logs out and sets the exit status.
 func main() {
 	cfg, err := parseFlags()
 	if err != nil {

@@ -40,6 +40,7 @@ def step(name, fn, fault=None):
 
 
 def connect(password):
+    """SmartConnect without certificate checks (the capture server's is throwaway)."""
     return SmartConnect(host=HOST, port=int(PORT), user=USER, pwd=password, disableSslCertValidation=True)
 
 

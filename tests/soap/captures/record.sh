@@ -37,8 +37,12 @@ record() {
 record pyvmomi 'target/pyvmomi-venv/bin/python tests/soap/captures/drive_pyvmomi.py "$ADDR"'
 record govmomi 'target/go-cache/bin/govmomi-e2e -url "https://$ADDR/sdk" -ca "$CERT" -timeout 60s'
 record ansible 'bash tests/soap/captures/drive_ansible.sh "$ADDR"'
+# Pick into a scratch directory first, so that a map entry with no recording leaves the old
+# captures in place.
+mkdir "$RAW/kept"
+python3 scripts/soap-capture.py pick --raw "$RAW" --map "$HERE/captures.map" --dest "$RAW/kept"
 rm -f "$HERE"/*.xml "$HERE"/*.body "$HERE"/*.headers "$HERE"/*.chunked
-python3 scripts/soap-capture.py pick --raw "$RAW" --map "$HERE/captures.map" --dest "$HERE"
+mv "$RAW"/kept/* "$HERE"/
 for client in pyvmomi govmomi ansible; do   # the whole call order, as recorded
   sed "s/ $client-/ /" "$RAW/$client-sequence.txt" > "$HERE/sequence-$client.txt"
 done
