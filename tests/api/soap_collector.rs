@@ -675,3 +675,100 @@ async fn the_datacenter_takes_the_fixtures_name_and_keeps_it_through_a_state_dum
     assert_eq!(found.returnval().trimmed(), "vm-1001");
     assert_eq!(app.mock.snapshot().datacenter.as_deref(), Some("Lab"));
 }
+
+#[tokio::test]
+async fn cancel_wait_for_updates_ends_a_blocked_wait_with_request_canceled() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    call(&app, Some(&c), "CreateFilter", PC,
+        r#"<spec><propSet><type>VirtualMachine</type><pathSet>name</pathSet></propSet><objectSet><obj type="VirtualMachine">vm-1001</obj></objectSet></spec><partialUpdates>false</partialUpdates>"#).await;
+    let first = wait_ex(&app, &c, "propertyCollector", "", "").await;
+    let v = text_of(first.returnval(), "version").unwrap();
+    let waiter = {
+        let (url, client, cookie) = (app.url("/sdk"), app.client.clone(), c.clone());
+        let body = crate::soap::envelope("WaitForUpdates", PC, &format!("<version>{v}</version>"));
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .header("cookie", format!("vmware_soap_session={cookie}"))
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let cancel = call(&app, Some(&c), "CancelWaitForUpdates", PC, "").await;
+    assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.text);
+    let a = crate::soap::read(waiter.await.unwrap()).await;
+    assert_eq!(a.fault().as_deref(), Some("RequestCanceled"), "{}", a.text);
+}
+
+#[tokio::test]
+async fn max_object_updates_holds_the_rest_back_for_the_next_wait() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    call(&app, Some(&c), "CreateFilter", PC,
+        r#"<spec><propSet><type>VirtualMachine</type><pathSet>name</pathSet></propSet><objectSet><obj type="Folder">group-v4</obj><skip>true</skip><selectSet><type>Folder</type><path>childEntity</path></selectSet></objectSet></spec><partialUpdates>false</partialUpdates>"#).await;
+    let first = wait_ex(
+        &app,
+        &c,
+        "propertyCollector",
+        "",
+        "<maxObjectUpdates>4</maxObjectUpdates>",
+    )
+    .await;
+    assert_eq!(find(first.returnval(), "objectSet").len(), 4);
+    assert_eq!(
+        text_of(first.returnval(), "truncated").as_deref(),
+        Some("true")
+    );
+    let v = text_of(first.returnval(), "version").unwrap();
+    let rest = wait_ex(
+        &app,
+        &c,
+        "propertyCollector",
+        &v,
+        "<maxWaitSeconds>0</maxWaitSeconds><maxObjectUpdates>4</maxObjectUpdates>",
+    )
+    .await;
+    assert_eq!(find(rest.returnval(), "objectSet").len(), 2);
+    assert_eq!(
+        text_of(rest.returnval(), "truncated").as_deref(),
+        Some("false")
+    );
+    assert!(
+        find(rest.returnval(), "kind")
+            .iter()
+            .all(|k| k.trimmed() == "enter")
+    );
+}
+
+#[tokio::test]
+async fn a_not_allowed_rule_on_power_answers_invalid_state_and_the_journal_says_which_rule() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let r = app.client.post(app.url("/_mock/faults"))
+        .json(&json!({"operation": "soap.PowerOnVM_Task", "effect": {"kind": "error", "error_type": "NOT_ALLOWED_IN_CURRENT_STATE"}}))
+        .send().await.unwrap();
+    assert!(r.status().is_success());
+    let a = call(
+        &app,
+        Some(&c),
+        "PowerOnVM_Task",
+        ("VirtualMachine", "vm-1003"),
+        "",
+    )
+    .await;
+    assert_eq!(a.fault().as_deref(), Some("InvalidState"), "{}", a.text);
+    let entry = app
+        .mock
+        .journal()
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|e| e.operation == "soap.PowerOnVM_Task")
+        .expect("journaled");
+    assert_eq!(entry.vm.as_deref(), Some("vm-1003"));
+    assert!(entry.note.unwrap_or_default().contains("fault rule"));
+}
