@@ -18,6 +18,9 @@ pub const TASK_CAP: usize = 1000;
 pub const PER_SESSION_CAP: usize = 256;
 /// Continuation tokens one session may hold at once.
 pub const TOKEN_CAP: usize = 16;
+/// Continuation tokens kept in all (each may hold a large part of the inventory; the oldest
+/// goes first).
+pub const TOKENS_IN_ALL: usize = 256;
 /// Session objects kept in all before dead sessions' objects are swept.
 pub const SWEEP_AT: usize = 20_000;
 
@@ -396,6 +399,7 @@ impl Store {
             |_, t| t.session == session,
             |t| t.seq,
         );
+        make_room(&mut g.tokens, TOKENS_IN_ALL, |_, _| true, |t| t.seq);
         let id = format!("{seq}");
         g.tokens.insert(
             id.clone(),
@@ -474,6 +478,15 @@ mod tests {
             s.add_token("a", 1, vec![]);
         }
         assert_eq!(s.object_count(), PER_SESSION_CAP + TOKEN_CAP);
+    }
+
+    #[test]
+    fn tokens_are_bounded_in_all_whatever_the_number_of_sessions() {
+        let s = Store::default();
+        for i in 0..TOKENS_IN_ALL * 2 {
+            s.add_token(&format!("s{i}"), 1, vec![]);
+        }
+        assert_eq!(s.object_count(), TOKENS_IN_ALL);
     }
 
     #[test]
