@@ -47,14 +47,16 @@ async fn bad_input_gets_a_documented_vapi_error_never_a_5xx_or_plain_text() {
             "trailing garbage after the JSON value",
             list.into(),
             json,
-            format!("{{\"credentials\": {ok_creds}, \"path\": \"/tmp\"}} this is not JSON").into_bytes(),
+            format!("{{\"credentials\": {ok_creds}, \"path\": \"/tmp\"}} this is not JSON")
+                .into_bytes(),
             INVALID,
         ),
         (
             "two JSON objects one after the other",
             list.into(),
             json,
-            format!("{{\"credentials\": {ok_creds}, \"path\": \"/tmp\"}}{{\"path\": \"/\"}}").into_bytes(),
+            format!("{{\"credentials\": {ok_creds}, \"path\": \"/tmp\"}}{{\"path\": \"/\"}}")
+                .into_bytes(),
             INVALID,
         ),
         (
@@ -68,7 +70,9 @@ async fn bad_input_gets_a_documented_vapi_error_never_a_5xx_or_plain_text() {
             "credentials given as an array of their fields",
             list.into(),
             json,
-            body(json!({"credentials": [false, "USERNAME_PASSWORD", "root", "rootpw"], "path": "/tmp"})),
+            body(
+                json!({"credentials": [false, "USERNAME_PASSWORD", "root", "rootpw"], "path": "/tmp"}),
+            ),
             INVALID,
         ),
         (
