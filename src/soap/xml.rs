@@ -230,7 +230,7 @@ pub fn parse(input: &[u8], bounds: Bounds) -> Result<Element, XmlError> {
                 close(el, &mut stack)?;
             }
             Event::Text(t) => {
-                let s = t.xml_content()?;
+                let s = t.xml10_content()?;
                 match stack.last_mut() {
                     Some(top) => top.text.push_str(&s),
                     None if s.trim().is_empty() => {}
@@ -442,6 +442,29 @@ mod tests {
                 .0
                 .contains("more than 10")
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_are_refused_or_read_and_never_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)
+        ) {
+            let _ = parse(&bytes, Bounds::default());
+        }
+
+        #[test]
+        fn any_text_the_writer_writes_reads_back_as_written(text in proptest::prelude::any::<String>(), attr in proptest::prelude::any::<String>()) {
+            let mut w = XmlWriter::new();
+            w.start("a", &[("k", &attr)]);
+            w.text(&text);
+            w.end("a");
+            let back = parse(&w.finish(), Bounds::default()).expect("the writer's output parses");
+            let clean = |s: &str| s.chars().map(|c| if xml_char(c) { c } else { '\u{FFFD}' }).collect::<String>();
+            // XML normalises line ends in text and white space in attribute values.
+            let text = clean(&text).replace("\r\n", "\n").replace('\r', "\n");
+            proptest::prop_assert_eq!(&back.text, &text);
+            proptest::prop_assert_eq!(back.attr("k").map(str::to_owned), Some(clean(&attr)).map(|a| a.replace(['\t', '\n', '\r'], " ")));
+        }
     }
 
     #[test]
