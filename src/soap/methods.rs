@@ -280,6 +280,11 @@ fn answer(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
     if !anonymous {
         ctx.session_id()?;
     }
+    // Without a session, Fetch reads only the service instance; anything else is refused
+    // before the object is looked up, so that a stale cookie says so rather than "not found".
+    if ctx.method == "Fetch" && ctx.session.is_none() && ctx.this.ty != "ServiceInstance" {
+        return Err(Fault::SessionRequired);
+    }
     // `_this` must exist (singletons always do; session objects only for their session).
     let this = if ctx.method == "Login" || ctx.method == "RetrieveServiceContent" {
         None

@@ -772,3 +772,57 @@ async fn a_not_allowed_rule_on_power_answers_invalid_state_and_the_journal_says_
     assert_eq!(entry.vm.as_deref(), Some("vm-1003"));
     assert!(entry.note.unwrap_or_default().contains("fault rule"));
 }
+
+#[tokio::test]
+async fn task_times_follow_the_manual_clock_and_reset_ends_soap_sessions_views_and_tasks() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    // Less than the 30-minute idle timeout, so the session lives on.
+    app.clock.advance(std::time::Duration::from_secs(1000));
+    let t = call(
+        &app,
+        Some(&c),
+        "PowerOffVM_Task",
+        ("VirtualMachine", "vm-1001"),
+        "",
+    )
+    .await;
+    let task = t.returnval().trimmed().to_owned();
+    let info = fetch(&app, &c, ("Task", &task), "info").await;
+    assert_eq!(
+        info.returnval().child_text("completeTime"),
+        Some("2024-01-01T00:16:40.000000Z")
+    );
+    let v = call(&app, Some(&c), "CreateContainerView", ("ViewManager", "ViewManager"),
+        r#"<container type="Folder">group-d1</container><type>VirtualMachine</type><recursive>true</recursive>"#).await;
+    let view = v.returnval().trimmed().to_owned();
+    app.mock.reset();
+    let after = fetch(&app, &c, ("Task", &task), "info").await;
+    assert_eq!(
+        after.fault().as_deref(),
+        Some("NotAuthenticated"),
+        "{}",
+        after.text
+    );
+    let c2 = login(&app).await;
+    assert_eq!(
+        fetch(&app, &c2, ("Task", &task), "info")
+            .await
+            .fault()
+            .as_deref(),
+        Some("ManagedObjectNotFound")
+    );
+    assert_eq!(
+        fetch(&app, &c2, ("ContainerView", &view), "view")
+            .await
+            .fault()
+            .as_deref(),
+        Some("ManagedObjectNotFound")
+    );
+    // The VM is back as the fixture has it.
+    let state = fetch(&app, &c2, ("VirtualMachine", "vm-1001"), "runtime").await;
+    assert_eq!(
+        state.returnval().child_text("powerState"),
+        Some("poweredOn")
+    );
+}
