@@ -167,6 +167,8 @@ pub struct Row {
     pub default_message: &'static str,
     /// The documented condition this row implements.
     pub documented: &'static str,
+    /// The vim25 fault type `/sdk` answers with (`ManagedObjectNotFound`, `InvalidPowerState`).
+    pub soap_fault: &'static str,
 }
 
 /// A fault looked up in the catalogue: its row, the arguments of its message, its `data`, and the
@@ -218,7 +220,7 @@ pub fn describe(fault: &Fault) -> Entry {
 fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<StatusCode>) {
     use ErrorType as E;
     macro_rules! row {
-        ($fault:literal, $et:expr, $id:literal, $msg:literal, $doc:literal) => {
+        ($fault:literal, $et:expr, $id:literal, $msg:literal, $doc:literal, $soap:expr) => {
             Row {
                 fault: $fault,
                 error_type: $et,
@@ -226,6 +228,7 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 message_id: $id,
                 default_message: $msg,
                 documented: $doc,
+                soap_fault: $soap,
             }
         };
     }
@@ -237,7 +240,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::Unauthenticated,
                 "com.vmware.vapi.endpoint.method.authentication.required",
                 "Authentication required.",
-                "401 if the session id is missing, invalid or expired"
+                "401 if the session id is missing, invalid or expired",
+                "NotAuthenticated"
             ),
             vec![],
             none,
@@ -249,7 +253,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::Unauthenticated,
                 "com.vmware.vapi.endpoint.method.authentication.required",
                 "Authentication required.",
-                "session create: 401 UNAUTHENTICATED if the user name or password is wrong (details deliberately withheld)"
+                "session create: 401 UNAUTHENTICATED if the user name or password is wrong (details deliberately withheld)",
+                "InvalidLogin"
             ),
             vec![],
             none,
@@ -261,7 +266,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::Unauthorized,
                 "vcmock.authz.privilege.missing",
                 "The user does not have the privilege {0} required for this operation.",
-                "403 if you do not have all of the privileges described for the operation"
+                "403 if you do not have all of the privileges described for the operation",
+                "NoPermission"
             ),
             vec![(*privilege).into()],
             none,
@@ -273,7 +279,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::InvalidArgument,
                 "vapi.invoke.input.invalid",
                 "Unable to validate input to method: {0}",
-                "400 INVALID_ARGUMENT for malformed JSON, wrong types and unknown enum values"
+                "400 INVALID_ARGUMENT for malformed JSON, wrong types and unknown enum values",
+                "InvalidArgument"
             ),
             vec![detail.clone()],
             none,
@@ -285,7 +292,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::InvalidArgument,
                 "vapi.data.structure.field.missing",
                 "Field '{0}' missing from structure '{1}'",
-                "400 INVALID_ARGUMENT when a required field is absent"
+                "400 INVALID_ARGUMENT when a required field is absent",
+                "InvalidArgument"
             ),
             vec![field.clone(), (*structure).into()],
             none,
@@ -297,7 +305,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::InvalidRequest,
                 "vcmock.request.body.too_large",
                 "The request body exceeds the limit of {0} bytes.",
-                "vcmock: bodies above the configured limit (413)"
+                "vcmock: bodies above the configured limit (413)",
+                "InvalidRequest"
             ),
             vec![limit.to_string()],
             none,
@@ -309,7 +318,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::TimedOut,
                 "vcmock.request.body.stalled",
                 "The request body stopped arriving for {0} seconds.",
-                "vcmock: a body (JSON or an upload) that stops moving for --body-timeout is given up (408); an upload's URL stays usable"
+                "vcmock: a body (JSON or an upload) that stops moving for --body-timeout is given up (408); an upload's URL stays usable",
+                "InvalidRequest"
             ),
             vec![seconds.to_string()],
             none,
@@ -321,7 +331,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::NotFound,
                 "com.vmware.vapi.rest.httpNotFound",
                 "Not found: {0}",
-                "404 for a URL no operation serves, answered before authentication"
+                "404 for a URL no operation serves, answered before authentication",
+                "InvalidRequest"
             ),
             vec![path.clone()],
             none,
@@ -333,7 +344,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::InvalidRequest,
                 "vcmock.request.method.not_allowed",
                 "Method {0} is not allowed on this resource.",
-                "vcmock: a known URL with a method it does not serve (405)"
+                "vcmock: a known URL with a method it does not serve (405)",
+                "InvalidRequest"
             ),
             vec![method.clone()],
             none,
@@ -345,7 +357,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::OperationNotFound,
                 "vapi.method.input.invalid.interface",
                 "Cannot find operation '{0}'.",
-                "JSON-RPC: OPERATION_NOT_FOUND for a service or operation that is not served"
+                "JSON-RPC: OPERATION_NOT_FOUND for a service or operation that is not served",
+                "MethodNotFound"
             ),
             vec![operation.clone()],
             none,
@@ -357,7 +370,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::Error,
                 "vcmock.internal",
                 "Internal error: {0}",
-                "500 ERROR for an unexpected failure; the server keeps serving"
+                "500 ERROR for an unexpected failure; the server keeps serving",
+                "SystemError"
             ),
             vec![detail.clone()],
             none,
@@ -369,7 +383,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::NotFound,
                 "vcmock.vm.not_found",
                 "Virtual machine with identifier '{0}' was not found.",
-                "404 if the virtual machine is not found"
+                "404 if the virtual machine is not found",
+                "ManagedObjectNotFound"
             ),
             vec![vm.clone()],
             none,
@@ -381,7 +396,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::UnableToAllocateResource,
                 "vcmock.vm.list.too_many",
                 "{0} virtual machines match the filter; at most 4000 are returned.",
-                "VM list: 500 UNABLE_TO_ALLOCATE_RESOURCE if more than 4000 virtual machines match the filter"
+                "VM list: 500 UNABLE_TO_ALLOCATE_RESOURCE if more than 4000 virtual machines match the filter",
+                "SystemError"
             ),
             vec![count.to_string()],
             none,
@@ -393,7 +409,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::AlreadyInDesiredState,
                 "vcmock.vm.power.already",
                 "Virtual machine '{0}' is already {1}.",
-                "power start/stop/suspend: 400 ALREADY_IN_DESIRED_STATE if the virtual machine is already in that state"
+                "power start/stop/suspend: 400 ALREADY_IN_DESIRED_STATE if the virtual machine is already in that state",
+                "InvalidPowerState"
             ),
             vec![vm.clone(), (*state).into()],
             none,
@@ -405,7 +422,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::NotAllowedInCurrentState,
                 "vcmock.vm.power.not_allowed",
                 "Operation '{1}' is not allowed on virtual machine '{0}' in state {2}.",
-                "power suspend/reset: 400 NOT_ALLOWED_IN_CURRENT_STATE if the virtual machine is powered off (or suspended, for reset)"
+                "power suspend/reset: 400 NOT_ALLOWED_IN_CURRENT_STATE if the virtual machine is powered off (or suspended, for reset)",
+                "InvalidPowerState"
             ),
             vec![vm.clone(), (*op).into(), (*state).into()],
             none,
@@ -417,7 +435,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::NotAllowedInCurrentState,
                 "vcmock.guest.vm.not_running",
                 "Virtual machine '{0}' is not running.",
-                "400 NOT_ALLOWED_IN_CURRENT_STATE if the virtual machine is not running"
+                "400 NOT_ALLOWED_IN_CURRENT_STATE if the virtual machine is not running",
+                "InvalidPowerState"
             ),
             vec![vm.clone()],
             none,
@@ -429,7 +448,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::ServiceUnavailable,
                 "vcmock.guest.tools.not_running",
                 "VMware Tools is not running in virtual machine '{0}'.",
-                "503 SERVICE_UNAVAILABLE if the VMware Tools is not running"
+                "503 SERVICE_UNAVAILABLE if the VMware Tools is not running",
+                "GuestOperationsUnavailable"
             ),
             vec![vm.clone()],
             none,
@@ -441,7 +461,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::Unsupported,
                 "vcmock.guest.tools.unsupported",
                 "The operation is not supported by the VMware Tools in virtual machine '{0}'.",
-                "400 UNSUPPORTED if the operation is not supported by the VMware Tools in the guest operating system"
+                "400 UNSUPPORTED if the operation is not supported by the VMware Tools in the guest operating system",
+                "GuestComponentsOutOfDate"
             ),
             vec![vm.clone()],
             none,
@@ -453,7 +474,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::Unsupported,
                 "vcmock.guest.tools.disabled",
                 "The operation is disabled by the VMware Tools in virtual machine '{0}'.",
-                "400 UNSUPPORTED if the operation is disabled by the VMware Tools in the guest operating system"
+                "400 UNSUPPORTED if the operation is disabled by the VMware Tools in the guest operating system",
+                "OperationDisabledByGuest"
             ),
             vec![vm.clone()],
             none,
@@ -465,7 +487,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::Unauthenticated,
                 "vcmock.guest.auth.invalid",
                 "The guest credentials are not valid.",
-                "401 UNAUTHENTICATED if the credentials object was not valid"
+                "401 UNAUTHENTICATED if the credentials object was not valid",
+                "InvalidGuestLogin"
             ),
             vec![],
             none,
@@ -477,7 +500,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::Unauthenticated,
                 "vcmock.guest.auth.no_interactive_session",
                 "Guest user '{0}' has no interactive session in the guest.",
-                "401 UNAUTHENTICATED: interactive_session needs the logged-on user to match the credentials"
+                "401 UNAUTHENTICATED: interactive_session needs the logged-on user to match the credentials",
+                "InvalidGuestLogin"
             ),
             vec![user.clone()],
             none,
@@ -489,7 +513,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::Unauthorized,
                 "vcmock.guest.access.denied",
                 "Access to '{0}' is denied for the guest user.",
-                "403 UNAUTHORIZED if the path cannot be accessed, or the guest authentication will not allow the operation"
+                "403 UNAUTHORIZED if the path cannot be accessed, or the guest authentication will not allow the operation",
+                "GuestPermissionDenied"
             ),
             vec![path.clone()],
             none,
@@ -501,7 +526,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::ResourceBusy,
                 "vcmock.guest.busy",
                 "Virtual machine '{0}' is busy.",
-                "500 RESOURCE_BUSY if the virtual machine is busy"
+                "500 RESOURCE_BUSY if the virtual machine is busy",
+                "TaskInProgress"
             ),
             vec![vm.clone()],
             none,
@@ -515,56 +541,64 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                     E::NotFound,
                     "vcmock.guest.file.not_found",
                     "File or directory '{0}' was not found.",
-                    "404 NOT_FOUND if the path (or the parent of the new path) is not found; data = FileErrorDetails"
+                    "404 NOT_FOUND if the path (or the parent of the new path) is not found; data = FileErrorDetails",
+                    "FileNotFound"
                 ),
                 (_, FileReason::NotAFile) => row!(
                     "File/NOT_A_FILE",
                     E::InvalidArgument,
                     "vcmock.guest.file.not_a_file",
                     "'{0}' is not a file.",
-                    "400 INVALID_ARGUMENT if the path is not a file; data = FileErrorDetails"
+                    "400 INVALID_ARGUMENT if the path is not a file; data = FileErrorDetails",
+                    "NotAFile"
                 ),
                 (_, FileReason::NotADirectory) => row!(
                     "File/NOT_A_DIRECTORY",
                     E::InvalidArgument,
                     "vcmock.guest.file.not_a_directory",
                     "'{0}' is not a directory.",
-                    "400 INVALID_ARGUMENT if the path (or parent_path) is not a directory; data = FileErrorDetails"
+                    "400 INVALID_ARGUMENT if the path (or parent_path) is not a directory; data = FileErrorDetails",
+                    "NotADirectory"
                 ),
                 (_, FileReason::PathTooLong) => row!(
                     "File/PATH_TOO_LONG",
                     E::InvalidArgument,
                     "vcmock.guest.file.path_too_long",
                     "The path '{0}' is too long.",
-                    "400 INVALID_ARGUMENT if the path is too long; data = FileErrorDetails"
+                    "400 INVALID_ARGUMENT if the path is too long; data = FileErrorDetails",
+                    "FileNameTooLong"
                 ),
                 (_, FileReason::FileTooLarge) => row!(
                     "File/FILE_TOO_LARGE",
                     E::InvalidArgument,
                     "vcmock.guest.file.too_large",
                     "The file '{0}' is too large.",
-                    "400 INVALID_ARGUMENT if the file is too large; data = FileErrorDetails"
+                    "400 INVALID_ARGUMENT if the file is too large; data = FileErrorDetails",
+                    "FileTooLarge"
                 ),
                 (_, FileReason::FileNotFound) => row!(
                     "File/FILE_NOT_FOUND(invalid)",
                     E::InvalidArgument,
                     "vcmock.guest.file.not_found",
                     "File or directory '{0}' was not found.",
-                    "400 INVALID_ARGUMENT with FILE_NOT_FOUND details"
+                    "400 INVALID_ARGUMENT with FILE_NOT_FOUND details",
+                    "FileNotFound"
                 ),
                 (_, FileReason::NoDiskSpace) => row!(
                     "File/NO_DISK_SPACE",
                     E::InvalidArgument,
                     "vcmock.guest.file.no_space",
                     "No disk space for '{0}'.",
-                    "400 INVALID_ARGUMENT with NO_DISK_SPACE details"
+                    "400 INVALID_ARGUMENT with NO_DISK_SPACE details",
+                    "NoDiskSpace"
                 ),
                 (_, FileReason::DirectoryNotEmpty) => row!(
                     "File/DIRECTORY_NOT_EMPTY",
                     E::InvalidArgument,
                     "vcmock.guest.file.not_empty",
                     "Directory '{0}' is not empty.",
-                    "400 INVALID_ARGUMENT with DIRECTORY_NOT_EMPTY details"
+                    "400 INVALID_ARGUMENT with DIRECTORY_NOT_EMPTY details",
+                    "DirectoryNotEmpty"
                 ),
             };
             (r, vec![path.clone()], data, None)
@@ -575,7 +609,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::InvalidArgument,
                 "vcmock.guest.path.invalid",
                 "The path '{0}' is not valid: {1}.",
-                "400 INVALID_ARGUMENT for a relative path, a NUL byte, a name the guest forbids, or a directory moved into itself"
+                "400 INVALID_ARGUMENT for a relative path, a NUL byte, a name the guest forbids, or a directory moved into itself",
+                "InvalidArgument"
             ),
             vec![path.clone(), (*why).into()],
             none,
@@ -587,7 +622,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::InvalidArgument,
                 "vcmock.guest.name.invalid",
                 "The {0} '{1}' is not valid: {2}.",
-                "createTemporary: 400 INVALID_ARGUMENT for a prefix or suffix with a path separator, a NUL byte, or a name the guest forbids; the name is made inside the directory"
+                "createTemporary: 400 INVALID_ARGUMENT for a prefix or suffix with a path separator, a NUL byte, or a name the guest forbids; the name is made inside the directory",
+                "InvalidArgument"
             ),
             vec![(*field).into(), value.clone(), (*why).into()],
             none,
@@ -599,7 +635,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::AlreadyExists,
                 "vcmock.guest.file.already_exists",
                 "'{0}' already exists.",
-                "400 ALREADY_EXISTS if the path (or new_path) already exists and overwrite is not set"
+                "400 ALREADY_EXISTS if the path (or new_path) already exists and overwrite is not set",
+                "FileAlreadyExists"
             ),
             vec![path.clone()],
             none,
@@ -611,7 +648,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::ResourceInUse,
                 "vcmock.guest.directory.not_empty",
                 "Directory '{0}' is not empty.",
-                "directories delete: 400 RESOURCE_IN_USE if path has content and recursive is unset; data = FileErrorDetails(DIRECTORY_NOT_EMPTY)"
+                "directories delete: 400 RESOURCE_IN_USE if path has content and recursive is unset; data = FileErrorDetails(DIRECTORY_NOT_EMPTY)",
+                "DirectoryNotEmpty"
             ),
             vec![path.clone()],
             Some(file_data(FileReason::DirectoryNotEmpty, path)),
@@ -623,7 +661,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::UnableToAllocateResource,
                 "vcmock.guest.disk.full",
                 "Not enough space for '{0}': {1} bytes needed, {2} free.",
-                "transfers create: 500 UNABLE_TO_ALLOCATE_RESOURCE if there is insufficient space for the new file; data = FileErrorDetails(NO_DISK_SPACE)"
+                "transfers create: 500 UNABLE_TO_ALLOCATE_RESOURCE if there is insufficient space for the new file; data = FileErrorDetails(NO_DISK_SPACE)",
+                "NoDiskSpace"
             ),
             vec![path.clone(), needed.to_string(), free.to_string()],
             Some(file_data(FileReason::NoDiskSpace, path)),
@@ -635,7 +674,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::UnableToAllocateResource,
                 "vcmock.content.too_large",
                 "'{0}' holds {1} bytes; at most {2} are held in memory for this.",
-                "vcmock: state dumps and the library's read_file hold content in memory, within a bound; downloads and the admin file read stream any size"
+                "vcmock: state dumps and the library's read_file hold content in memory, within a bound; downloads and the admin file read stream any size",
+                "FileTooLarge"
             ),
             vec![path.clone(), size.to_string(), limit.to_string()],
             none,
@@ -647,7 +687,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::InvalidArgument,
                 "vcmock.guest.attributes.not_applicable",
                 "The {0} attributes do not apply to this guest operating system.",
-                "files update / transfers create: 400 INVALID_ARGUMENT if the attributes do not apply to the guest operating system"
+                "files update / transfers create: 400 INVALID_ARGUMENT if the attributes do not apply to the guest operating system",
+                "OperationNotSupportedByGuest"
             ),
             vec![(*given).into()],
             none,
@@ -659,7 +700,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::NotFound,
                 "vcmock.transfer.refused",
                 "The transfer URL is not valid ({0}).",
-                "vcmock: /guestFile answers 404 for an unknown, used, expired or revoked token (ESXi's answer is undocumented)"
+                "vcmock: /guestFile answers 404 for an unknown, used, expired or revoked token (ESXi's answer is undocumented)",
+                "InvalidRequest"
             ),
             vec![refusal.as_str().into()],
             none,
@@ -671,7 +713,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::InvalidRequest,
                 "vcmock.transfer.method",
                 "This transfer URL answers {0} only.",
-                "vcmock: /guestFile answers 405 for the wrong method for the transfer's direction; the token stays valid"
+                "vcmock: /guestFile answers 405 for the wrong method for the transfer's direction; the token stays valid",
+                "InvalidRequest"
             ),
             vec![(*expected).into()],
             none,
@@ -683,7 +726,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::InvalidArgument,
                 "vcmock.transfer.length",
                 "The upload must be exactly {0} bytes; {1} bytes were sent.",
-                "vcmock: a PUT whose body length differs from the declared size changes nothing; the token stays valid"
+                "vcmock: a PUT whose body length differs from the declared size changes nothing; the token stays valid",
+                "InvalidRequest"
             ),
             vec![expected.to_string(), received.to_string()],
             none,
@@ -695,7 +739,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::Error,
                 "vcmock.transfer.empty",
                 "Uploading an empty file is not supported.",
-                "ESXi answers a 0-byte /guestFile upload with 500 (govmomi#1618)"
+                "ESXi answers a 0-byte /guestFile upload with 500 (govmomi#1618)",
+                "InvalidRequest"
             ),
             vec![],
             none,
@@ -707,7 +752,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::NotAllowedInCurrentState,
                 "vcmock.transfer.aborted",
                 "The transfer was aborted because the virtual machine changed state.",
-                "the transfer is aborted if the power state of the virtual machine changes or it is migrated"
+                "the transfer is aborted if the power state of the virtual machine changes or it is migrated",
+                "InvalidRequest"
             ),
             vec![],
             none,
@@ -727,7 +773,8 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                         E::Error,
                         "vcmock.fault.injected",
                         "{0}",
-                        "vcmock: an error injected by a fault rule"
+                        "vcmock: an error injected by a fault rule; on /sdk its error type picks the SOAP fault (RESOURCE_BUSY: TaskInProgress, others in the SOAP section)",
+                        injected_soap_type(error_type)
                     )
                 },
                 vec![message.clone()],
@@ -735,13 +782,105 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 None,
             )
         }
+        Fault::ObjectNotFound { ty, id } => (
+            row!(
+                "ObjectNotFound",
+                E::NotFound,
+                "vcmock.soap.object.not_found",
+                "The object 'vim.{0}:{1}' has already been deleted or has not been completely created",
+                "SOAP: ManagedObjectNotFound when _this or an argument names no object (or another session's)",
+                "ManagedObjectNotFound"
+            ),
+            vec![ty.clone(), id.clone()],
+            none,
+            None,
+        ),
+        Fault::MethodNotFound { ty, id, method } => (
+            row!(
+                "MethodNotFound",
+                E::OperationNotFound,
+                "vcmock.soap.method.not_found",
+                "Method '{2}' is not served on {0}:{1} by vcmock.",
+                "SOAP: MethodNotFound (receiver, method) for a method vcmock does not serve on that type",
+                "MethodNotFound"
+            ),
+            vec![ty.clone(), id.clone(), method.clone()],
+            none,
+            None,
+        ),
+        Fault::InvalidProperty { name } => (
+            row!(
+                "InvalidProperty",
+                E::InvalidArgument,
+                "vcmock.soap.property.invalid",
+                "Invalid property: '{0}'",
+                "SOAP: InvalidProperty for a property path (Fetch, traversal) or token that does not exist",
+                "InvalidProperty"
+            ),
+            vec![name.clone()],
+            none,
+            None,
+        ),
+        Fault::InvalidCollectorVersion => (
+            row!(
+                "InvalidCollectorVersion",
+                E::InvalidArgument,
+                "vcmock.soap.collector.version",
+                "The collector version is not valid.",
+                "SOAP: WaitForUpdates[Ex] with a version the collector never returned",
+                "InvalidCollectorVersion"
+            ),
+            vec![],
+            none,
+            None,
+        ),
+        Fault::RequestCanceled => (
+            row!(
+                "RequestCanceled",
+                E::Canceled,
+                "vcmock.soap.request.canceled",
+                "The request was canceled.",
+                "SOAP: a WaitForUpdates[Ex] ended by CancelWaitForUpdates",
+                "RequestCanceled"
+            ),
+            vec![],
+            none,
+            None,
+        ),
+        Fault::MalformedRequest { detail } => (
+            row!(
+                "MalformedRequest",
+                E::InvalidRequest,
+                "vcmock.soap.request.malformed",
+                "The request cannot be read: {0}",
+                "SOAP: InvalidRequest for a body that is not XML, not a SOAP 1.1 envelope, or holds no single method",
+                "InvalidRequest"
+            ),
+            vec![detail.clone()],
+            none,
+            None,
+        ),
+        Fault::ToolsUnavailable { vm } => (
+            row!(
+                "ToolsUnavailable",
+                E::ServiceUnavailable,
+                "vcmock.guest.power.tools",
+                "Cannot complete operation because VMware Tools is not running in virtual machine '{0}'.",
+                "guest shutdown/reboot/standby: ToolsUnavailable (503 SERVICE_UNAVAILABLE) when VMware Tools is not running",
+                "ToolsUnavailable"
+            ),
+            vec![vm.clone()],
+            none,
+            None,
+        ),
         Fault::AdminTokenRequired => (
             row!(
                 "AdminTokenRequired",
                 E::Unauthenticated,
                 "vcmock.admin.token.required",
                 "The admin API needs the admin token (Authorization: Bearer TOKEN).",
-                "vcmock: the admin API refuses requests without --admin-token when one is set"
+                "vcmock: the admin API refuses requests without --admin-token when one is set",
+                "InvalidRequest"
             ),
             vec![],
             none,
@@ -753,12 +892,31 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::NotFound,
                 "vcmock.admin.not_found",
                 "{0} was not found.",
-                "vcmock: an admin request names something that does not exist"
+                "vcmock: an admin request names something that does not exist",
+                "InvalidRequest"
             ),
             vec![what.clone()],
             none,
             None,
         ),
+    }
+}
+
+/// The vim25 fault a failure rule's vAPI error type stands for on `/sdk`: `RESOURCE_BUSY` is
+/// `TaskInProgress`, `UNAUTHENTICATED` is `NotAuthenticated`; the rest are `SystemError`s.
+pub fn injected_soap_type(error_type: &str) -> &'static str {
+    match error_type {
+        "UNAUTHENTICATED" => "NotAuthenticated",
+        "UNAUTHORIZED" => "NoPermission",
+        "INVALID_ARGUMENT" => "InvalidArgument",
+        "INVALID_REQUEST" => "InvalidRequest",
+        "NOT_ALLOWED_IN_CURRENT_STATE" => "InvalidState",
+        "RESOURCE_BUSY" => "TaskInProgress",
+        "TIMED_OUT" => "Timedout",
+        "UNSUPPORTED" => "NotSupported",
+        "SERVICE_UNAVAILABLE" => "HostCommunication",
+        "CANCELED" => "RequestCanceled",
+        _ => "SystemError",
     }
 }
 
@@ -859,6 +1017,20 @@ fn samples() -> Vec<Fault> {
             error_type: "ERROR".into(),
             message: "x".into(),
         },
+        Fault::ObjectNotFound {
+            ty: "ContainerView".into(),
+            id: "x".into(),
+        },
+        Fault::MethodNotFound {
+            ty: "VirtualMachine".into(),
+            id: v(),
+            method: "CloneVM_Task".into(),
+        },
+        Fault::InvalidProperty { name: "x".into() },
+        Fault::InvalidCollectorVersion,
+        Fault::RequestCanceled,
+        Fault::MalformedRequest { detail: "x".into() },
+        Fault::ToolsUnavailable { vm: v() },
         Fault::AdminTokenRequired,
         Fault::AdminNotFound { what: "x".into() },
     ]);
@@ -867,7 +1039,7 @@ fn samples() -> Vec<Fault> {
 
 /// How many variants [`Fault`] has; [`variant_index`] numbers them.
 #[cfg(test)]
-const VARIANTS: usize = 39;
+const VARIANTS: usize = 46;
 
 /// Numbers each [`Fault`] variant. The match is exhaustive, so a new variant does not compile
 /// until it is numbered here, and the catalogue test then fails until `samples()` lists it.
@@ -910,9 +1082,16 @@ fn variant_index(f: &Fault) -> usize {
         Fault::UploadLengthMismatch { .. } => 33,
         Fault::EmptyUpload => 34,
         Fault::TransferAborted => 35,
-        Fault::Injected { .. } => 36,
-        Fault::AdminTokenRequired => 37,
-        Fault::AdminNotFound { .. } => 38,
+        Fault::ObjectNotFound { .. } => 36,
+        Fault::MethodNotFound { .. } => 37,
+        Fault::InvalidProperty { .. } => 38,
+        Fault::InvalidCollectorVersion => 39,
+        Fault::RequestCanceled => 40,
+        Fault::MalformedRequest { .. } => 41,
+        Fault::ToolsUnavailable { .. } => 42,
+        Fault::Injected { .. } => 43,
+        Fault::AdminTokenRequired => 44,
+        Fault::AdminNotFound { .. } => 45,
     }
 }
 

@@ -14,6 +14,7 @@ mod model;
 mod ops;
 mod routes;
 mod server;
+mod soap;
 mod state;
 mod tls;
 mod vapi;
@@ -31,6 +32,13 @@ pub use server::{Builder, MockVcenter, StartError, VmHandle};
 #[doc(hidden)]
 pub fn run_cli() -> std::process::ExitCode {
     cli::main()
+}
+
+/// The SOAP wire's XML reader, for tests that read `/sdk` answers and captured client requests.
+#[doc(hidden)]
+pub mod soap_xml {
+    pub use crate::soap::envelope::{Call, read as read_envelope};
+    pub use crate::soap::xml::{Bounds, Element, XmlError, parse};
 }
 
 /// What the benchmark harness needs from the inside: vcmock's TLS material and accept loop, to

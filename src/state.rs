@@ -75,6 +75,8 @@ pub struct AppState(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     vc: RwLock<Arc<Vcenter>>,
+    /// The `/sdk` side state (tasks, views, filters), replaced with the vCenter on reset.
+    soap: RwLock<Arc<crate::soap::store::Store>>,
     fixture: RwLock<Arc<Fixture>>,
     limits: Limits,
     clock: SwitchableClock,
@@ -105,6 +107,7 @@ impl AppState {
         let vc = fixture.build(limits.clone(), clock.now());
         Self(Arc::new(Inner {
             vc: RwLock::new(Arc::new(vc)),
+            soap: RwLock::new(Arc::new(crate::soap::store::Store::for_fixture(&fixture))),
             fixture: RwLock::new(fixture),
             limits,
             clock,
@@ -124,6 +127,15 @@ impl AppState {
     pub fn vcenter(&self) -> Arc<Vcenter> {
         self.0
             .vc
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The `/sdk` side state of the current vCenter.
+    pub fn soap(&self) -> Arc<crate::soap::store::Store> {
+        self.0
+            .soap
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
@@ -208,6 +220,13 @@ impl AppState {
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
             fresh,
         );
+        *self
+            .0
+            .soap
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(
+            crate::soap::store::Store::for_fixture(&self.shared_fixture()),
+        );
         old.revoke_all("reset", now);
         self.0.ids.reset();
     }
@@ -215,7 +234,11 @@ impl AppState {
     /// A fixture describing the current state (refused when it would carry more content than
     /// a snapshot holds).
     pub fn snapshot(&self) -> Result<Fixture, crate::model::Fault> {
-        Fixture::snapshot(&self.vcenter(), &self.shared_fixture().roles)
+        let loaded = self.shared_fixture();
+        Ok(Fixture {
+            datacenter: loaded.datacenter.clone(),
+            ..Fixture::snapshot(&self.vcenter(), &loaded.roles)?
+        })
     }
 
     /// Reserves `bytes` of the memory uploads may hold ([`UPLOAD_MEMORY_MAX`] in all), or

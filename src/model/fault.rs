@@ -276,6 +276,44 @@ pub enum Fault {
     /// The transfer was cut off because its VM changed state.
     TransferAborted,
 
+    // ----- the SOAP wire (vim25) -----
+    /// A managed object reference names nothing (or another session's object).
+    ObjectNotFound {
+        /// The managed object type, e.g. `ContainerView`.
+        ty: String,
+        /// The id as sent.
+        id: String,
+    },
+    /// The method is not served on objects of that type.
+    MethodNotFound {
+        /// The receiver's type.
+        ty: String,
+        /// The receiver's id.
+        id: String,
+        /// The method.
+        method: String,
+    },
+    /// A property path or continuation token does not exist.
+    InvalidProperty {
+        /// The path or name.
+        name: String,
+    },
+    /// `WaitForUpdates` got a version its collector never returned.
+    InvalidCollectorVersion,
+    /// A wait was cancelled by `CancelWaitForUpdates`.
+    RequestCanceled,
+    /// The request is not a SOAP envelope with one method call (not XML, no Body, ...).
+    MalformedRequest {
+        /// What was wrong.
+        detail: String,
+    },
+    /// A guest power operation (shutdown, reboot, standby) needs VMware Tools, which is not
+    /// running.
+    ToolsUnavailable {
+        /// The VM.
+        vm: String,
+    },
+
     // ----- the test-double toolkit -----
     /// An error injected by a fault rule.
     Injected {

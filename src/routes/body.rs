@@ -110,14 +110,23 @@ pub async fn buffer(state: AppState, req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let (parts, body) = req.into_parts();
+    // Each wire answers in its own shape: SOAP faults on /sdk, vAPI errors elsewhere.
+    let refuse = |fault: Fault| {
+        if parts.uri.path().starts_with("/sdk") {
+            let record = parts.extensions.get::<std::sync::Arc<crate::ops::Record>>();
+            crate::soap::refuse_body(record.map(|r| &**r), &fault)
+        } else {
+            ApiError(fault).into_response()
+        }
+    };
     if waits && announced.is_some_and(|n| n > limit as u64) {
-        return ApiError(Fault::BodyTooLarge { limit }).into_response();
+        return refuse(Fault::BodyTooLarge { limit });
     }
     match read_whole(body, limit, settings.body_timeout, waits).await {
         Ok(bytes) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
-        Err(fault) => ApiError(fault).into_response(),
+        Err(fault) => refuse(fault),
     }
 }

@@ -73,6 +73,7 @@ fn build(admin: bool) -> Router {
         .merge(api)
         .merge(rest)
         .merge(guest_file::routes())
+        .merge(crate::soap::routes())
         .merge(admin)
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)

@@ -416,7 +416,7 @@ pub fn vm_summary(s: &VmSummary) -> Value {
 }
 
 /// A stable UUID for a VM, derived from its id (so dumps and runs are reproducible).
-fn vm_uuid(id: &str, salt: u8) -> String {
+pub fn vm_uuid(id: &str, salt: u8) -> String {
     let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
     for b in id.bytes().chain([salt]) {
         h ^= u128::from(b);

@@ -44,6 +44,7 @@ async fn the_golden_error_catalogue_matches_the_code_and_the_admin_api() {
             "message_id",
             "default_message",
             "documented",
+            "soap_fault",
         ] {
             assert!(row.get(key).is_some(), "row lacks {key}: {row}");
         }
@@ -57,11 +58,13 @@ fn the_readme_error_table_lists_every_catalogue_row() {
             .unwrap();
     for row in vcmock::error_catalogue() {
         let line = format!(
-            "| `{}` | `{}` | {} | `{}` |",
+            "| `{}` | `{}` | {} | `{}` | {} | `{}` |",
             row.fault,
             row.error_type.as_str(),
             row.status,
-            row.message_id
+            row.message_id,
+            row.documented,
+            row.soap_fault
         );
         assert!(
             readme.contains(&line),

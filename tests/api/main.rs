@@ -9,5 +9,7 @@ mod hardening;
 mod helpers;
 mod jsonrpc;
 mod session;
+mod soap;
+mod soap_collector;
 mod transfers;
 mod vm;

@@ -1,0 +1,524 @@
+//! Owns the state `/sdk` keeps beside the model: the bounded task table, and the per-session
+//! objects (container views, extra property collectors, property filters with their update
+//! baselines, and `RetrievePropertiesEx` continuation tokens). Everything a session owns ends
+//! with it.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use time::OffsetDateTime;
+
+use super::collector::{FilterSpec, ObjectContent};
+use super::value::{MoRef, Value};
+use crate::model::Fault;
+
+/// Tasks kept for `Task.info` reads (oldest dropped first).
+pub const TASK_CAP: usize = 1000;
+/// Views, filters or collectors one session may hold at once (its oldest is dropped).
+pub const PER_SESSION_CAP: usize = 256;
+/// Continuation tokens one session may hold at once.
+pub const TOKEN_CAP: usize = 16;
+/// Continuation tokens kept in all (each may hold a large part of the inventory; the oldest
+/// goes first).
+pub const TOKENS_IN_ALL: usize = 256;
+/// Session objects kept in all before dead sessions' objects are swept.
+pub const SWEEP_AT: usize = 20_000;
+
+/// One finished task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRecord {
+    /// Its id, e.g. `task-7`.
+    pub id: String,
+    /// The WSDL method that started it, e.g. `PowerOffVM_Task`.
+    pub method: &'static str,
+    /// Its description id, e.g. `VirtualMachine.powerOff`.
+    pub description_id: &'static str,
+    /// The object it ran on.
+    pub entity: MoRef,
+    /// That object's name.
+    pub entity_name: String,
+    /// The fault it ended with, if it failed.
+    pub error: Option<Fault>,
+    /// What it returned, if anything.
+    pub result: Option<Value>,
+    /// Who started it (`VSPHERE.LOCAL\Administrator`).
+    pub user: String,
+    /// When it was queued, started and completed (the same instant: tasks finish at once).
+    pub time: OffsetDateTime,
+    /// Its event chain id.
+    pub chain: i32,
+}
+
+/// A container view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewRecord {
+    /// The owning session.
+    pub session: String,
+    /// The container it watches.
+    pub container: MoRef,
+    /// The types it keeps (all when empty).
+    pub types: Vec<String>,
+    /// Whether it reaches beyond the container's direct children.
+    pub recursive: bool,
+    seq: u64,
+}
+
+/// A property filter and what its collector last reported for it.
+#[derive(Debug, Clone)]
+pub struct FilterRecord {
+    /// The owning session.
+    pub session: String,
+    /// The collector it belongs to (`propertyCollector` or an extra collector's id).
+    pub collector: String,
+    /// Its spec.
+    pub spec: Arc<FilterSpec>,
+    /// `partialUpdates` as given.
+    pub partial_updates: bool,
+    /// Per object, the property values last reported by a wait.
+    pub baseline: BTreeMap<MoRef, BTreeMap<String, Value>>,
+    seq: u64,
+}
+
+/// A collector's per-session state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CollectorRecord {
+    /// The version last returned by a wait (0: none yet).
+    pub version: u64,
+    /// Set by `CancelWaitForUpdates`; the wait in progress ends with `RequestCanceled`.
+    pub cancelled: bool,
+    seq: u64,
+}
+
+#[derive(Debug, Clone)]
+struct TokenRecord {
+    session: String,
+    page: usize,
+    rest: Vec<ObjectContent>,
+    seq: u64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    seq: u64,
+    tasks: VecDeque<TaskRecord>,
+    views: HashMap<String, ViewRecord>,
+    /// By (session, collector id).
+    collectors: HashMap<(String, String), CollectorRecord>,
+    filters: HashMap<String, FilterRecord>,
+    tokens: HashMap<String, TokenRecord>,
+}
+
+impl Inner {
+    fn next(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    fn objects(&self) -> usize {
+        self.views.len() + self.collectors.len() + self.filters.len() + self.tokens.len()
+    }
+}
+
+/// Drops the oldest entry of `session` from `map` when it holds `cap` already.
+fn make_room<K: Clone + Eq + std::hash::Hash, V>(
+    map: &mut HashMap<K, V>,
+    cap: usize,
+    owner: impl Fn(&K, &V) -> bool,
+    seq: impl Fn(&V) -> u64,
+) {
+    let mine: Vec<(&K, u64)> = map
+        .iter()
+        .filter(|(k, v)| owner(k, v))
+        .map(|(k, v)| (k, seq(v)))
+        .collect();
+    if mine.len() >= cap
+        && let Some((k, _)) = mine.iter().min_by_key(|(_, s)| *s)
+    {
+        let k = (*k).clone();
+        map.remove(&k);
+    }
+}
+
+/// The `/sdk` side state of one vCenter (replaced with it on reset).
+#[derive(Debug, Default)]
+pub struct Store {
+    inner: Mutex<Inner>,
+    /// The datacenter's name, from the fixture.
+    datacenter: Option<String>,
+}
+
+impl Store {
+    /// An empty store for a vCenter built from `fixture` (its datacenter name).
+    pub fn for_fixture(fixture: &crate::fixtures::Fixture) -> Self {
+        Self {
+            datacenter: fixture.datacenter.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// The datacenter's name: the fixture's, or `DC0`.
+    pub fn datacenter(&self) -> &str {
+        self.datacenter.as_deref().unwrap_or("DC0")
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records a finished task and returns its id.
+    pub fn add_task(&self, make: impl FnOnce(String, i32) -> TaskRecord) -> String {
+        let mut g = self.lock();
+        let n = g.next();
+        let id = format!("task-{n}");
+        let chain = i32::try_from(n % i32::MAX as u64).unwrap_or(0);
+        g.tasks.push_back(make(id.clone(), chain));
+        while g.tasks.len() > TASK_CAP {
+            g.tasks.pop_front();
+        }
+        id
+    }
+
+    /// A task by id.
+    pub fn task(&self, id: &str) -> Option<TaskRecord> {
+        self.lock().tasks.iter().find(|t| t.id == id).cloned()
+    }
+
+    /// The newest tasks, oldest first (`TaskManager.recentTask`).
+    pub fn recent_tasks(&self, n: usize) -> Vec<String> {
+        let g = self.lock();
+        let skip = g.tasks.len().saturating_sub(n);
+        g.tasks.iter().skip(skip).map(|t| t.id.clone()).collect()
+    }
+
+    /// Creates a container view for `session`.
+    pub fn add_view(
+        &self,
+        session: &str,
+        container: MoRef,
+        types: Vec<String>,
+        recursive: bool,
+    ) -> String {
+        let mut g = self.lock();
+        let seq = g.next();
+        make_room(
+            &mut g.views,
+            PER_SESSION_CAP,
+            |_, v| v.session == session,
+            |v| v.seq,
+        );
+        let id = format!("session-view-{seq}");
+        g.views.insert(
+            id.clone(),
+            ViewRecord {
+                session: session.to_owned(),
+                container,
+                types,
+                recursive,
+                seq,
+            },
+        );
+        id
+    }
+
+    /// A view `session` owns.
+    pub fn view(&self, session: &str, id: &str) -> Option<ViewRecord> {
+        self.lock()
+            .views
+            .get(id)
+            .filter(|v| v.session == session)
+            .cloned()
+    }
+
+    /// The views `session` owns.
+    pub fn views_of(&self, session: &str) -> Vec<String> {
+        let g = self.lock();
+        let mut v: Vec<(u64, String)> = g
+            .views
+            .iter()
+            .filter(|(_, v)| v.session == session)
+            .map(|(k, v)| (v.seq, k.clone()))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, k)| k).collect()
+    }
+
+    /// Destroys a view; false when `session` has no such view.
+    pub fn remove_view(&self, session: &str, id: &str) -> bool {
+        let mut g = self.lock();
+        if g.views.get(id).is_some_and(|v| v.session == session) {
+            g.views.remove(id);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Creates an extra property collector for `session`.
+    pub fn add_collector(&self, session: &str) -> String {
+        let mut g = self.lock();
+        let seq = g.next();
+        make_room(
+            &mut g.collectors,
+            PER_SESSION_CAP,
+            |k, _| k.0 == session && k.1 != "propertyCollector",
+            |c| c.seq,
+        );
+        let id = format!("session-collector-{seq}");
+        g.collectors.insert(
+            (session.to_owned(), id.clone()),
+            CollectorRecord {
+                seq,
+                ..CollectorRecord::default()
+            },
+        );
+        id
+    }
+
+    /// Whether `id` is a collector `session` may use (`propertyCollector` always is).
+    pub fn has_collector(&self, session: &str, id: &str) -> bool {
+        id == "propertyCollector"
+            || self
+                .lock()
+                .collectors
+                .contains_key(&(session.to_owned(), id.to_owned()))
+    }
+
+    /// Destroys an extra collector and its filters.
+    pub fn remove_collector(&self, session: &str, id: &str) -> bool {
+        let mut g = self.lock();
+        let found = g
+            .collectors
+            .remove(&(session.to_owned(), id.to_owned()))
+            .is_some();
+        g.filters
+            .retain(|_, f| !(f.session == session && f.collector == id));
+        found
+    }
+
+    /// Reads (and creates on first use) a collector's state.
+    pub fn collector<R>(
+        &self,
+        session: &str,
+        id: &str,
+        f: impl FnOnce(&mut CollectorRecord) -> R,
+    ) -> R {
+        let mut g = self.lock();
+        let seq = g.next();
+        let c = g
+            .collectors
+            .entry((session.to_owned(), id.to_owned()))
+            .or_insert_with(|| CollectorRecord {
+                seq,
+                ..CollectorRecord::default()
+            });
+        f(c)
+    }
+
+    /// Creates a filter on `collector` for `session`.
+    pub fn add_filter(
+        &self,
+        session: &str,
+        collector: &str,
+        spec: FilterSpec,
+        partial_updates: bool,
+    ) -> String {
+        let mut g = self.lock();
+        let seq = g.next();
+        make_room(
+            &mut g.filters,
+            PER_SESSION_CAP,
+            |_, f| f.session == session,
+            |f| f.seq,
+        );
+        let id = format!("session-filter-{seq}");
+        g.filters.insert(
+            id.clone(),
+            FilterRecord {
+                session: session.to_owned(),
+                collector: collector.to_owned(),
+                spec: Arc::new(spec),
+                partial_updates,
+                baseline: BTreeMap::new(),
+                seq,
+            },
+        );
+        id
+    }
+
+    /// A filter `session` owns.
+    pub fn filter(&self, session: &str, id: &str) -> Option<FilterRecord> {
+        self.lock()
+            .filters
+            .get(id)
+            .filter(|f| f.session == session)
+            .cloned()
+    }
+
+    /// The filters of one collector, oldest first.
+    pub fn filters_of(&self, session: &str, collector: &str) -> Vec<(String, FilterRecord)> {
+        let g = self.lock();
+        let mut v: Vec<(String, FilterRecord)> = g
+            .filters
+            .iter()
+            .filter(|(_, f)| f.session == session && f.collector == collector)
+            .map(|(k, f)| (k.clone(), f.clone()))
+            .collect();
+        v.sort_by_key(|(_, f)| f.seq);
+        v
+    }
+
+    /// Changes a filter's baseline.
+    pub fn update_baseline(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut BTreeMap<MoRef, BTreeMap<String, Value>>),
+    ) {
+        if let Some(rec) = self.lock().filters.get_mut(id) {
+            f(&mut rec.baseline);
+        }
+    }
+
+    /// Destroys a filter.
+    pub fn remove_filter(&self, session: &str, id: &str) -> bool {
+        let mut g = self.lock();
+        if g.filters.get(id).is_some_and(|f| f.session == session) {
+            g.filters.remove(id);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Keeps the rest of a paged retrieval, and its page size, under a new token.
+    pub fn add_token(&self, session: &str, page: usize, rest: Vec<ObjectContent>) -> String {
+        let mut g = self.lock();
+        let seq = g.next();
+        make_room(
+            &mut g.tokens,
+            TOKEN_CAP,
+            |_, t| t.session == session,
+            |t| t.seq,
+        );
+        make_room(&mut g.tokens, TOKENS_IN_ALL, |_, _| true, |t| t.seq);
+        let id = format!("{seq}");
+        g.tokens.insert(
+            id.clone(),
+            TokenRecord {
+                session: session.to_owned(),
+                page,
+                rest,
+                seq,
+            },
+        );
+        id
+    }
+
+    /// Takes the rest of a paged retrieval, with its page size.
+    pub fn take_token(&self, session: &str, token: &str) -> Option<(usize, Vec<ObjectContent>)> {
+        let mut g = self.lock();
+        if g.tokens.get(token).is_some_and(|t| t.session == session) {
+            g.tokens.remove(token).map(|t| (t.page, t.rest))
+        } else {
+            None
+        }
+    }
+
+    /// Drops everything `session` owns (logout).
+    pub fn end_session(&self, session: &str) {
+        let mut g = self.lock();
+        g.views.retain(|_, v| v.session != session);
+        g.collectors.retain(|k, _| k.0 != session);
+        g.filters.retain(|_, f| f.session != session);
+        g.tokens.retain(|_, t| t.session != session);
+    }
+
+    /// Drops the objects of sessions that `alive` says are gone, once the store is large.
+    pub fn sweep(&self, alive: impl Fn(&str) -> bool) {
+        let mut g = self.lock();
+        if g.objects() < SWEEP_AT {
+            return;
+        }
+        g.views.retain(|_, v| alive(&v.session));
+        g.collectors.retain(|k, _| alive(&k.0));
+        g.filters.retain(|_, f| alive(&f.session));
+        g.tokens.retain(|_, t| alive(&t.session));
+    }
+
+    /// How many session objects exist (for the sweep's trigger).
+    pub fn object_count(&self) -> usize {
+        self.lock().objects()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_sees_only_its_own_views_and_loses_them_at_logout() {
+        let s = Store::default();
+        let v = s.add_view("a", MoRef::new("Folder", "group-d1"), vec![], true);
+        assert!(s.view("a", &v).is_some());
+        assert!(s.view("b", &v).is_none());
+        assert!(!s.remove_view("b", &v));
+        s.end_session("a");
+        assert!(s.view("a", &v).is_none());
+    }
+
+    #[test]
+    fn a_session_holds_at_most_its_cap_of_views_and_tokens() {
+        let s = Store::default();
+        let first = s.add_view("a", MoRef::new("Folder", "group-d1"), vec![], true);
+        for _ in 0..PER_SESSION_CAP + 10 {
+            s.add_view("a", MoRef::new("Folder", "group-d1"), vec![], true);
+        }
+        assert_eq!(s.views_of("a").len(), PER_SESSION_CAP);
+        assert!(s.view("a", &first).is_none());
+        for _ in 0..TOKEN_CAP * 3 {
+            s.add_token("a", 1, vec![]);
+        }
+        assert_eq!(s.object_count(), PER_SESSION_CAP + TOKEN_CAP);
+    }
+
+    #[test]
+    fn tokens_are_bounded_in_all_whatever_the_number_of_sessions() {
+        let s = Store::default();
+        for i in 0..TOKENS_IN_ALL * 2 {
+            s.add_token(&format!("s{i}"), 1, vec![]);
+        }
+        assert_eq!(s.object_count(), TOKENS_IN_ALL);
+    }
+
+    #[test]
+    fn a_token_is_used_once_and_only_by_its_session() {
+        let s = Store::default();
+        let t = s.add_token("a", 1, vec![]);
+        assert!(s.take_token("b", &t).is_none());
+        assert!(s.take_token("a", &t).is_some());
+        assert!(s.take_token("a", &t).is_none());
+    }
+
+    #[test]
+    fn the_task_table_is_bounded() {
+        let s = Store::default();
+        let t = time::OffsetDateTime::UNIX_EPOCH;
+        let mk = |id: String, chain: i32| TaskRecord {
+            id,
+            method: "PowerOnVM_Task",
+            description_id: "VirtualMachine.powerOn",
+            entity: MoRef::new("VirtualMachine", "vm-1"),
+            entity_name: "x".into(),
+            error: None,
+            result: None,
+            user: "u".into(),
+            time: t,
+            chain,
+        };
+        let first = s.add_task(mk);
+        for _ in 0..TASK_CAP {
+            s.add_task(mk);
+        }
+        assert!(s.task(&first).is_none());
+        assert_eq!(s.recent_tasks(usize::MAX).len(), TASK_CAP);
+    }
+}

@@ -1,0 +1,831 @@
+//! `/sdk`: PropertyCollector semantics (traversal, skip, inheritance, dotted paths, missing
+//! properties, paging, updates), container views, the SearchIndex, power tasks, and the real
+//! clients' captured requests replayed.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use vcmock::soap_xml::Element;
+
+use crate::helpers::{TestApp, root};
+use crate::soap::{Answer, call, fetch, find, login, post_raw, text_of};
+
+const PC: (&str, &str) = ("PropertyCollector", "propertyCollector");
+
+async fn rpex(app: &TestApp, cookie: &str, spec: &str, options: &str) -> Answer {
+    call(
+        app,
+        Some(cookie),
+        "RetrievePropertiesEx",
+        PC,
+        &format!("<specSet>{spec}</specSet><options>{options}</options>"),
+    )
+    .await
+}
+
+/// The objects of a RetrieveResult: (type, id).
+fn objects(a: &Answer) -> Vec<(String, String)> {
+    find(a.body(), "objects")
+        .iter()
+        .map(|o| {
+            let obj = o.child("obj").unwrap();
+            (
+                obj.attr("type").unwrap().to_owned(),
+                obj.trimmed().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `name` → `val` element of each propSet entry of one object content.
+fn props(oc: &Element) -> Vec<(String, &Element)> {
+    oc.all("propSet")
+        .map(|p| {
+            (
+                p.child_text("name").unwrap().to_owned(),
+                p.child("val").unwrap(),
+            )
+        })
+        .collect()
+}
+
+const TRAVERSE_PARENT: &str = r#"<selectSet xmlns:_XMLSchema-instance="http://www.w3.org/2001/XMLSchema-instance" _XMLSchema-instance:type="TraversalSpec"><name>traverseParent</name><type>ManagedEntity</type><path>parent</path><skip>false</skip><selectSet _XMLSchema-instance:type="SelectionSpec"><name>traverseParent</name></selectSet></selectSet>"#;
+
+#[tokio::test]
+async fn traverse_parent_recurses_through_a_named_selection_spec_up_to_the_root() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let spec = format!(
+        r#"<propSet><type>ManagedEntity</type><pathSet>name</pathSet><pathSet>parent</pathSet></propSet><objectSet><obj type="VirtualMachine">vm-1001</obj><skip>false</skip>{TRAVERSE_PARENT}</objectSet>"#
+    );
+    let a = rpex(&app, &c, &spec, "").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(
+        objects(&a),
+        [
+            ("VirtualMachine", "vm-1001"),
+            ("Folder", "group-v4"),
+            ("Datacenter", "datacenter-3"),
+            ("Folder", "group-d1")
+        ]
+        .map(|(t, i)| (t.to_owned(), i.to_owned()))
+    );
+    let all = find(a.body(), "objects");
+    let root = props(all[3]);
+    assert_eq!(root.len(), 1, "the root folder has no parent: {}", a.text);
+    assert_eq!(
+        root[0].1.xsi_type(),
+        Some("string"),
+        "xsd:string, prefix stripped"
+    );
+    let dc = props(all[2]);
+    assert_eq!(dc[0].1.trimmed(), "DC0");
+    assert_eq!(dc[1].1.xsi_type(), Some("ManagedObjectReference"));
+}
+
+#[tokio::test]
+async fn a_skipped_folder_lists_its_children_and_each_property_spec_applies_by_inheritance() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    // govc's root-folder listing: skip the folder, follow childEntity, read names by type.
+    let spec = r#"<propSet><type>Folder</type><pathSet>name</pathSet><pathSet>childType</pathSet></propSet><propSet><type>Datacenter</type><pathSet>name</pathSet></propSet><propSet><type>ComputeResource</type><pathSet>name</pathSet><pathSet>resourcePool</pathSet></propSet><objectSet><obj type="Folder">group-d1</obj><skip>true</skip><selectSet xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="TraversalSpec"><type>Folder</type><path>childEntity</path><skip>false</skip></selectSet></objectSet>"#;
+    let a = rpex(&app, &c, spec, "").await;
+    assert_eq!(
+        objects(&a),
+        [("Datacenter".to_owned(), "datacenter-3".to_owned())]
+    );
+    // A TraversalSpec applies only to objects of its type: the Datacenter is not a Folder,
+    // so the walk stops there even though the spec could follow childEntity.
+    let vms = r#"<propSet><type>VirtualMachine</type><pathSet>name</pathSet></propSet><objectSet><obj type="Folder">group-h5</obj><skip>true</skip><selectSet><name>f</name><type>Folder</type><path>childEntity</path><skip>false</skip><selectSet><name>c</name></selectSet></selectSet></objectSet>"#
+        .replace(
+            "<selectSet><name>c</name></selectSet>",
+            r#"<selectSet><name>c</name><type>ComputeResource</type><path>resourcePool</path><skip>false</skip><selectSet><type>ResourcePool</type><path>vm</path><skip>false</skip></selectSet></selectSet>"#,
+        );
+    let b = rpex(&app, &c, &vms, "").await;
+    assert_eq!(b.status, StatusCode::OK, "{}", b.text);
+    assert_eq!(objects(&b).len(), 6, "{}", b.text);
+    assert!(objects(&b).iter().all(|(t, _)| t == "VirtualMachine"));
+    // ManagedEntity matches every entity type; Task does not match it.
+    let me = r#"<propSet><type>ManagedEntity</type><pathSet>name</pathSet></propSet><objectSet><obj type="Folder">group-d1</obj><selectSet><name>all</name><type>Folder</type><path>childEntity</path><selectSet><name>all</name></selectSet><selectSet><name>dc</name></selectSet></selectSet><selectSet><name>dc</name><type>Datacenter</type><path>vmFolder</path><selectSet><name>all</name></selectSet></selectSet></objectSet>"#;
+    let m = rpex(&app, &c, me, "").await;
+    let types: Vec<String> = objects(&m).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(
+        types,
+        [
+            "Folder",
+            "Datacenter",
+            "Folder",
+            "VirtualMachine",
+            "VirtualMachine",
+            "VirtualMachine",
+            "VirtualMachine",
+            "VirtualMachine",
+            "VirtualMachine"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn dotted_paths_read_into_data_objects_unset_ones_are_left_out_and_invalid_ones_are_missing()
+{
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let spec = r#"<propSet><type>VirtualMachine</type><pathSet>summary.config.uuid</pathSet><pathSet>runtime.powerState</pathSet><pathSet>guest.toolsRunningStatus</pathSet><pathSet>runtime.question</pathSet><pathSet>parentVApp</pathSet><pathSet>config.noSuchField</pathSet><pathSet>noSuchProperty</pathSet></propSet><objectSet><obj type="VirtualMachine">vm-1001</obj></objectSet>"#;
+    let a = rpex(&app, &c, spec, "").await;
+    let oc = find(a.body(), "objects")[0];
+    let got = props(oc);
+    let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "summary.config.uuid",
+            "runtime.powerState",
+            "guest.toolsRunningStatus"
+        ]
+    );
+    assert_eq!(got[1].1.xsi_type(), Some("VirtualMachinePowerState"));
+    assert_eq!(got[1].1.trimmed(), "poweredOn");
+    assert_eq!(got[2].1.trimmed(), "guestToolsRunning");
+    let missing: Vec<(String, String)> = oc
+        .all("missingSet")
+        .map(|m| {
+            (
+                m.child_text("path").unwrap().to_owned(),
+                m.child("fault")
+                    .unwrap()
+                    .child("fault")
+                    .unwrap()
+                    .xsi_type()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        missing,
+        [
+            (
+                "config.noSuchField".to_owned(),
+                "InvalidProperty".to_owned()
+            ),
+            ("noSuchProperty".to_owned(), "InvalidProperty".to_owned())
+        ]
+    );
+    // The uuid is the REST identity's bios_uuid.
+    let sid = app.login().await;
+    let info = app.get("/api/vcenter/vm/vm-1001", &sid).await.json();
+    assert_eq!(got[0].1.trimmed(), info["identity"]["bios_uuid"]);
+}
+
+#[tokio::test]
+async fn max_objects_pages_through_a_token_that_works_once() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let spec = r#"<propSet><type>VirtualMachine</type><pathSet>name</pathSet></propSet><objectSet><obj type="Folder">group-v4</obj><skip>true</skip><selectSet><type>Folder</type><path>childEntity</path></selectSet></objectSet>"#;
+    let first = rpex(&app, &c, spec, "<maxObjects>4</maxObjects>").await;
+    assert_eq!(objects(&first).len(), 4);
+    let token = text_of(first.returnval(), "token").expect("a token");
+    let next = call(
+        &app,
+        Some(&c),
+        "ContinueRetrievePropertiesEx",
+        PC,
+        &format!("<token>{token}</token>"),
+    )
+    .await;
+    assert_eq!(objects(&next).len(), 2);
+    assert!(text_of(next.returnval(), "token").is_none());
+    let again = call(
+        &app,
+        Some(&c),
+        "ContinueRetrievePropertiesEx",
+        PC,
+        &format!("<token>{token}</token>"),
+    )
+    .await;
+    assert_eq!(again.fault().as_deref(), Some("InvalidProperty"));
+    assert_eq!(text_of(again.detail(), "name").as_deref(), Some("token"));
+    // Another session cannot use a session's token.
+    let first = rpex(&app, &c, spec, "<maxObjects>1</maxObjects>").await;
+    let token = text_of(first.returnval(), "token").unwrap();
+    let other = login(&app).await;
+    let stolen = call(
+        &app,
+        Some(&other),
+        "ContinueRetrievePropertiesEx",
+        PC,
+        &format!("<token>{token}</token>"),
+    )
+    .await;
+    assert_eq!(stolen.fault().as_deref(), Some("InvalidProperty"));
+}
+
+#[tokio::test]
+async fn no_match_is_an_empty_response_and_an_unknown_selection_name_is_invalid_argument() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let none = rpex(&app, &c, r#"<propSet><type>HostSystem</type><pathSet>name</pathSet></propSet><objectSet><obj type="Folder">group-d1</obj></objectSet>"#, "").await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert!(none.body().children.is_empty(), "{}", none.text);
+    let bad = rpex(&app, &c, r#"<propSet><type>Folder</type><pathSet>name</pathSet></propSet><objectSet><obj type="Folder">group-d1</obj><selectSet><name>nowhere</name></selectSet></objectSet>"#, "").await;
+    assert_eq!(bad.fault().as_deref(), Some("InvalidArgument"));
+}
+
+#[tokio::test]
+async fn fetch_answers_a_whole_object_an_empty_response_for_unset_and_invalid_property_for_nonsense()
+ {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let s = fetch(&app, &c, ("VirtualMachine", "vm-1002"), "summary").await;
+    assert_eq!(s.returnval().xsi_type(), Some("VirtualMachineSummary"));
+    assert_eq!(
+        text_of(s.returnval(), "guestFullName").as_deref(),
+        Some("Microsoft Windows Server 2019 (64-bit)")
+    );
+    // No enum is ever sent empty (pyVmomi refuses them).
+    assert!(
+        !s.text.contains("></faultToleranceState>") && !s.text.contains("<recordReplayState></")
+    );
+    let unset = fetch(&app, &c, ("VirtualMachine", "vm-1001"), "parentVApp").await;
+    assert_eq!(unset.status, StatusCode::OK);
+    assert_eq!(unset.body().name, "FetchResponse");
+    assert!(unset.body().children.is_empty());
+    let bad = fetch(&app, &c, ("VirtualMachine", "vm-1001"), "bogus").await;
+    assert_eq!(bad.fault().as_deref(), Some("InvalidProperty"));
+    let gom = fetch(
+        &app,
+        &c,
+        ("GuestOperationsManager", "guestOperationsManager"),
+        "authManager",
+    )
+    .await;
+    assert_eq!(gom.returnval().trimmed(), "guestOperationsAuthManager");
+    let fields = fetch(
+        &app,
+        &c,
+        ("CustomFieldsManager", "CustomFieldsManager"),
+        "field",
+    )
+    .await;
+    assert_eq!(fields.returnval().xsi_type(), Some("ArrayOfCustomFieldDef"));
+}
+
+#[tokio::test]
+async fn a_container_view_at_the_host_folder_reaches_the_vms_and_ends_with_destroy_view() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let v = call(&app, Some(&c), "CreateContainerView", ("ViewManager", "ViewManager"),
+        r#"<container type="Folder">group-h5</container><type>VirtualMachine</type><recursive>true</recursive>"#).await;
+    let view = v.returnval().trimmed().to_owned();
+    let got = fetch(&app, &c, ("ContainerView", &view), "view").await;
+    assert_eq!(
+        find(got.returnval(), "ManagedObjectReference").len(),
+        6,
+        "{}",
+        got.text
+    );
+    let flat = call(&app, Some(&c), "CreateContainerView", ("ViewManager", "ViewManager"),
+        r#"<container type="Folder">group-h5</container><type>VirtualMachine</type><recursive>false</recursive>"#).await;
+    let flat = flat.returnval().trimmed().to_owned();
+    let none = fetch(&app, &c, ("ContainerView", &flat), "view").await;
+    assert!(find(none.returnval(), "ManagedObjectReference").is_empty());
+    let other = login(&app).await;
+    let foreign = fetch(&app, &other, ("ContainerView", &view), "view").await;
+    assert_eq!(foreign.fault().as_deref(), Some("ManagedObjectNotFound"));
+    let d = call(&app, Some(&c), "DestroyView", ("ContainerView", &view), "").await;
+    assert_eq!(d.status, StatusCode::OK);
+    let gone = fetch(&app, &c, ("ContainerView", &view), "view").await;
+    assert_eq!(gone.fault().as_deref(), Some("ManagedObjectNotFound"));
+    let bad = call(&app, Some(&c), "CreateContainerView", ("ViewManager", "ViewManager"),
+        r#"<container type="VirtualMachine">vm-1001</container><type>VirtualMachine</type><recursive>true</recursive>"#).await;
+    assert_eq!(bad.fault().as_deref(), Some("InvalidArgument"));
+}
+
+#[tokio::test]
+async fn the_search_index_finds_vms_by_uuid_path_dns_name_ip_and_child_name() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let sid = app.login().await;
+    let info = app.get("/api/vcenter/vm/vm-1002", &sid).await.json();
+    let si = ("SearchIndex", "SearchIndex");
+    let bios = info["identity"]["bios_uuid"]
+        .as_str()
+        .unwrap()
+        .to_uppercase();
+    let inst = info["identity"]["instance_uuid"].as_str().unwrap();
+    for (method, params, want) in [
+        (
+            "FindByUuid",
+            format!("<uuid>{bios}</uuid><vmSearch>true</vmSearch>"),
+            Some("vm-1002"),
+        ),
+        (
+            "FindByUuid",
+            format!(
+                "<uuid>{inst}</uuid><vmSearch>true</vmSearch><instanceUuid>true</instanceUuid>"
+            ),
+            Some("vm-1002"),
+        ),
+        (
+            "FindByUuid",
+            format!(
+                "<uuid>{inst}</uuid><vmSearch>true</vmSearch><instanceUuid>false</instanceUuid>"
+            ),
+            None,
+        ),
+        (
+            "FindByInventoryPath",
+            "<inventoryPath>DC0/vm/windows-01</inventoryPath>".into(),
+            Some("vm-1002"),
+        ),
+        (
+            "FindByInventoryPath",
+            "<inventoryPath>DC0/vm/nope</inventoryPath>".into(),
+            None,
+        ),
+        (
+            "FindByInventoryPath",
+            "<inventoryPath>DC0/host/host-11/Resources/linux-01</inventoryPath>".into(),
+            Some("vm-1001"),
+        ),
+        (
+            "FindByDnsName",
+            "<dnsName>windows-01</dnsName><vmSearch>true</vmSearch>".into(),
+            Some("vm-1002"),
+        ),
+        (
+            "FindByIp",
+            "<ip>192.0.2.11</ip><vmSearch>true</vmSearch>".into(),
+            Some("vm-1001"),
+        ),
+        (
+            "FindByIp",
+            "<ip>192.0.2.11</ip><vmSearch>false</vmSearch>".into(),
+            None,
+        ),
+        (
+            "FindChild",
+            r#"<entity type="Folder">group-v4</entity><name>linux-off</name>"#.into(),
+            Some("vm-1003"),
+        ),
+    ] {
+        let a = call(&app, Some(&c), method, si, &params).await;
+        assert_eq!(a.status, StatusCode::OK, "{method} {params}: {}", a.text);
+        let got = a.body().child("returnval").map(|r| r.trimmed().to_owned());
+        assert_eq!(got.as_deref(), want, "{method} {params}");
+    }
+}
+
+async fn wait_ex(app: &TestApp, c: &str, collector: &str, version: &str, max_wait: &str) -> Answer {
+    call(
+        app,
+        Some(c),
+        "WaitForUpdatesEx",
+        ("PropertyCollector", collector),
+        &format!("<version>{version}</version><options>{max_wait}</options>"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_power_task_is_done_when_returned_and_govcs_wait_sees_it_enter_then_nothing_more() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let pc = call(&app, Some(&c), "CreatePropertyCollector", PC, "").await;
+    let pc = pc.returnval().trimmed().to_owned();
+    let t = call(
+        &app,
+        Some(&c),
+        "PowerOffVM_Task",
+        ("VirtualMachine", "vm-1001"),
+        "",
+    )
+    .await;
+    assert_eq!(t.returnval().attr("type"), Some("Task"));
+    let task = t.returnval().trimmed().to_owned();
+    let f = call(&app, Some(&c), "CreateFilter", ("PropertyCollector", &pc),
+        &format!(r#"<spec><propSet><type>Task</type><pathSet>info</pathSet></propSet><objectSet><obj type="Task">{task}</obj></objectSet></spec><partialUpdates>false</partialUpdates>"#)).await;
+    assert_eq!(
+        f.returnval().attr("type"),
+        Some("PropertyFilter"),
+        "{}",
+        f.text
+    );
+    let first = wait_ex(&app, &c, &pc, "", "").await;
+    let set = first.returnval();
+    assert_eq!(text_of(set, "kind").as_deref(), Some("enter"));
+    let val = find(set, "val")[0];
+    assert_eq!(val.xsi_type(), Some("TaskInfo"));
+    assert_eq!(val.child_text("state"), Some("success"));
+    assert_eq!(val.child_text("name"), Some("PowerOffVM_Task"));
+    assert_eq!(
+        val.child("reason").unwrap().xsi_type(),
+        Some("TaskReasonUser")
+    );
+    let version = set.child_text("version").unwrap().to_owned();
+    let quiet = wait_ex(
+        &app,
+        &c,
+        &pc,
+        &version,
+        "<maxWaitSeconds>0</maxWaitSeconds>",
+    )
+    .await;
+    assert_eq!(quiet.status, StatusCode::OK);
+    assert!(quiet.body().children.is_empty(), "{}", quiet.text);
+    let stale = wait_ex(&app, &c, &pc, "999", "<maxWaitSeconds>0</maxWaitSeconds>").await;
+    assert_eq!(stale.fault().as_deref(), Some("InvalidCollectorVersion"));
+    let d = call(
+        &app,
+        Some(&c),
+        "DestroyPropertyCollector",
+        ("PropertyCollector", &pc),
+        "",
+    )
+    .await;
+    assert_eq!(d.status, StatusCode::OK);
+    let gone = wait_ex(&app, &c, &pc, "", "").await;
+    assert_eq!(gone.fault().as_deref(), Some("ManagedObjectNotFound"));
+}
+
+#[tokio::test]
+async fn a_wait_sees_a_change_made_over_rest_as_a_modify() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    call(&app, Some(&c), "CreateFilter", PC,
+        r#"<spec><propSet><type>VirtualMachine</type><pathSet>runtime.powerState</pathSet></propSet><objectSet><obj type="VirtualMachine">vm-1003</obj></objectSet></spec><partialUpdates>true</partialUpdates>"#).await;
+    let first = wait_ex(
+        &app,
+        &c,
+        "propertyCollector",
+        "",
+        "<maxWaitSeconds>0</maxWaitSeconds>",
+    )
+    .await;
+    let v = text_of(first.returnval(), "version").unwrap();
+    let waiter = {
+        let url = app.url("/sdk");
+        let client = app.client.clone();
+        let body = crate::soap::envelope(
+            "WaitForUpdatesEx",
+            PC,
+            &format!(
+                "<version>{v}</version><options><maxWaitSeconds>20</maxWaitSeconds></options>"
+            ),
+        );
+        let cookie = c.clone();
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .header("cookie", format!("vmware_soap_session={cookie}"))
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let sid = app.login().await;
+    crate::helpers::power(&app, &sid, "vm-1003", "start").await;
+    let a = crate::soap::read(waiter.await.unwrap()).await;
+    assert_eq!(
+        text_of(a.returnval(), "kind").as_deref(),
+        Some("modify"),
+        "{}",
+        a.text
+    );
+    assert_eq!(text_of(a.returnval(), "val").as_deref(), Some("poweredOn"));
+}
+
+#[tokio::test]
+async fn powering_on_a_running_vm_ends_its_task_with_invalid_power_state() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let t = call(
+        &app,
+        Some(&c),
+        "PowerOnVM_Task",
+        ("VirtualMachine", "vm-1001"),
+        "",
+    )
+    .await;
+    let task = t.returnval().trimmed().to_owned();
+    let info = fetch(&app, &c, ("Task", &task), "info").await;
+    let i = info.returnval();
+    assert_eq!(i.child_text("state"), Some("error"));
+    let fault = i.child("error").unwrap().child("fault").unwrap();
+    assert_eq!(fault.xsi_type(), Some("InvalidPowerState"));
+    assert_eq!(fault.child_text("requestedState"), Some("poweredOff"));
+    assert_eq!(fault.child_text("existingState"), Some("poweredOn"));
+    assert!(
+        i.child("error")
+            .unwrap()
+            .child_text("localizedMessage")
+            .unwrap()
+            .contains("Powered on")
+    );
+}
+
+#[tokio::test]
+async fn a_soap_power_off_revokes_a_rest_transfer_url() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    let url = app
+        .download_url(&sid, "vm-1001", root(), "/etc/hostname")
+        .await;
+    let c = login(&app).await;
+    let t = call(
+        &app,
+        Some(&c),
+        "PowerOffVM_Task",
+        ("VirtualMachine", "vm-1001"),
+        "",
+    )
+    .await;
+    assert_eq!(t.status, StatusCode::OK);
+    let r = app.client.get(&url).send().await.unwrap();
+    assert_ne!(r.status(), StatusCode::OK);
+    let power = app.get("/api/vcenter/vm/vm-1001/power", &sid).await.json();
+    assert_eq!(
+        power,
+        json!({"state": "POWERED_OFF", "clean_power_off": false})
+    );
+}
+
+#[tokio::test]
+async fn guest_shutdown_needs_a_running_vm_with_tools_and_powers_off_cleanly() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let off = call(
+        &app,
+        Some(&c),
+        "ShutdownGuest",
+        ("VirtualMachine", "vm-1003"),
+        "",
+    )
+    .await;
+    assert_eq!(off.fault().as_deref(), Some("InvalidPowerState"));
+    let no_tools = call(
+        &app,
+        Some(&c),
+        "RebootGuest",
+        ("VirtualMachine", "vm-1005"),
+        "",
+    )
+    .await;
+    assert_eq!(no_tools.fault().as_deref(), Some("ToolsUnavailable"));
+    let ok = call(
+        &app,
+        Some(&c),
+        "ShutdownGuest",
+        ("VirtualMachine", "vm-1001"),
+        "",
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    let sid = app.login().await;
+    let power = app.get("/api/vcenter/vm/vm-1001/power", &sid).await.json();
+    assert_eq!(
+        power,
+        json!({"state": "POWERED_OFF", "clean_power_off": true})
+    );
+}
+
+/// The captured requests replayed: ids of the capture's canned inventory mapped to ours.
+fn replayable(name: &str) -> bool {
+    let method = name.split_once('-').map(|(_, m)| m).unwrap_or("");
+    [
+        "RetrieveServiceContent",
+        "Fetch-",
+        "RetrieveProperties-",
+        "RetrievePropertiesEx-",
+        "FindBy",
+        "CreateContainerView",
+    ]
+    .iter()
+    .any(|p| method.starts_with(p))
+        && !name.contains("task-info")
+        && !name.contains("-view.xml")
+        && !name.contains("container-view")
+        && !name.contains("-view-")
+}
+
+#[tokio::test]
+async fn every_captured_read_request_of_pyvmomi_and_govmomi_is_answered_without_a_fault() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/soap/captures");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".xml") && replayable(n))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 20, "{names:?}");
+    for name in &names {
+        let body = std::fs::read_to_string(dir.join(name))
+            .unwrap()
+            .replace("group-v3", "group-v4")
+            .replace("datacenter-2", "datacenter-3");
+        let a = post_raw(&app, Some(&c), body).await;
+        assert_eq!(a.status, StatusCode::OK, "{name}: {}", a.text);
+    }
+}
+
+#[tokio::test]
+async fn every_captured_request_reads_as_one_call() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/soap/captures");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".xml") || name.starts_with("GET-") || name.contains("guestFile") {
+            continue;
+        }
+        let bytes = std::fs::read(&p).unwrap();
+        let call = vcmock::soap_xml::read_envelope(&bytes, vcmock::soap_xml::Bounds::default())
+            .unwrap_or_else(|f| panic!("{name}: {f:?}"));
+        let method = name.split_once('-').unwrap().1.trim_end_matches(".xml");
+        assert!(
+            method.starts_with(&call.method),
+            "{name} read as {}",
+            call.method
+        );
+        assert!(call.body.child("_this").is_some(), "{name}");
+        n += 1;
+    }
+    assert!(n >= 90, "{n}");
+}
+
+#[tokio::test]
+async fn the_datacenter_takes_the_fixtures_name_and_keeps_it_through_a_state_dump() {
+    let mut fixture = vcmock::Fixture::default_fixture();
+    fixture.datacenter = Some("Lab".into());
+    let app = TestApp::spawn_with(|b| b.fixture(fixture)).await;
+    let c = login(&app).await;
+    let name = fetch(&app, &c, ("Datacenter", "datacenter-3"), "name").await;
+    assert_eq!(name.returnval().trimmed(), "Lab");
+    let found = call(
+        &app,
+        Some(&c),
+        "FindByInventoryPath",
+        ("SearchIndex", "SearchIndex"),
+        "<inventoryPath>Lab/vm/linux-01</inventoryPath>",
+    )
+    .await;
+    assert_eq!(found.returnval().trimmed(), "vm-1001");
+    assert_eq!(
+        app.mock.snapshot().unwrap().datacenter.as_deref(),
+        Some("Lab")
+    );
+}
+
+#[tokio::test]
+async fn cancel_wait_for_updates_ends_a_blocked_wait_with_request_canceled() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    call(&app, Some(&c), "CreateFilter", PC,
+        r#"<spec><propSet><type>VirtualMachine</type><pathSet>name</pathSet></propSet><objectSet><obj type="VirtualMachine">vm-1001</obj></objectSet></spec><partialUpdates>false</partialUpdates>"#).await;
+    let first = wait_ex(&app, &c, "propertyCollector", "", "").await;
+    let v = text_of(first.returnval(), "version").unwrap();
+    let waiter = {
+        let (url, client, cookie) = (app.url("/sdk"), app.client.clone(), c.clone());
+        let body = crate::soap::envelope("WaitForUpdates", PC, &format!("<version>{v}</version>"));
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .header("cookie", format!("vmware_soap_session={cookie}"))
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let cancel = call(&app, Some(&c), "CancelWaitForUpdates", PC, "").await;
+    assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.text);
+    let a = crate::soap::read(waiter.await.unwrap()).await;
+    assert_eq!(a.fault().as_deref(), Some("RequestCanceled"), "{}", a.text);
+}
+
+#[tokio::test]
+async fn max_object_updates_holds_the_rest_back_for_the_next_wait() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    call(&app, Some(&c), "CreateFilter", PC,
+        r#"<spec><propSet><type>VirtualMachine</type><pathSet>name</pathSet></propSet><objectSet><obj type="Folder">group-v4</obj><skip>true</skip><selectSet><type>Folder</type><path>childEntity</path></selectSet></objectSet></spec><partialUpdates>false</partialUpdates>"#).await;
+    let first = wait_ex(
+        &app,
+        &c,
+        "propertyCollector",
+        "",
+        "<maxObjectUpdates>4</maxObjectUpdates>",
+    )
+    .await;
+    assert_eq!(find(first.returnval(), "objectSet").len(), 4);
+    assert_eq!(
+        text_of(first.returnval(), "truncated").as_deref(),
+        Some("true")
+    );
+    let v = text_of(first.returnval(), "version").unwrap();
+    let rest = wait_ex(
+        &app,
+        &c,
+        "propertyCollector",
+        &v,
+        "<maxWaitSeconds>0</maxWaitSeconds><maxObjectUpdates>4</maxObjectUpdates>",
+    )
+    .await;
+    assert_eq!(find(rest.returnval(), "objectSet").len(), 2);
+    assert_eq!(
+        text_of(rest.returnval(), "truncated").as_deref(),
+        Some("false")
+    );
+    assert!(
+        find(rest.returnval(), "kind")
+            .iter()
+            .all(|k| k.trimmed() == "enter")
+    );
+}
+
+#[tokio::test]
+async fn a_not_allowed_rule_on_power_answers_invalid_state_and_the_journal_says_which_rule() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let r = app.client.post(app.url("/_mock/faults"))
+        .json(&json!({"operation": "soap.PowerOnVM_Task", "effect": {"kind": "error", "error_type": "NOT_ALLOWED_IN_CURRENT_STATE"}}))
+        .send().await.unwrap();
+    assert!(r.status().is_success());
+    let a = call(
+        &app,
+        Some(&c),
+        "PowerOnVM_Task",
+        ("VirtualMachine", "vm-1003"),
+        "",
+    )
+    .await;
+    assert_eq!(a.fault().as_deref(), Some("InvalidState"), "{}", a.text);
+    let entry = app
+        .mock
+        .journal()
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|e| e.operation == "soap.PowerOnVM_Task")
+        .expect("journaled");
+    assert_eq!(entry.vm.as_deref(), Some("vm-1003"));
+    assert!(entry.note.unwrap_or_default().contains("fault rule"));
+}
+
+#[tokio::test]
+async fn task_times_follow_the_manual_clock_and_reset_ends_soap_sessions_views_and_tasks() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    // Less than the 30-minute idle timeout, so the session lives on.
+    app.clock.advance(std::time::Duration::from_secs(1000));
+    let t = call(
+        &app,
+        Some(&c),
+        "PowerOffVM_Task",
+        ("VirtualMachine", "vm-1001"),
+        "",
+    )
+    .await;
+    let task = t.returnval().trimmed().to_owned();
+    let info = fetch(&app, &c, ("Task", &task), "info").await;
+    assert_eq!(
+        info.returnval().child_text("completeTime"),
+        Some("2024-01-01T00:16:40.000000Z")
+    );
+    let v = call(&app, Some(&c), "CreateContainerView", ("ViewManager", "ViewManager"),
+        r#"<container type="Folder">group-d1</container><type>VirtualMachine</type><recursive>true</recursive>"#).await;
+    let view = v.returnval().trimmed().to_owned();
+    app.mock.reset();
+    let after = fetch(&app, &c, ("Task", &task), "info").await;
+    assert_eq!(
+        after.fault().as_deref(),
+        Some("NotAuthenticated"),
+        "{}",
+        after.text
+    );
+    let c2 = login(&app).await;
+    assert_eq!(
+        fetch(&app, &c2, ("Task", &task), "info")
+            .await
+            .fault()
+            .as_deref(),
+        Some("ManagedObjectNotFound")
+    );
+    assert_eq!(
+        fetch(&app, &c2, ("ContainerView", &view), "view")
+            .await
+            .fault()
+            .as_deref(),
+        Some("ManagedObjectNotFound")
+    );
+    // The VM is back as the fixture has it.
+    let state = fetch(&app, &c2, ("VirtualMachine", "vm-1001"), "runtime").await;
+    assert_eq!(
+        state.returnval().child_text("powerState"),
+        Some("poweredOn")
+    );
+}
