@@ -13,6 +13,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The longest delay a rule may add (ten minutes): nothing waits forever.
+pub const DELAY_MAX_MS: u64 = 600_000;
+
 /// The most rules installed at once.
 pub const MAX_RULES: usize = 1000;
 /// The most text one rule holds: its patterns, message and answer body together (64 KiB).
@@ -145,6 +148,13 @@ impl Injections {
             return Err(format!(
                 "the rule holds {text} bytes of text; a rule holds at most {RULE_TEXT_MAX}"
             ));
+        }
+        if let Effect::Delay { ms } = &spec.effect {
+            if *ms > DELAY_MAX_MS {
+                return Err(format!(
+                    "effect.ms: {ms} is longer than the longest delay, {DELAY_MAX_MS} ms"
+                ));
+            }
         }
         if let Effect::Status { status, .. } = &spec.effect {
             if !(100..=599).contains(status) {

@@ -124,7 +124,10 @@ pub struct TransferTable {
     in_flight: HashMap<String, HashMap<u64, GuestPath>>,
     /// Live ids in issue order, for sweeping expired ones.
     order: VecDeque<u64>,
-    history: VecDeque<Transfer>,
+    /// Ended transfers by id (a refused URL is told why in O(1)), and their ids in the order
+    /// they ended, for keeping the history to its cap.
+    ended: HashMap<u64, Transfer>,
+    history: VecDeque<u64>,
     history_cap: usize,
     live_cap: usize,
     /// Most bytes the live transfers hold in all, and what they hold now.
@@ -146,6 +149,7 @@ impl TransferTable {
             by_vm: HashMap::new(),
             in_flight: HashMap::new(),
             order: VecDeque::new(),
+            ended: HashMap::new(),
             history: VecDeque::new(),
             history_cap,
             live_cap: live_cap.max(1),
@@ -219,11 +223,7 @@ impl TransferTable {
     ) -> Result<Transfer, Fault> {
         let refuse = |refusal| Err(Fault::TransferRefused { refusal });
         let Some(t) = self.live.get(&id) else {
-            return match self
-                .history
-                .iter()
-                .find(|t| t.id == id && constant_eq(&t.token, token))
-            {
+            return match self.ended.get(&id).filter(|t| constant_eq(&t.token, token)) {
                 Some(t) => refuse(ended_refusal(&t.state)),
                 None => refuse(Refusal::Unknown),
             };
@@ -334,7 +334,12 @@ impl TransferTable {
     pub fn all(&self) -> Vec<Transfer> {
         let mut live: Vec<Transfer> = self.live.values().cloned().collect();
         live.sort_by_key(|t| std::cmp::Reverse(t.id));
-        live.extend(self.history.iter().rev().cloned());
+        live.extend(
+            self.history
+                .iter()
+                .rev()
+                .filter_map(|id| self.ended.get(id).cloned()),
+        );
         live
     }
 
@@ -359,9 +364,12 @@ impl TransferTable {
         t.ended = Some(now);
         if self.history_cap > 0 {
             if self.history.len() >= self.history_cap {
-                self.history.pop_front();
+                if let Some(oldest) = self.history.pop_front() {
+                    self.ended.remove(&oldest);
+                }
             }
-            self.history.push_back(t);
+            self.history.push_back(id);
+            self.ended.insert(id, t);
         }
     }
 
@@ -585,6 +593,7 @@ mod tests {
         assert!(t.by_vm.is_empty(), "no empty per-VM sets are kept");
         assert!(t.order.len() <= 64, "the issue-order queue is pruned");
         assert_eq!(t.history.len(), 8, "the history keeps only its cap");
+        assert_eq!(t.ended.len(), 8, "and so does its index");
     }
 
     #[test]

@@ -353,7 +353,12 @@ impl GuestFs {
                     path: path.display(),
                 });
             }
-            if !self.allowed(node, user, Want::Write) {
+            // The upload replaces the file (its attributes are not kept): writing it and
+            // removing it from its directory must both be allowed (the sticky bit included).
+            let dir = self
+                .node_at(&real.parent().expect("an existing file is not the root"))
+                .expect("the parent of an existing file exists");
+            if !self.allowed(node, user, Want::Write) || !self.may_remove(dir, node, user) {
                 return Err(Fault::GuestAccessDenied {
                     path: path.display(),
                 });

@@ -46,6 +46,15 @@ async fn the_journal_keeps_at_most_a_kibibyte_of_each_text_a_client_sent() {
 #[tokio::test]
 async fn fault_rules_are_bounded_in_number_and_in_text() {
     let app = TestApp::spawn().await;
+    let long_delay = json!({"effect": {"kind": "delay", "ms": 600_001}});
+    let r = app
+        .send(Method::POST, "/_mock/faults", None, Some(long_delay))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "a rule may not hold a request forever"
+    );
     let huge = json!({"operation": "files.list", "effect": {"kind": "error", "error_type": "ERROR", "message": "x".repeat(70_000)}});
     let r = app
         .send(Method::POST, "/_mock/faults", None, Some(huge))

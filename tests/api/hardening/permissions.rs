@@ -171,3 +171,46 @@ async fn upload_attributes_follow_the_ownership_rules_update_enforces() {
         assert_eq!(r.status, StatusCode::CREATED, "{posix}: {}", r.text());
     }
 }
+
+#[tokio::test]
+async fn an_upload_over_another_users_file_in_the_sticky_tmp_is_refused_like_a_delete() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    app.mock
+        .vm("vm-1001")
+        .put_file("/tmp/shared.txt", "root's")
+        .unwrap();
+    app.guest(
+        &sid,
+        "vm-1001",
+        "files?action=update",
+        json!({"credentials": root(), "path": "/tmp/shared.txt", "file_attributes": {"posix": {"permissions": "666"}}}),
+    )
+    .await;
+    let r = app
+        .transfer(
+            &sid,
+            "vm-1001",
+            json!({"credentials": alice(), "spec": {"path": "/tmp/shared.txt", "attributes": {"size": 4, "overwrite": true}}}),
+        )
+        .await;
+    assert_eq!(denied(&r), access_denied(), "{}", r.text());
+    // Her own file she may replace.
+    let own = app
+        .guest(
+            &sid,
+            "vm-1001",
+            "files?action=createTemporary",
+            json!({"credentials": alice(), "prefix": "own", "suffix": ""}),
+        )
+        .await
+        .json();
+    let r = app
+        .transfer(
+            &sid,
+            "vm-1001",
+            json!({"credentials": alice(), "spec": {"path": own, "attributes": {"size": 4, "overwrite": true}}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+}
