@@ -6,6 +6,7 @@ pub mod fault;
 pub mod guest_fs;
 pub mod inventory;
 pub mod session;
+pub mod shell;
 pub mod transfer;
 pub mod vm;
 
