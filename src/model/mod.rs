@@ -5,6 +5,7 @@
 pub mod fault;
 pub mod guest_fs;
 pub mod inventory;
+pub mod process;
 pub mod session;
 pub mod shell;
 pub mod transfer;

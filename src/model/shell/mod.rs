@@ -20,7 +20,7 @@ pub mod syntax;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use time::OffsetDateTime;
 

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use super::tests::{Box2, admin, alice, linux_env, lp, root, windows_env, wp};
+use super::tests::{TestGuest, admin, alice, linux_env, lp, root, windows_env, wp};
 use super::{Dialect, MAX_STEPS, Runner, State, cmd_parse, sh_parse};
 use crate::clock::DEFAULT_MANUAL_START as T0;
 
@@ -124,7 +124,7 @@ fn script() -> impl Strategy<Value = String> {
 /// Resumes `runner` until it ends or waits forever, following its wake times.
 fn drive(
     runner: &mut Runner,
-    g: &mut Box2,
+    g: &mut TestGuest,
     user: &crate::model::guest_fs::GuestUser,
 ) -> Result<(), TestCaseError> {
     let mut at = T0;
@@ -161,7 +161,7 @@ proptest! {
 
     #[test]
     fn sh_scripts_never_panic_and_stay_bounded(s in script(), as_root in any::<bool>()) {
-        let mut g = Box2::linux();
+        let mut g = TestGuest::linux();
         let user = if as_root { root() } else { alice() };
         let mut r = Runner::script(Dialect::Sh, &s, linux_env(&user), lp("/tmp"), 1000);
         drive(&mut r, &mut g, &user)?;
@@ -171,7 +171,7 @@ proptest! {
 
     #[test]
     fn cmd_scripts_never_panic_and_stay_bounded(s in script()) {
-        let mut g = Box2::windows();
+        let mut g = TestGuest::windows();
         let user = admin();
         let args = format!("/c {s}");
         if let Ok(mut r) = Runner::windows(

@@ -11,7 +11,7 @@ use super::*;
 use crate::clock::DEFAULT_MANUAL_START as T0;
 use crate::model::guest_fs::{Blob, Family, GuestFs, GuestPath, GuestUser, Meta, NodeKind};
 
-pub(super) fn user(name: &str, uid: u32, admin: bool) -> GuestUser {
+pub(crate) fn user(name: &str, uid: u32, admin: bool) -> GuestUser {
     GuestUser {
         name: name.into(),
         password: String::new(),
@@ -24,27 +24,27 @@ pub(super) fn user(name: &str, uid: u32, admin: bool) -> GuestUser {
     }
 }
 
-pub(super) fn root() -> GuestUser {
+pub(crate) fn root() -> GuestUser {
     user("root", 0, false)
 }
 
-pub(super) fn alice() -> GuestUser {
+pub(crate) fn alice() -> GuestUser {
     user("alice", 1000, false)
 }
 
-pub(super) fn admin() -> GuestUser {
+pub(crate) fn admin() -> GuestUser {
     user("Administrator", 500, true)
 }
 
-pub(super) fn bob() -> GuestUser {
+pub(crate) fn bob() -> GuestUser {
     user("bob", 1001, false)
 }
 
-pub(super) fn lp(s: &str) -> GuestPath {
+pub(crate) fn lp(s: &str) -> GuestPath {
     GuestPath::parse(Family::Linux, s).unwrap()
 }
 
-pub(super) fn wp(s: &str) -> GuestPath {
+pub(crate) fn wp(s: &str) -> GuestPath {
     GuestPath::parse(Family::Windows, s).unwrap()
 }
 
@@ -66,7 +66,7 @@ fn file(text: &str) -> NodeKind {
 }
 
 /// A Linux guest: `/bin -> usr/bin`, bash, a world-writable `/tmp`, root-only `/root`.
-pub(super) fn linux_fs() -> GuestFs {
+pub(crate) fn linux_fs() -> GuestFs {
     let mut fs = GuestFs::new(Family::Linux, 64 << 20, T0);
     for (p, kind, m) in [
         ("/etc", dir(), meta(0, 0o755)),
@@ -104,7 +104,7 @@ pub(super) fn linux_fs() -> GuestFs {
     fs
 }
 
-pub(super) fn windows_fs() -> GuestFs {
+pub(crate) fn windows_fs() -> GuestFs {
     let mut fs = GuestFs::new(Family::Windows, 64 << 20, T0);
     for (p, kind) in [
         ("C:\\Windows\\System32", dir()),
@@ -129,13 +129,13 @@ pub(super) fn windows_fs() -> GuestFs {
     fs
 }
 
-pub(super) struct Box2 {
+pub(crate) struct TestGuest {
     pub fs: GuestFs,
     pub programs: Vec<Program>,
     pub system: System,
 }
 
-impl Box2 {
+impl TestGuest {
     pub fn linux() -> Self {
         let mut system = System::new(Family::Linux, "linux-01");
         system.accounts = vec![(0, "root".into()), (1000, "alice".into())];
@@ -162,14 +162,14 @@ impl Box2 {
         }
     }
 
-    fn text(&self, path: &str) -> Option<String> {
+    pub fn text(&self, path: &str) -> Option<String> {
         let p = GuestPath::parse(self.system.family, path).unwrap();
         self.fs
             .read_ignoring_permissions(&p)
             .map(|b| String::from_utf8(b.to_vec().unwrap()).unwrap())
     }
 
-    fn put(&mut self, path: &str, text: &str, mode: u32) {
+    pub fn put(&mut self, path: &str, text: &str, mode: u32) {
         let p = GuestPath::parse(self.system.family, path).unwrap();
         self.fs
             .insert_ignoring_permissions(&p, file(text), meta(0, mode))
@@ -177,7 +177,7 @@ impl Box2 {
     }
 }
 
-pub(super) fn linux_env(u: &GuestUser) -> Env {
+pub(crate) fn linux_env(u: &GuestUser) -> Env {
     Env::from_pairs(
         false,
         [
@@ -195,7 +195,7 @@ struct Done {
     err: String,
 }
 
-fn finish(runner: &mut Runner, g: &mut Box2, u: &GuestUser, at: OffsetDateTime) -> Done {
+fn finish(runner: &mut Runner, g: &mut TestGuest, u: &GuestUser, at: OffsetDateTime) -> Done {
     let state = runner.resume(&mut g.guest(), u, at);
     let State::Exited(code) = state else {
         panic!("still running: {state:?}");
@@ -207,7 +207,7 @@ fn finish(runner: &mut Runner, g: &mut Box2, u: &GuestUser, at: OffsetDateTime) 
     }
 }
 
-fn sh(g: &mut Box2, u: &GuestUser, script: &str) -> Done {
+fn sh(g: &mut TestGuest, u: &GuestUser, script: &str) -> Done {
     let mut r = Runner::script(Dialect::Sh, script, linux_env(u), lp("/tmp"), 77);
     finish(&mut r, g, u, T0)
 }
@@ -267,7 +267,7 @@ fn the_grammar_runs_as_the_table_says() {
         ),
     ];
     for (script, code, out) in table {
-        let mut g = Box2::linux();
+        let mut g = TestGuest::linux();
         let done = sh(&mut g, &alice(), script);
         assert_eq!(
             (done.code, done.out.as_str()),
@@ -280,7 +280,7 @@ fn the_grammar_runs_as_the_table_says() {
 
 #[test]
 fn unknown_commands_exit_127_with_a_message_on_stderr() {
-    let mut g = Box2::linux();
+    let mut g = TestGuest::linux();
     let done = sh(&mut g, &alice(), "echo before; nosuch arg");
     assert_eq!(done.code, NOT_FOUND_EXIT);
     assert_eq!(done.out, "before\n");
@@ -296,7 +296,7 @@ fn unknown_commands_exit_127_with_a_message_on_stderr() {
 
 #[test]
 fn syntax_errors_end_the_shell_with_status_2_after_the_lines_before_them() {
-    let mut g = Box2::linux();
+    let mut g = TestGuest::linux();
     let done = sh(&mut g, &alice(), "echo a\nif x; then y; fi\necho b");
     assert_eq!((done.code, done.out.as_str()), (2, "a\n"));
     assert!(
@@ -351,7 +351,7 @@ fn redirections_write_append_read_and_duplicate_in_the_guest() {
         ),
     ];
     for (script, path, want) in table {
-        let mut g = Box2::linux();
+        let mut g = TestGuest::linux();
         let done = sh(&mut g, &alice(), script);
         assert_eq!(
             g.text(path).as_deref(),
@@ -364,7 +364,7 @@ fn redirections_write_append_read_and_duplicate_in_the_guest() {
 
 #[test]
 fn govc_guest_run_command_lines_work_as_govc_expects() {
-    let mut g = Box2::linux();
+    let mut g = TestGuest::linux();
     let args = "-c 'uname -a' 1> /tmp/govmomi-out 2> /tmp/govmomi-err";
     let mut r = Runner::posix(
         "/bin/bash",
@@ -449,7 +449,7 @@ fn builtins_work_on_the_guest_filesystem() {
         ),
     ];
     for (script, want) in table {
-        let mut g = Box2::linux();
+        let mut g = TestGuest::linux();
         let done = sh(&mut g, &alice(), script);
         assert_eq!(done.out, *want, "{script}: {}", done.err);
     }
@@ -487,7 +487,7 @@ fn builtins_act_with_the_callers_permissions() {
         (&root(), "echo x > /etc/x", 0, ""),
     ];
     for (u, script, code, err) in table {
-        let mut g = Box2::linux();
+        let mut g = TestGuest::linux();
         let done = sh(&mut g, u, script);
         assert_eq!(
             (done.code, done.err.as_str()),
@@ -496,7 +496,7 @@ fn builtins_act_with_the_callers_permissions() {
             u.name
         );
     }
-    let mut g = Box2::linux();
+    let mut g = TestGuest::linux();
     sh(&mut g, &alice(), "echo x > /etc/x");
     assert_eq!(g.text("/etc/x"), None, "a refused write creates nothing");
     sh(&mut g, &alice(), "echo mine > /tmp/m");
@@ -510,7 +510,7 @@ fn builtins_act_with_the_callers_permissions() {
 
 #[test]
 fn a_sleeping_script_resumes_when_the_clock_passes_its_wake_time() {
-    let mut g = Box2::linux();
+    let mut g = TestGuest::linux();
     let u = alice();
     let script = "echo a > /tmp/s; sleep 10; echo b >> /tmp/s; sleep 5; echo c >> /tmp/s";
     let mut r = Runner::script(Dialect::Sh, script, linux_env(&u), lp("/tmp"), 1);
@@ -546,7 +546,7 @@ fn a_sleeping_script_resumes_when_the_clock_passes_its_wake_time() {
 
 #[test]
 fn a_nested_shell_keeps_writing_through_its_outer_redirection_across_a_sleep() {
-    let mut g = Box2::linux();
+    let mut g = TestGuest::linux();
     let u = alice();
     let args = "-c 'echo in; sleep 5; echo out' 1> /tmp/n 2> /tmp/e";
     let mut r = Runner::posix("/bin/bash", Some(args), linux_env(&u), lp("/tmp"), 1);
@@ -562,7 +562,7 @@ fn a_nested_shell_keeps_writing_through_its_outer_redirection_across_a_sleep() {
 
 #[test]
 fn sleeping_forever_waits_until_killed() {
-    let mut g = Box2::linux();
+    let mut g = TestGuest::linux();
     let u = alice();
     let mut r = Runner::script(
         Dialect::Sh,
@@ -618,7 +618,7 @@ fn executable_files_starting_with_a_shell_line_run_as_scripts() {
         ),
     ];
     for (content, mode, cmd, code, out) in table {
-        let mut g = Box2::linux();
+        let mut g = TestGuest::linux();
         g.put("/tmp/s.sh", content, *mode);
         let done = sh(&mut g, &alice(), cmd);
         assert_eq!(
@@ -632,7 +632,7 @@ fn executable_files_starting_with_a_shell_line_run_as_scripts() {
 
 #[test]
 fn declared_programs_take_their_run_time_then_write_exit_and_change_the_guest() {
-    let mut g = Box2::linux();
+    let mut g = TestGuest::linux();
     g.programs.push(Program {
         arguments_contain: Some("--quiet".into()),
         exit_code: 3,
@@ -675,7 +675,7 @@ fn declared_programs_take_their_run_time_then_write_exit_and_change_the_guest() 
 
 #[test]
 fn a_shutdown_stops_the_run_right_after_it() {
-    let mut g = Box2::linux();
+    let mut g = TestGuest::linux();
     let u = root();
     let mut r = Runner::script(
         Dialect::Sh,
@@ -701,7 +701,7 @@ fn a_shutdown_stops_the_run_right_after_it() {
 
 #[test]
 fn runaway_scripts_end_with_the_documented_exit_code() {
-    let mut g = Box2::linux();
+    let mut g = TestGuest::linux();
     let steps = "true;".repeat(MAX_STEPS as usize + 1);
     let done = sh(&mut g, &alice(), &steps);
     assert_eq!(done.code, RUNAWAY_EXIT);
@@ -744,7 +744,7 @@ fn runaway_scripts_end_with_the_documented_exit_code() {
 
 // ------------------------------------------------------------------------------ Windows
 
-pub(super) fn windows_env() -> Env {
+pub(crate) fn windows_env() -> Env {
     Env::from_pairs(
         true,
         [
@@ -755,7 +755,7 @@ pub(super) fn windows_env() -> Env {
     )
 }
 
-fn cmd(g: &mut Box2, u: &GuestUser, args: &str) -> Done {
+fn cmd(g: &mut TestGuest, u: &GuestUser, args: &str) -> Done {
     let mut r = Runner::windows(
         &mut g.guest(),
         u,
@@ -835,7 +835,7 @@ fn cmd_exe_runs_its_grammar_and_builtins_as_the_table_says() {
         ("/c cmd /c exit /b 3 || echo failed", 0, "failed\r\n"),
     ];
     for (args, code, out) in table {
-        let mut g = Box2::windows();
+        let mut g = TestGuest::windows();
         let done = cmd(&mut g, &admin(), args);
         assert_eq!(
             (done.code, done.out.as_str()),
@@ -848,7 +848,7 @@ fn cmd_exe_runs_its_grammar_and_builtins_as_the_table_says() {
 
 #[test]
 fn unknown_windows_commands_exit_9009_with_the_cmd_message() {
-    let mut g = Box2::windows();
+    let mut g = TestGuest::windows();
     let done = cmd(&mut g, &admin(), "/c nosuch");
     assert_eq!(done.code, CMD_NOT_FOUND_EXIT);
     assert_eq!(
@@ -859,7 +859,7 @@ fn unknown_windows_commands_exit_9009_with_the_cmd_message() {
 
 #[test]
 fn batch_files_take_parameters_and_share_the_callers_variables() {
-    let mut g = Box2::windows();
+    let mut g = TestGuest::windows();
     g.put(
         "C:\\Temp\\s.bat",
         "@echo off\r\nrem a comment\r\necho %1 %2 %0\r\nset R=done\r\nexit /b 2\r\n",
@@ -900,7 +900,7 @@ fn batch_files_take_parameters_and_share_the_callers_variables() {
 
 #[test]
 fn windows_programs_that_cannot_run_fail_to_start_and_timeout_sleeps() {
-    let mut g = Box2::windows();
+    let mut g = TestGuest::windows();
     let err = Runner::windows(
         &mut g.guest(),
         &admin(),
@@ -953,7 +953,7 @@ fn windows_programs_that_cannot_run_fail_to_start_and_timeout_sleeps() {
 
 #[test]
 fn windows_builtins_act_with_the_callers_rights() {
-    let mut g = Box2::windows();
+    let mut g = TestGuest::windows();
     let acl = Meta {
         acl: Some(vec!["Administrator".into()]),
         ..meta(0, 0o755)
