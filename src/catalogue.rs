@@ -409,7 +409,7 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::AlreadyInDesiredState,
                 "vcmock.vm.power.already",
                 "Virtual machine '{0}' is already {1}.",
-                "power start/stop/suspend: 400 ALREADY_IN_DESIRED_STATE if the virtual machine is already in that state",
+                "power start/stop/suspend: 400 ALREADY_IN_DESIRED_STATE if the virtual machine is already in that state; guest power shutdown: if it is not powered on; standby: if it is suspended",
                 "InvalidPowerState"
             ),
             vec![vm.clone(), (*state).into()],
@@ -422,7 +422,7 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::NotAllowedInCurrentState,
                 "vcmock.vm.power.not_allowed",
                 "Operation '{1}' is not allowed on virtual machine '{0}' in state {2}.",
-                "power suspend/reset: 400 NOT_ALLOWED_IN_CURRENT_STATE if the virtual machine is powered off (or suspended, for reset)",
+                "power suspend/reset: 400 NOT_ALLOWED_IN_CURRENT_STATE if the virtual machine is powered off (or suspended, for reset); guest power shutdown: if it is suspended; reboot and standby: if it is not powered on",
                 "InvalidPowerState"
             ),
             vec![vm.clone(), (*op).into(), (*state).into()],
@@ -530,6 +530,71 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 "TaskInProgress"
             ),
             vec![vm.clone()],
+            none,
+            None,
+        ),
+        Fault::ProcessNotFound { pid } => (
+            row!(
+                "ProcessNotFound",
+                E::NotFound,
+                "vcmock.guest.process.not_found",
+                "Process {0} was not found in the guest.",
+                "processes get/delete: 404 NOT_FOUND if the process pid is not found; data = ProcessErrorDetails",
+                "GuestProcessNotFound"
+            ),
+            vec![pid.to_string()],
+            Some(json!({"pid": pid})),
+            None,
+        ),
+        Fault::ProcessTerminateDenied { pid } => (
+            row!(
+                "ProcessTerminateDenied",
+                E::Unauthorized,
+                "vcmock.guest.process.terminate_denied",
+                "The guest user may not terminate process {0}.",
+                "processes delete: 403 UNAUTHORIZED if credentials does not have permission to terminate the process",
+                "GuestPermissionDenied"
+            ),
+            vec![pid.to_string()],
+            none,
+            None,
+        ),
+        Fault::StartMinimizedNotWindows => (
+            row!(
+                "StartMinimizedNotWindows",
+                E::InvalidArgument,
+                "vcmock.guest.process.start_minimized",
+                "start_minimized applies only to Windows guests.",
+                "processes create: 400 INVALID_ARGUMENT if start_minimized is set and the guest is not a Windows operating system",
+                "InvalidArgument"
+            ),
+            vec![],
+            none,
+            None,
+        ),
+        Fault::ProgramFailedToStart { path, why } => (
+            row!(
+                "ProgramFailedToStart",
+                E::UnableToAllocateResource,
+                "vcmock.guest.process.not_started",
+                "The program '{0}' failed to start: {1}.",
+                "processes create: 500 UNABLE_TO_ALLOCATE_RESOURCE if the program fails to start",
+                "GuestOperationsFault"
+            ),
+            vec![path.clone(), why.clone()],
+            none,
+            None,
+        ),
+        Fault::EnvironmentVariableNotFound { name } => (
+            row!(
+                "EnvironmentVariableNotFound",
+                E::NotFound,
+                "vcmock.guest.environment.not_found",
+                "The environment variable '{0}' is not set in the guest.",
+                "environment get: 404 NOT_FOUND if the environment variable name is not set in the guest operating system",
+                "InvalidArgument"
+            ),
+            vec![name.clone()],
             none,
             None,
         ),
@@ -967,6 +1032,14 @@ fn samples() -> Vec<Fault> {
         Fault::NoInteractiveSession { user: "u".into() },
         Fault::GuestAccessDenied { path: p() },
         Fault::GuestBusy { vm: v() },
+        Fault::ProcessNotFound { pid: 4242 },
+        Fault::ProcessTerminateDenied { pid: 1 },
+        Fault::StartMinimizedNotWindows,
+        Fault::ProgramFailedToStart {
+            path: p(),
+            why: "x".into(),
+        },
+        Fault::EnvironmentVariableNotFound { name: "X".into() },
         file(FileFaultKind::NotFound, FileReason::FileNotFound),
     ];
     for r in [
@@ -1039,7 +1112,7 @@ fn samples() -> Vec<Fault> {
 
 /// How many variants [`Fault`] has; [`variant_index`] numbers them.
 #[cfg(test)]
-const VARIANTS: usize = 46;
+const VARIANTS: usize = 51;
 
 /// Numbers each [`Fault`] variant. The match is exhaustive, so a new variant does not compile
 /// until it is numbered here, and the catalogue test then fails until `samples()` lists it.
@@ -1092,6 +1165,11 @@ fn variant_index(f: &Fault) -> usize {
         Fault::Injected { .. } => 43,
         Fault::AdminTokenRequired => 44,
         Fault::AdminNotFound { .. } => 45,
+        Fault::ProcessNotFound { .. } => 46,
+        Fault::ProcessTerminateDenied { .. } => 47,
+        Fault::StartMinimizedNotWindows => 48,
+        Fault::ProgramFailedToStart { .. } => 49,
+        Fault::EnvironmentVariableNotFound { .. } => 50,
     }
 }
 

@@ -191,6 +191,34 @@ pub enum Fault {
         vm: String,
     },
 
+    // ----- guest processes and environment -----
+    /// No process has this pid (running, a system process, or started by `create` and
+    /// finished less than five minutes ago); rendered with `ProcessErrorDetails {pid}`.
+    ProcessNotFound {
+        /// The pid asked for.
+        pid: i64,
+    },
+    /// The guest user may not terminate this process.
+    ProcessTerminateDenied {
+        /// The pid.
+        pid: i64,
+    },
+    /// `start_minimized` was set for a guest that is not Windows.
+    StartMinimizedNotWindows,
+    /// The program could not start: a declared failure, a Windows file that is not a
+    /// program, or the guest's cap on running processes.
+    ProgramFailedToStart {
+        /// The program path.
+        path: String,
+        /// Why, in words.
+        why: String,
+    },
+    /// The environment variable is not set for the guest user.
+    EnvironmentVariableNotFound {
+        /// The variable's name.
+        name: String,
+    },
+
     // ----- guest filesystem conditions -----
     /// A file-related failure with vCenter's `FileErrorDetails`.
     File {

@@ -17,6 +17,8 @@ pub const RESET: &str = "VirtualMachine.Interact.Reset";
 pub const GUEST_QUERY: &str = "VirtualMachine.GuestOperations.Query";
 /// Privilege for guest operations that change the guest (create, move, delete, transfers).
 pub const GUEST_MODIFY: &str = "VirtualMachine.GuestOperations.Modify";
+/// Privilege for guest operations that run or end programs (processes create and delete).
+pub const GUEST_EXECUTE: &str = "VirtualMachine.GuestOperations.Execute";
 
 /// A vCenter (SSO) user.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 //! arguments.
 
 pub mod fault;
+mod guest_exec;
 pub mod guest_fs;
 pub mod inventory;
 pub mod process;
@@ -23,6 +24,7 @@ use time::OffsetDateTime;
 
 use crate::ids::IdGen;
 pub use fault::{Fault, FileFaultKind, FileReason, Refusal};
+pub use guest_exec::{GuestPowerOp, REBOOT_TOOLS_DOWN};
 use guest_fs::{AttrUpdate, Blob, FileInfo, GuestPath, GuestUser, ListPage, Meta};
 use inventory::VcUser;
 use session::{Session, SessionTable};
@@ -350,7 +352,7 @@ impl Vcenter {
             (PowerOp::Reset, PowerState::PoweredOn) => (PowerState::PoweredOn, "reset"),
             (PowerOp::Reset, _) => return Err(not_allowed()),
         };
-        vm.set_power(to, false);
+        vm.set_power(to, false, now);
         lock(&self.transfers).revoke_vm(id, reason, now);
         Ok(())
     }
@@ -374,7 +376,7 @@ impl Vcenter {
             (_, PowerState::PoweredOff) => "powered off",
             (_, PowerState::Suspended) => "suspended",
         };
-        vm.set_power(to, to == PowerState::PoweredOff);
+        vm.set_power(to, to == PowerState::PoweredOff, now);
         lock(&self.transfers).revoke_vm(id, reason, now);
         Ok(())
     }
@@ -781,6 +783,8 @@ impl Vcenter {
     ) -> Result<Ticket, Fault> {
         // Lock order everywhere: VM entry, then the transfer table.
         let vm_id = lock(&self.transfers).all_live_vm(tid).unwrap_or_default();
+        // What the guest's processes wrote by now is what a download sends.
+        self.settle(&vm_id, now);
         let vm = self.vms.get(&vm_id);
         let mut transfers = lock(&self.transfers);
         let transfer = transfers.begin(tid, token, method, now)?;

@@ -423,8 +423,9 @@ fn guest(id: &str, family: Family, users: &[(&str, u32)]) -> super::VirtualMachi
         saml_tokens: Default::default(),
         fs: fs.into(),
         busy: false,
+        runtime: crate::model::process::GuestRuntime::new(family, T0),
     };
-    vm.set_power(PowerState::PoweredOn, true);
+    vm.set_power(PowerState::PoweredOn, true, T0);
     vm
 }
 

@@ -1,8 +1,14 @@
-//! Owns one virtual machine: power state, VMware Tools, guest identity, accounts and filesystem.
+//! Owns one virtual machine: power state, VMware Tools, guest identity, accounts, filesystem
+//! and what runs in the guest.
 
 use std::collections::BTreeMap;
 
+use time::OffsetDateTime;
+
 use super::guest_fs::{Family, GuestUser, LazyFs};
+use super::process::GuestRuntime;
+use super::process::environment::default_environment;
+use super::shell::{Env, System};
 
 /// vCenter's VM power state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -135,6 +141,9 @@ pub struct VirtualMachine {
     pub fs: LazyFs,
     /// Set by the admin API to make every guest operation answer `RESOURCE_BUSY`.
     pub busy: bool,
+    /// What runs in the guest: processes, declared programs, the environment, a reboot in
+    /// progress.
+    pub runtime: GuestRuntime,
 }
 
 impl VirtualMachine {
@@ -148,24 +157,63 @@ impl VirtualMachine {
         self.users.get(&user_key(self.family(), name))
     }
 
-    /// Applies a power change's effect on Tools.
-    pub fn set_power(&mut self, to: PowerState, clean: bool) {
+    /// Applies a power change at `now`: Tools start with the guest or stop, the guest's
+    /// processes end, and a guest that (re)starts boots its system processes anew. A change to
+    /// the same state (a reset) reboots the guest too.
+    pub fn set_power(&mut self, to: PowerState, clean: bool, now: OffsetDateTime) {
         self.power = to;
+        self.runtime.rebooting_until = None;
         match to {
             PowerState::PoweredOn => {
                 self.tools.running = self.tools.installed && self.tools.starts_with_guest;
+                self.runtime.processes.boot(now);
             }
             PowerState::PoweredOff => {
                 self.tools.running = false;
                 self.clean_power_off = clean;
+                self.runtime.processes.halt();
             }
-            PowerState::Suspended => self.tools.running = false,
+            PowerState::Suspended => {
+                self.tools.running = false;
+                self.runtime.processes.halt();
+            }
         }
     }
 
-    /// The guest power state vCenter reports (`RUNNING`, `NOT_RUNNING`, `STANDBY`, ...).
+    /// A reboot from inside the guest at `now`: the VM stays on, its processes end, and Tools
+    /// stop until `tools_back`.
+    pub fn reboot_guest(&mut self, now: OffsetDateTime, tools_back: OffsetDateTime) {
+        self.runtime.processes.boot(now);
+        self.tools.running = false;
+        self.runtime.rebooting_until = Some(tools_back);
+    }
+
+    /// What the guest says about itself to the programs it runs.
+    pub fn system(&self) -> System {
+        let mut system = System::new(self.family(), self.identity.host_name.clone());
+        system.accounts = self
+            .users
+            .values()
+            .map(|u| (u.uid, u.name.clone()))
+            .collect();
+        system
+    }
+
+    /// The environment `user`'s processes start with.
+    pub fn environment_for(&self, user: &GuestUser) -> Env {
+        default_environment(
+            self.family(),
+            user,
+            &self.identity.host_name,
+            &self.runtime.environment,
+        )
+    }
+
+    /// The guest power state vCenter reports (`RUNNING`, `NOT_RUNNING`, `STANDBY`, ...);
+    /// `RESETTING` while a guest reboot has Tools down.
     pub fn guest_power_state(&self) -> &'static str {
         match self.power {
+            PowerState::PoweredOn if self.runtime.rebooting_until.is_some() => "RESETTING",
             PowerState::PoweredOn if self.tools.running => "RUNNING",
             PowerState::PoweredOn => "UNAVAILABLE",
             PowerState::Suspended => "STANDBY",

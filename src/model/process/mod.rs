@@ -91,38 +91,6 @@ pub struct ProcessInfo {
     pub exit_code: Option<i64>,
 }
 
-/// A refusal by the process operations, beyond the common guest checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProcessFault {
-    /// 404 `NOT_FOUND` with `ProcessErrorDetails {pid}`: no such process.
-    NotFound {
-        /// The pid asked for.
-        pid: u64,
-    },
-    /// 403 `UNAUTHORIZED`: the guest user may not terminate this process.
-    TerminateDenied {
-        /// The pid.
-        pid: u64,
-    },
-    /// 400 `INVALID_ARGUMENT`: `start_minimized` is set on a guest that is not Windows.
-    StartMinimizedUnsupported,
-    /// 500 `UNABLE_TO_ALLOCATE_RESOURCE`: the program fails to start.
-    FailedToStart {
-        /// The program path.
-        path: String,
-        /// Why, in words.
-        why: String,
-    },
-    /// A guest filesystem condition (program or directory not found, not a file, denied).
-    Guest(Fault),
-}
-
-impl From<Fault> for ProcessFault {
-    fn from(f: Fault) -> Self {
-        Self::Guest(f)
-    }
-}
-
 /// A system process every booted guest has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Standing {
@@ -243,6 +211,32 @@ impl Process {
     }
 }
 
+/// What runs in one guest: its process table, the programs declared for it, the variables
+/// added to every user's environment, and a reboot in progress.
+#[derive(Debug, Clone)]
+pub struct GuestRuntime {
+    /// The processes.
+    pub processes: ProcessTable,
+    /// Programs declared by the fixture, the builder or the admin API; first match wins.
+    pub programs: Vec<shell::Program>,
+    /// Variables every guest user's environment gets on top of the family's defaults.
+    pub environment: Vec<(String, String)>,
+    /// While a guest reboot is in progress: when Tools run again.
+    pub rebooting_until: Option<OffsetDateTime>,
+}
+
+impl GuestRuntime {
+    /// Nothing running yet in a guest of `family` booted at `booted`.
+    pub fn new(family: Family, booted: OffsetDateTime) -> Self {
+        Self {
+            processes: ProcessTable::new(family, booted),
+            programs: Vec::new(),
+            environment: Vec::new(),
+            rebooting_until: None,
+        }
+    }
+}
+
 /// One guest's processes.
 #[derive(Debug, Clone)]
 pub struct ProcessTable {
@@ -252,6 +246,11 @@ pub struct ProcessTable {
     booted: OffsetDateTime,
     standing: Vec<Standing>,
     procs: BTreeMap<u64, Process>,
+}
+
+/// A pid as the API carries it (`long`).
+fn api_pid(pid: u64) -> i64 {
+    i64::try_from(pid).unwrap_or(i64::MAX)
 }
 
 fn is_superuser(family: Family, user: &GuestUser) -> bool {
@@ -371,25 +370,25 @@ impl ProcessTable {
         spec: &StartSpec,
         default_env: &Env,
         now: OffsetDateTime,
-    ) -> Result<(u64, Vec<Event>), ProcessFault> {
+    ) -> Result<(u64, Vec<Event>), Fault> {
         let family = self.family;
         self.purge(now);
         if spec.start_minimized.is_some() && family != Family::Windows {
-            return Err(ProcessFault::StartMinimizedUnsupported);
+            return Err(Fault::StartMinimizedNotWindows);
         }
         let path = program_path(guest, user, family, &spec.path)?;
         let cwd = working_directory(guest, user, family, spec.working_directory.as_deref())?;
         let arguments = spec.arguments.clone().unwrap_or_default();
         if let Some(p) = shell::program::find(guest.programs, &path, arguments.trim()) {
             if p.fails_to_start {
-                return Err(ProcessFault::FailedToStart {
+                return Err(Fault::ProgramFailedToStart {
                     path: spec.path.clone(),
                     why: "the program fails to start".into(),
                 });
             }
         }
         if self.running() >= self.limits.max_running {
-            return Err(ProcessFault::FailedToStart {
+            return Err(Fault::ProgramFailedToStart {
                 path: spec.path.clone(),
                 why: format!(
                     "the guest already runs {} started processes",
@@ -407,7 +406,7 @@ impl ProcessTable {
             Family::Windows => Runner::windows(guest, user, &path, &arguments, env, cwd, pid, now)
                 .map_err(|e| {
                     let LaunchError::NotRunnable(why) = e;
-                    ProcessFault::FailedToStart {
+                    Fault::ProgramFailedToStart {
                         path: spec.path.clone(),
                         why,
                     }
@@ -504,7 +503,7 @@ impl ProcessTable {
     }
 
     /// `Processes.get`.
-    pub fn get(&self, pid: u64, now: OffsetDateTime) -> Result<ProcessInfo, ProcessFault> {
+    pub fn get(&self, pid: u64, now: OffsetDateTime) -> Result<ProcessInfo, Fault> {
         if let Some(s) = self.standing.iter().find(|s| s.pid == pid) {
             return Ok(self.standing_info(s));
         }
@@ -512,7 +511,7 @@ impl ProcessTable {
             .get(&pid)
             .filter(|p| self.visible(p, now))
             .map(Process::info)
-            .ok_or(ProcessFault::NotFound { pid })
+            .ok_or(Fault::ProcessNotFound { pid: api_pid(pid) })
     }
 
     /// `Processes.delete`: terminates `pid` for `user`. Users may terminate their own
@@ -524,13 +523,13 @@ impl ProcessTable {
         pid: u64,
         user: &GuestUser,
         now: OffsetDateTime,
-    ) -> Result<Vec<Event>, ProcessFault> {
+    ) -> Result<Vec<Event>, Fault> {
         let family = self.family;
         let superuser = is_superuser(family, user);
         if let Some(i) = self.standing.iter().position(|s| s.pid == pid) {
             let s = &self.standing[i];
             if s.protected || !superuser {
-                return Err(ProcessFault::TerminateDenied { pid });
+                return Err(Fault::ProcessTerminateDenied { pid: api_pid(pid) });
             }
             let tools = s.tools;
             self.standing.remove(i);
@@ -545,14 +544,14 @@ impl ProcessTable {
         }
         let visible = self.procs.get(&pid).is_some_and(|p| self.visible(p, now));
         let Some(p) = self.procs.get_mut(&pid).filter(|_| visible) else {
-            return Err(ProcessFault::NotFound { pid });
+            return Err(Fault::ProcessNotFound { pid: api_pid(pid) });
         };
         let own = match family {
             Family::Linux => p.owner == user.name,
             Family::Windows => p.owner.eq_ignore_ascii_case(&user.name),
         };
         if !(own || superuser) {
-            return Err(ProcessFault::TerminateDenied { pid });
+            return Err(Fault::ProcessTerminateDenied { pid: api_pid(pid) });
         }
         if let Run::Running { .. } = p.run {
             let code = match family {

@@ -33,7 +33,7 @@ fn create(
     user: &GuestUser,
     spec: &StartSpec,
     now: OffsetDateTime,
-) -> Result<u64, ProcessFault> {
+) -> Result<u64, Fault> {
     let env = match table.family {
         Family::Linux => linux_env(user),
         Family::Windows => windows_env(),
@@ -53,13 +53,11 @@ fn windows() -> (ProcessTable, TestGuest) {
 
 #[test]
 fn create_refuses_in_vcenters_order() {
-    let invalid = |reason, path: &str| ProcessFault::Guest(Fault::invalid(reason, path));
-    let bad_dir = |reason, path: &str| {
-        ProcessFault::Guest(Fault::File {
-            kind: FileFaultKind::InvalidArgument,
-            reason,
-            path: path.into(),
-        })
+    let invalid = |reason, path: &str| Fault::invalid(reason, path);
+    let bad_dir = |reason, path: &str| Fault::File {
+        kind: FileFaultKind::InvalidArgument,
+        reason,
+        path: path.into(),
     };
     let with = |path: &str, wd: Option<&str>, minimized: Option<bool>| StartSpec {
         path: path.into(),
@@ -67,12 +65,12 @@ fn create_refuses_in_vcenters_order() {
         start_minimized: minimized,
         ..StartSpec::default()
     };
-    let table: Vec<(&str, GuestUser, StartSpec, ProcessFault)> = vec![
+    let table: Vec<(&str, GuestUser, StartSpec, Fault)> = vec![
         (
             "start_minimized is checked first, even with a bad path",
             root(),
             with("relative", None, Some(false)),
-            ProcessFault::StartMinimizedUnsupported,
+            Fault::StartMinimizedNotWindows,
         ),
         (
             "a relative program path is not a valid path",
@@ -84,7 +82,7 @@ fn create_refuses_in_vcenters_order() {
             "a missing program",
             root(),
             spec("/no/prog"),
-            ProcessFault::Guest(Fault::not_found("/no/prog")),
+            Fault::not_found("/no/prog"),
         ),
         (
             "a directory is not a program",
@@ -96,23 +94,23 @@ fn create_refuses_in_vcenters_order() {
             "a program that cannot be reached",
             alice(),
             spec("/root/secret"),
-            ProcessFault::Guest(Fault::GuestAccessDenied {
+            Fault::GuestAccessDenied {
                 path: "/root/secret".into(),
-            }),
+            },
         ),
         (
             "a program without execute permission",
             alice(),
             spec("/etc/hosts"),
-            ProcessFault::Guest(Fault::GuestAccessDenied {
+            Fault::GuestAccessDenied {
                 path: "/etc/hosts".into(),
-            }),
+            },
         ),
         (
             "the program is checked before the working directory",
             root(),
             with("/no/prog", Some("/nope"), None),
-            ProcessFault::Guest(Fault::not_found("/no/prog")),
+            Fault::not_found("/no/prog"),
         ),
         (
             "a missing working directory",
@@ -130,7 +128,7 @@ fn create_refuses_in_vcenters_order() {
             "a declared program that fails to start",
             root(),
             spec("/opt/setup"),
-            ProcessFault::FailedToStart {
+            Fault::ProgramFailedToStart {
                 path: "/opt/setup".into(),
                 why: "the program fails to start".into(),
             },
@@ -156,7 +154,7 @@ fn windows_refuses_programs_it_cannot_run_and_accepts_start_minimized() {
     let (mut procs, mut g) = windows();
     let err = create(&mut procs, &mut g, &admin(), &spec("C:\\Temp\\app.exe"), T0).unwrap_err();
     assert!(
-        matches!(err, ProcessFault::FailedToStart { ref why, .. } if why.contains("declare")),
+        matches!(err, Fault::ProgramFailedToStart { ref why, .. } if why.contains("declare")),
         "{err:?}"
     );
     let minimized = StartSpec {
@@ -289,7 +287,10 @@ fn finished_processes_are_kept_five_minutes_then_forgotten() {
     let (mut procs, mut g) = linux();
     let pid = create(&mut procs, &mut g, &alice(), &bash("true"), T0).unwrap();
     assert!(procs.get(pid, t(300)).is_ok());
-    assert_eq!(procs.get(pid, t(301)), Err(ProcessFault::NotFound { pid }));
+    assert_eq!(
+        procs.get(pid, t(301)),
+        Err(Fault::ProcessNotFound { pid: pid as i64 })
+    );
     assert!(procs.list(t(301)).iter().all(|p| p.pid != pid));
     procs.advance(&mut g.guest(), t(301));
     assert!(procs.process(pid).is_none(), "advance drops what expired");
@@ -306,7 +307,7 @@ fn the_running_cap_refuses_new_processes_until_one_ends() {
     create(&mut procs, &mut g, &alice(), &bash("sleep 20"), T0).unwrap();
     let refused = create(&mut procs, &mut g, &alice(), &bash("true"), T0);
     assert!(
-        matches!(refused, Err(ProcessFault::FailedToStart { .. })),
+        matches!(refused, Err(Fault::ProgramFailedToStart { .. })),
         "{refused:?}"
     );
     procs.advance(&mut g.guest(), t(10));
@@ -341,13 +342,8 @@ fn terminate_follows_the_guests_rights() {
     .unwrap();
     let roots = create(&mut procs, &mut g, &root(), &bash("sleep 100"), T0).unwrap();
     let done = create(&mut procs, &mut g, &alice(), &bash("exit 4"), T0).unwrap();
-    let denied = |pid| Err(ProcessFault::TerminateDenied { pid });
-    type Row = (
-        &'static str,
-        GuestUser,
-        u64,
-        Result<Vec<Event>, ProcessFault>,
-    );
+    let denied = |pid| Err(Fault::ProcessTerminateDenied { pid: pid as i64 });
+    type Row = (&'static str, GuestUser, u64, Result<Vec<Event>, Fault>);
     let table: Vec<Row> = vec![
         ("another user's process", alice(), roots, denied(roots)),
         ("a system process", alice(), 412, denied(412)),
@@ -356,7 +352,7 @@ fn terminate_follows_the_guests_rights() {
             "an unknown pid",
             alice(),
             99_999,
-            Err(ProcessFault::NotFound { pid: 99_999 }),
+            Err(Fault::ProcessNotFound { pid: 99_999 }),
         ),
         ("an already finished process", alice(), done, Ok(vec![])),
         ("one's own process", alice(), mine, Ok(vec![])),
@@ -398,11 +394,11 @@ fn windows_terminations_end_with_exit_code_1_and_need_ownership_or_admin() {
     let pid = create(&mut procs, &mut g, &admin(), &forever, T0).unwrap();
     assert_eq!(
         procs.terminate(pid, &bob(), t(1)),
-        Err(ProcessFault::TerminateDenied { pid })
+        Err(Fault::ProcessTerminateDenied { pid: pid as i64 })
     );
     assert_eq!(
         procs.terminate(4, &admin(), t(1)),
-        Err(ProcessFault::TerminateDenied { pid: 4 })
+        Err(Fault::ProcessTerminateDenied { pid: 4 })
     );
     assert_eq!(procs.terminate(pid, &admin(), t(2)), Ok(vec![]));
     assert_eq!(
@@ -419,7 +415,7 @@ fn halting_ends_everything_and_booting_starts_the_system_again_with_fresh_pids()
     assert!(procs.list(t(1)).is_empty());
     assert_eq!(
         procs.get(old, t(1)),
-        Err(ProcessFault::NotFound { pid: old })
+        Err(Fault::ProcessNotFound { pid: old as i64 })
     );
     procs.boot(t(10));
     let listed = procs.list(t(10));

@@ -1,0 +1,386 @@
+//! Owns the facade of what runs in a guest: letting guest time pass (processes advance, a
+//! reboot ends), guest processes, the guest environment, and guest power (shutdown, reboot,
+//! standby) through the same power path as the power API.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::guest_fs::GuestUser;
+use super::inventory::{self, VcUser};
+use super::process::environment;
+use super::process::{ProcessInfo, StartSpec};
+use super::shell::{Event, Guest, GuestChange};
+use super::transfer::TransferTable;
+use super::vm::VirtualMachine;
+use super::{Credentials, Fault, PowerState, Vcenter, lock};
+
+/// How long Tools stay down while a guest reboots (`Power.reboot`, or a program that reboots
+/// the guest); the guest power state reads `RESETTING` meanwhile.
+pub const REBOOT_TOOLS_DOWN: Duration = Duration::from_secs(10);
+
+/// Most rounds of guest changes one settle applies (each round ends or reboots the guest, so
+/// more would mean a program that reboots at once, forever).
+const SETTLE_ROUNDS: usize = 16;
+
+/// Lets guest time pass on `vm` up to `now`: Tools come back after a reboot, processes run
+/// what became due, and the guest changes they ask for are applied in order.
+fn settle_vm(vm: &mut VirtualMachine, transfers: &mut TransferTable, now: OffsetDateTime) {
+    for _ in 0..SETTLE_ROUNDS {
+        if vm.runtime.rebooting_until.is_some_and(|t| t <= now) {
+            vm.runtime.rebooting_until = None;
+            vm.tools.running = vm.tools.installed && vm.tools.starts_with_guest;
+        }
+        if vm.power != PowerState::PoweredOn {
+            return;
+        }
+        let events = advance(vm, now);
+        if events.is_empty() {
+            return;
+        }
+        apply(vm, transfers, &events);
+    }
+}
+
+/// Runs `vm`'s due processes and returns the changes they asked for.
+fn advance(vm: &mut VirtualMachine, now: OffsetDateTime) -> Vec<Event> {
+    let system = vm.system();
+    let mut guest = Guest {
+        fs: &mut vm.fs,
+        programs: &vm.runtime.programs,
+        system: &system,
+    };
+    vm.runtime.processes.advance(&mut guest, now)
+}
+
+/// Applies guest changes in order, each at its own time, up to the first that ends the
+/// guest's processes.
+fn apply(vm: &mut VirtualMachine, transfers: &mut TransferTable, events: &[Event]) {
+    for e in events {
+        match e.change {
+            GuestChange::StopTools => vm.tools.running = false,
+            GuestChange::Shutdown => power_path(vm, transfers, PowerState::PoweredOff, e.at),
+            GuestChange::Standby => power_path(vm, transfers, PowerState::Suspended, e.at),
+            GuestChange::Reboot => reboot_path(vm, transfers, e.at),
+        }
+        if e.change.ends_processes() {
+            return;
+        }
+    }
+}
+
+/// The power path a guest-initiated change takes, as the power API's does: the state changes,
+/// processes end, and the VM's transfer URLs are revoked (transfers in flight are cut off).
+fn power_path(
+    vm: &mut VirtualMachine,
+    transfers: &mut TransferTable,
+    to: PowerState,
+    now: OffsetDateTime,
+) {
+    let reason = match to {
+        PowerState::PoweredOff => "guest shut down",
+        PowerState::Suspended => "guest went to standby",
+        PowerState::PoweredOn => "powered on",
+    };
+    vm.set_power(to, to == PowerState::PoweredOff, now);
+    transfers.revoke_vm(&vm.id, reason, now);
+}
+
+fn reboot_path(vm: &mut VirtualMachine, transfers: &mut TransferTable, now: OffsetDateTime) {
+    let back = now
+        .checked_add(time::Duration::try_from(REBOOT_TOOLS_DOWN).unwrap_or(time::Duration::ZERO))
+        .unwrap_or(now);
+    vm.reboot_guest(now, back);
+    transfers.revoke_vm(&vm.id, "guest rebooted", now);
+}
+
+/// Which guest power request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuestPowerOp {
+    /// `Power.shutdown`: a clean shutdown; the VM powers off.
+    Shutdown,
+    /// `Power.reboot`: the VM stays on; Tools stop for [`REBOOT_TOOLS_DOWN`].
+    Reboot,
+    /// `Power.standby`: the VM suspends.
+    Standby,
+}
+
+impl GuestPowerOp {
+    /// The `action=` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Shutdown => "shutdown",
+            Self::Reboot => "reboot",
+            Self::Standby => "standby",
+        }
+    }
+}
+
+impl Vcenter {
+    /// Lets guest time pass on VM `id` up to `now` (processes run what became due, a reboot
+    /// ends). Unknown VMs are ignored: the operation that follows reports them.
+    pub fn settle(&self, id: &str, now: OffsetDateTime) {
+        if let Some(mut vm) = self.vms.get_mut(id) {
+            let due = vm.runtime.rebooting_until.is_some_and(|t| t <= now)
+                || vm.runtime.processes.next_wake().is_some_and(|t| t <= now);
+            if due {
+                settle_vm(&mut vm, &mut lock(&self.transfers), now);
+            }
+        }
+    }
+
+    /// [`Vcenter::settle`] on every VM (before listing their power states).
+    pub fn settle_all(&self, now: OffsetDateTime) {
+        for id in self.vm_ids() {
+            self.settle(&id, now);
+        }
+    }
+
+    /// Runs `op` inside the guest after the common guest checks, then applies the guest
+    /// changes it returns.
+    fn in_guest<R>(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        creds: &Credentials,
+        privilege: &'static str,
+        now: OffsetDateTime,
+        op: impl FnOnce(&mut VirtualMachine, &GuestUser) -> Result<(R, Vec<Event>), Fault>,
+    ) -> Result<R, Fault> {
+        self.settle(id, now);
+        self.guest(caller, id, creds, privilege, |vm, user, transfers| {
+            let (out, events) = op(vm, user)?;
+            apply(vm, transfers, &events);
+            Ok(out)
+        })
+    }
+
+    /// `Processes.create`: starts a program in the guest as the guest user and returns its
+    /// pid. It runs at once until it first waits, so a quick command has finished on return.
+    pub fn create_process(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        creds: &Credentials,
+        spec: &StartSpec,
+        now: OffsetDateTime,
+    ) -> Result<u64, Fault> {
+        self.in_guest(
+            caller,
+            id,
+            creds,
+            inventory::GUEST_EXECUTE,
+            now,
+            |vm, user| {
+                let env = vm.environment_for(user);
+                let system = vm.system();
+                let mut guest = Guest {
+                    fs: &mut vm.fs,
+                    programs: &vm.runtime.programs,
+                    system: &system,
+                };
+                vm.runtime
+                    .processes
+                    .create(&mut guest, user, spec, &env, now)
+            },
+        )
+    }
+
+    /// `Processes.list`.
+    pub fn list_processes(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        creds: &Credentials,
+        now: OffsetDateTime,
+    ) -> Result<Vec<ProcessInfo>, Fault> {
+        self.in_guest(caller, id, creds, inventory::GUEST_QUERY, now, |vm, _| {
+            Ok((vm.runtime.processes.list(now), Vec::new()))
+        })
+    }
+
+    /// `Processes.get`.
+    pub fn get_process(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        creds: &Credentials,
+        pid: i64,
+        now: OffsetDateTime,
+    ) -> Result<ProcessInfo, Fault> {
+        self.in_guest(caller, id, creds, inventory::GUEST_QUERY, now, |vm, _| {
+            let pid = u64::try_from(pid).map_err(|_| Fault::ProcessNotFound { pid })?;
+            Ok((vm.runtime.processes.get(pid, now)?, Vec::new()))
+        })
+    }
+
+    /// `Processes.delete`: terminates a process the guest user may terminate.
+    pub fn delete_process(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        creds: &Credentials,
+        pid: i64,
+        now: OffsetDateTime,
+    ) -> Result<(), Fault> {
+        self.in_guest(
+            caller,
+            id,
+            creds,
+            inventory::GUEST_EXECUTE,
+            now,
+            |vm, user| {
+                let pid = u64::try_from(pid).map_err(|_| Fault::ProcessNotFound { pid })?;
+                Ok(((), vm.runtime.processes.terminate(pid, user, now)?))
+            },
+        )
+    }
+
+    /// `Environment.list`: the guest user's variables (all, or those of `names` that are set),
+    /// sorted by name.
+    pub fn list_environment(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        creds: &Credentials,
+        names: &[String],
+        now: OffsetDateTime,
+    ) -> Result<Vec<(String, String)>, Fault> {
+        self.in_guest(
+            caller,
+            id,
+            creds,
+            inventory::GUEST_QUERY,
+            now,
+            |vm, user| {
+                Ok((
+                    environment::select(&vm.environment_for(user), names),
+                    Vec::new(),
+                ))
+            },
+        )
+    }
+
+    /// `Environment.get`: one variable of the guest user's environment.
+    pub fn get_environment(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        creds: &Credentials,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<String, Fault> {
+        self.in_guest(
+            caller,
+            id,
+            creds,
+            inventory::GUEST_QUERY,
+            now,
+            |vm, user| {
+                let value = vm
+                    .environment_for(user)
+                    .get(name)
+                    .map(str::to_owned)
+                    .ok_or_else(|| Fault::EnvironmentVariableNotFound {
+                        name: name.to_owned(),
+                    })?;
+                Ok((value, Vec::new()))
+            },
+        )
+    }
+
+    /// `Power.shutdown`, `Power.reboot` and `Power.standby` of the guest, checked in vCenter's
+    /// order (VM, privilege, power state, Tools, busy) and applied through the same power path
+    /// as the power API: transfer URLs are revoked, transfers and processes in flight end.
+    ///
+    /// The privileges are those the SOAP methods need: `PowerOff` for a shutdown, `Reset` for a
+    /// reboot, `Suspend` for a standby.
+    pub fn guest_power(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        op: GuestPowerOp,
+        now: OffsetDateTime,
+    ) -> Result<(), Fault> {
+        self.settle(id, now);
+        let mut vm = self
+            .vms
+            .get_mut(id)
+            .ok_or_else(|| Fault::VmNotFound { vm: id.to_owned() })?;
+        Self::require(
+            caller,
+            match op {
+                GuestPowerOp::Shutdown => inventory::POWER_OFF,
+                GuestPowerOp::Reboot => inventory::RESET,
+                GuestPowerOp::Standby => inventory::SUSPEND,
+            },
+        )?;
+        let already = |state: PowerState| Fault::AlreadyInPowerState {
+            vm: id.to_owned(),
+            state: state.as_str(),
+        };
+        let not_allowed = |state: PowerState| Fault::PowerOpNotAllowed {
+            vm: id.to_owned(),
+            op: op.as_str(),
+            state: state.as_str(),
+        };
+        match (op, vm.power) {
+            (_, PowerState::PoweredOn) => {}
+            (GuestPowerOp::Shutdown, PowerState::Suspended) => {
+                return Err(not_allowed(PowerState::Suspended));
+            }
+            (GuestPowerOp::Shutdown, s) => return Err(already(s)),
+            (GuestPowerOp::Standby, PowerState::Suspended) => {
+                return Err(already(PowerState::Suspended));
+            }
+            (_, s) => return Err(not_allowed(s)),
+        }
+        if !vm.tools.running {
+            return Err(Fault::ToolsNotRunning { vm: id.to_owned() });
+        }
+        if vm.busy {
+            return Err(Fault::GuestBusy { vm: id.to_owned() });
+        }
+        let mut transfers = lock(&self.transfers);
+        match op {
+            GuestPowerOp::Shutdown => {
+                power_path(&mut vm, &mut transfers, PowerState::PoweredOff, now)
+            }
+            GuestPowerOp::Standby => {
+                power_path(&mut vm, &mut transfers, PowerState::Suspended, now)
+            }
+            GuestPowerOp::Reboot => reboot_path(&mut vm, &mut transfers, now),
+        }
+        Ok(())
+    }
+
+    /// `ShutdownGuest` (SOAP) and `Power.shutdown`.
+    pub fn guest_shutdown(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), Fault> {
+        self.guest_power(caller, id, GuestPowerOp::Shutdown, now)
+    }
+
+    /// `RebootGuest` (SOAP) and `Power.reboot`.
+    pub fn guest_reboot(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), Fault> {
+        self.guest_power(caller, id, GuestPowerOp::Reboot, now)
+    }
+
+    /// `StandbyGuest` (SOAP) and `Power.standby`.
+    pub fn guest_standby(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), Fault> {
+        self.guest_power(caller, id, GuestPowerOp::Standby, now)
+    }
+}
