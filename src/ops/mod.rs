@@ -7,12 +7,16 @@
 //! metrics, log) and note the VM and guest path its input names, apply the failure-injection
 //! rules (they model server-side failures, so they fire before authentication), authenticate the
 //! vCenter session when the operation needs one, refuse a bad input (after authentication, as
-//! vCenter does), and run the operation. The operation's own checks (VM state, Tools, guest credentials, privilege, in
-//! vCenter's order) happen in the model as part of its call.
+//! vCenter does), let guest time pass on the VM it names, and run the operation. The
+//! operation's own checks (VM state, Tools, guest credentials, privilege, in vCenter's order)
+//! happen in the model as part of its call.
 
 pub mod directories;
+pub mod environment;
 pub mod files;
 pub mod guest_file;
+pub mod guest_power;
+pub mod processes;
 pub mod session;
 pub mod transfers;
 pub mod vm;
@@ -311,6 +315,11 @@ impl Call<'_> {
             session: self.session.as_deref(),
             origin: self.origin,
         };
+        // Guest time passes before the operation looks at its VM: processes run what became
+        // due and apply the guest changes they asked for.
+        if let Some(vm) = op.target().vm {
+            cx.vcenter().settle(vm, cx.now());
+        }
         Ok((op.run(&cx)?, shaping))
     }
 

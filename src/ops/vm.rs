@@ -17,6 +17,7 @@ impl Operation for List {
     type Output = Vec<VmSummary>;
 
     fn run(self, cx: &Context<'_>) -> Result<Vec<VmSummary>, Fault> {
+        cx.vcenter().settle_all(cx.now());
         cx.vcenter().list_vms(cx.caller()?, &self.filter)
     }
 }

@@ -104,6 +104,7 @@ impl RestCall {
             vm,
             path,
             login: self.login.clone(),
+            ..Vars::default()
         }
     }
 

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 
 use super::call::{RestCall, stop_response};
 use crate::model::Fault;
-use crate::ops::{Call, Stop, directories, files, session, transfers, vm};
+use crate::ops::{
+    Call, Stop, directories, environment, files, guest_power, processes, session, transfers, vm,
+};
 use crate::vapi::bind::{Binding, Vars};
 use crate::vapi::error::{VapiError, json_response};
 use crate::vapi::extract::{JsonBody, parse_json};
@@ -71,6 +73,11 @@ async fn invoke(rest: RestCall, body: JsonBody) -> Response {
         vm: args.get("vm").and_then(Value::as_str).map(str::to_owned),
         path: args.get("path").and_then(Value::as_str).map(str::to_owned),
         login,
+        pid: args.get("pid").map(|p| match p {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }),
+        name: args.get("name").and_then(Value::as_str).map(str::to_owned),
     };
     let outcome = dispatch(&call, service, operation, vars, &args).await;
     let answer = match outcome {
@@ -139,6 +146,15 @@ async fn dispatch(
         directories::Delete,
         directories::Move,
         directories::CreateTemporary,
+        processes::Create,
+        processes::List,
+        processes::Get,
+        processes::Delete,
+        guest_power::Shutdown,
+        guest_power::Reboot,
+        guest_power::Standby,
+        environment::List,
+        environment::Get,
     ];
     Err(Stop::Fault(Fault::OperationNotFound {
         operation: format!("{service}.{operation}"),

@@ -8,6 +8,7 @@ mod call;
 pub mod guest_file;
 pub mod guest_fs;
 pub mod jsonrpc;
+pub mod processes;
 pub mod session;
 pub mod transfers;
 pub mod vm;
@@ -57,6 +58,7 @@ fn build(admin: bool) -> Router {
         .merge(vm::api_routes())
         .merge(guest_fs::routes())
         .merge(transfers::routes())
+        .merge(processes::routes())
         .merge(jsonrpc::routes());
     let rest = Router::new()
         .merge(session::rest_routes())

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use super::call::RestCall;
 use super::unknown_action;
 use crate::model::{Fault, PowerState, VmFilter};
-use crate::ops::vm;
+use crate::ops::{guest_power, vm};
 use crate::vapi::extract::Path;
 
 /// The `/api/vcenter/vm...` routes.
@@ -23,7 +23,10 @@ pub fn api_routes() -> Router {
         )
         .route("/api/vcenter/vm/{vm}/tools", get(tools_info))
         .route("/api/vcenter/vm/{vm}/guest/identity", get(identity))
-        .route("/api/vcenter/vm/{vm}/guest/power", get(guest_power))
+        .route(
+            "/api/vcenter/vm/{vm}/guest/power",
+            get(guest_power).post(guest_power_action),
+        )
         .route(
             "/api/vcenter/vm/{vm}/guest/operations",
             get(guest_operations),
@@ -39,7 +42,10 @@ pub fn rest_routes() -> Router {
         .route("/rest/vcenter/vm/{vm}/power/{op}", post(rest_power))
         .route("/rest/vcenter/vm/{vm}/tools", get(tools_info))
         .route("/rest/vcenter/vm/{vm}/guest/identity", get(identity))
-        .route("/rest/vcenter/vm/{vm}/guest/power", get(guest_power))
+        .route(
+            "/rest/vcenter/vm/{vm}/guest/power",
+            get(guest_power).post(guest_power_action),
+        )
 }
 
 /// Reads the list filter from the query: `names`, `vms`, `power_states`, repeated or
@@ -93,6 +99,17 @@ async fn identity(rest: RestCall, Path(vm): Path<String>) -> Response {
 async fn guest_power(rest: RestCall, Path(vm): Path<String>) -> Response {
     rest.run_bodiless::<vm::GuestPowerGet>(rest.vars(Some(vm), None))
         .await
+}
+
+/// Runs the guest power request named by `action` (`shutdown`, `reboot`, `standby`).
+async fn guest_power_action(rest: RestCall, Path(vm): Path<String>) -> Response {
+    let vars = rest.vars(Some(vm), None);
+    match rest.action().get() {
+        Some("shutdown") => rest.run_bodiless::<guest_power::Shutdown>(vars).await,
+        Some("reboot") => rest.run_bodiless::<guest_power::Reboot>(vars).await,
+        Some("standby") => rest.run_bodiless::<guest_power::Standby>(vars).await,
+        _ => unknown_action(rest.uri()).into_response(),
+    }
 }
 
 async fn guest_operations(rest: RestCall, Path(vm): Path<String>) -> Response {

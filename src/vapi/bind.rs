@@ -10,13 +10,17 @@ use super::dto::{
     self, CreateDir, CreateTemporary, CreateTransfer, CredentialsOnly, DeleteDir, ListFiles,
     MoveDir, MoveFile, PreviewGet, PreviewPut, UpdateFile, VmFilterSpec,
 };
+use super::guest_exec::{self as gx, CreateProcess, ListEnvironment};
 use crate::model::transfer::UploadSpec;
 use crate::model::vm::VmView;
 use crate::model::{Fault, TransferRequest};
 use crate::ops::files::{NameFilter, PathSpec, TemporarySpec};
+use crate::ops::processes::PidSpec;
 use crate::ops::session::SessionInfo;
 use crate::ops::transfers::TransferSpec;
-use crate::ops::{Operation, directories, files, session, transfers, vm};
+use crate::ops::{
+    Operation, directories, environment, files, guest_power, processes, session, transfers, vm,
+};
 
 /// What a vAPI request carries besides its body: the path variables (REST: from the URL;
 /// JSON-RPC: members of the operation input) and the transport's user name and password
@@ -29,6 +33,10 @@ pub struct Vars {
     pub path: Option<String>,
     /// User name and password.
     pub login: Option<(String, String)>,
+    /// `{pid}` (`Processes.get` and `Processes.delete`), as text.
+    pub pid: Option<String>,
+    /// `{name}` (`Environment.get`).
+    pub name: Option<String>,
 }
 
 impl Vars {
@@ -47,6 +55,19 @@ impl Vars {
     /// The guest path.
     pub fn path(&mut self) -> Result<String, Fault> {
         Self::required(self.path.take(), "path")
+    }
+
+    /// The process id (a `long`).
+    pub fn pid(&mut self) -> Result<i64, Fault> {
+        let text = Self::required(self.pid.take(), "pid")?;
+        text.parse().map_err(|_| Fault::InvalidInput {
+            detail: format!("pid: '{text}' is not a long integer"),
+        })
+    }
+
+    /// The environment variable's name.
+    pub fn name(&mut self) -> Result<String, Fault> {
+        Self::required(self.name.take(), "name")
     }
 }
 
@@ -509,4 +530,147 @@ impl Binding for transfers::PreviewPut {
     fn json(url: &String) -> Vec<u8> {
         to_json(url)
     }
+}
+
+const PROCESSES: &str = "com.vmware.vcenter.vm.guest.processes";
+const ENVIRONMENT: &str = "com.vmware.vcenter.vm.guest.environment";
+
+impl Binding for processes::Create {
+    const JSONRPC: Option<(&'static str, &'static str)> = Some((PROCESSES, "create"));
+    const REST_STATUS: StatusCode = StatusCode::CREATED;
+    const OUTPUT: &'static str = "long";
+    type Body = CreateProcess;
+
+    fn input(mut vars: Vars, b: CreateProcess) -> Result<Self, Fault> {
+        Ok(Self {
+            vm: vars.vm()?,
+            credentials: b.credentials.validate()?,
+            spec: b.spec.to_model(),
+        })
+    }
+
+    fn json(pid: &u64) -> Vec<u8> {
+        to_json(pid)
+    }
+}
+
+impl Binding for processes::List {
+    const JSONRPC: Option<(&'static str, &'static str)> = Some((PROCESSES, "list"));
+    const REST_STATUS: StatusCode = StatusCode::OK;
+    const OUTPUT: &'static str = "list<com.vmware.vcenter.vm.guest.processes.summary>";
+    type Body = CredentialsOnly;
+
+    fn input(mut vars: Vars, b: CredentialsOnly) -> Result<Self, Fault> {
+        Ok(Self {
+            vm: vars.vm()?,
+            credentials: b.credentials.validate()?,
+        })
+    }
+
+    fn json(list: &Vec<crate::model::process::ProcessInfo>) -> Vec<u8> {
+        to_json(&list.iter().map(gx::process_summary).collect::<Vec<_>>())
+    }
+}
+
+fn pid_spec(mut vars: Vars, b: CredentialsOnly) -> Result<PidSpec, Fault> {
+    Ok(PidSpec {
+        vm: vars.vm()?,
+        pid: vars.pid()?,
+        credentials: b.credentials.validate()?,
+    })
+}
+
+impl Binding for processes::Get {
+    const JSONRPC: Option<(&'static str, &'static str)> = Some((PROCESSES, "get"));
+    const REST_STATUS: StatusCode = StatusCode::OK;
+    const OUTPUT: &'static str = "com.vmware.vcenter.vm.guest.processes.info";
+    type Body = CredentialsOnly;
+
+    fn input(vars: Vars, b: CredentialsOnly) -> Result<Self, Fault> {
+        pid_spec(vars, b).map(Self)
+    }
+
+    fn json(info: &crate::model::process::ProcessInfo) -> Vec<u8> {
+        to_json(&gx::process_info(info))
+    }
+}
+
+impl Binding for processes::Delete {
+    const JSONRPC: Option<(&'static str, &'static str)> = Some((PROCESSES, "delete"));
+    const REST_STATUS: StatusCode = StatusCode::NO_CONTENT;
+    const OUTPUT: &'static str = VOID_TYPE;
+    type Body = CredentialsOnly;
+
+    fn input(vars: Vars, b: CredentialsOnly) -> Result<Self, Fault> {
+        pid_spec(vars, b).map(Self)
+    }
+
+    fn json(_: &()) -> Vec<u8> {
+        VOID.to_vec()
+    }
+}
+
+impl Binding for environment::List {
+    const JSONRPC: Option<(&'static str, &'static str)> = Some((ENVIRONMENT, "list"));
+    const REST_STATUS: StatusCode = StatusCode::OK;
+    const OUTPUT: &'static str = "map<string,string>";
+    type Body = ListEnvironment;
+
+    fn input(mut vars: Vars, b: ListEnvironment) -> Result<Self, Fault> {
+        Ok(Self {
+            vm: vars.vm()?,
+            credentials: b.credentials.validate()?,
+            names: b.names.unwrap_or_default(),
+        })
+    }
+
+    fn json(vars: &Vec<(String, String)>) -> Vec<u8> {
+        to_json(&gx::environment(vars))
+    }
+}
+
+impl Binding for environment::Get {
+    const JSONRPC: Option<(&'static str, &'static str)> = Some((ENVIRONMENT, "get"));
+    const REST_STATUS: StatusCode = StatusCode::OK;
+    const OUTPUT: &'static str = "string";
+    type Body = CredentialsOnly;
+
+    fn input(mut vars: Vars, b: CredentialsOnly) -> Result<Self, Fault> {
+        Ok(Self {
+            vm: vars.vm()?,
+            name: vars.name()?,
+            credentials: b.credentials.validate()?,
+        })
+    }
+
+    fn json(value: &String) -> Vec<u8> {
+        to_json(value)
+    }
+}
+
+/// Bindings of the guest power requests.
+macro_rules! guest_power_bindings {
+    ($($ty:ty => $operation:literal;)*) => {$(
+        impl Binding for $ty {
+            const JSONRPC: Option<(&'static str, &'static str)> =
+                Some(("com.vmware.vcenter.vm.guest.power", $operation));
+            const REST_STATUS: StatusCode = StatusCode::NO_CONTENT;
+            const OUTPUT: &'static str = VOID_TYPE;
+            type Body = IgnoredAny;
+
+            fn input(mut vars: Vars, _: IgnoredAny) -> Result<Self, Fault> {
+                Ok(Self { vm: vars.vm()? })
+            }
+
+            fn json(_: &()) -> Vec<u8> {
+                VOID.to_vec()
+            }
+        }
+    )*};
+}
+
+guest_power_bindings! {
+    guest_power::Shutdown => "shutdown";
+    guest_power::Reboot => "reboot";
+    guest_power::Standby => "standby";
 }

@@ -87,6 +87,12 @@ impl VapiError {
                     "com.vmware.vcenter.vm.guest.filesystem.file_error_details",
                 ))),
             ),
+            Some(d) if d.get("pid").is_some() => encode(
+                d,
+                &Ty::Opt(Box::new(ty(
+                    "com.vmware.vcenter.vm.guest.processes.process_error_details",
+                ))),
+            ),
             Some(d) => encode(d, &Ty::Opt(Box::new(Ty::Dynamic))),
             None => json!({"OPTIONAL": null}),
         };

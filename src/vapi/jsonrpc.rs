@@ -345,6 +345,31 @@ const STRUCTS: &[(&str, Fields)] = &[
         "com.vmware.vcenter.vm.guest.filesystem.file_error_details",
         &[("reason", "enum"), ("file_path", "string")],
     ),
+    (
+        "com.vmware.vcenter.vm.guest.processes.summary",
+        &[
+            ("name", "string"),
+            ("pid", "long"),
+            ("owner", "string"),
+            ("command", "string"),
+            ("started", "datetime"),
+        ],
+    ),
+    (
+        "com.vmware.vcenter.vm.guest.processes.info",
+        &[
+            ("name", "string"),
+            ("owner", "string"),
+            ("command", "string"),
+            ("started", "datetime"),
+            ("finished", "optional<datetime>"),
+            ("exit_code", "optional<long>"),
+        ],
+    ),
+    (
+        "com.vmware.vcenter.vm.guest.processes.process_error_details",
+        &[("pid", "long")],
+    ),
 ];
 
 /// The fields of structure `id`, if vcmock knows it.

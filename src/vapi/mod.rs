@@ -4,5 +4,6 @@ pub mod bind;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod guest_exec;
 pub mod jsonrpc;
 pub mod strict;
