@@ -24,8 +24,10 @@ pub use clock::{Clock, ClockMode, ManualClock, SwitchableClock, SystemClock};
 pub use fixtures::{Fixture, FixtureError, User, Vm};
 pub use injection::{Effect, Injection, InjectionRule};
 pub use journal::{Journal, JournalEntry, JournalFilter};
+pub use model::process::ProcessInfo;
+pub use model::shell::{GuestChange, Program, ProgramFile};
 pub use model::transfer::{Direction, Transfer, TransferState};
-pub use model::{Fault, PowerState};
+pub use model::{Fault, PowerState, ProcessReport};
 pub use server::{Builder, MockVcenter, StartError, VmHandle};
 
 /// Runs the `vcmock` command line (the binary's `main`).

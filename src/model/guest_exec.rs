@@ -384,3 +384,107 @@ impl Vcenter {
         self.guest_power(caller, id, GuestPowerOp::Standby, now)
     }
 }
+
+/// A process as the admin API reports it: its information, whether it runs and until when it
+/// waits, and what it wrote to its own (not redirected) output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessReport {
+    /// What `Processes.get` reports.
+    pub info: ProcessInfo,
+    /// A standing system process (not started by `create`).
+    pub system: bool,
+    /// Still running.
+    pub running: bool,
+    /// When it next needs the clock (running processes; `None`: until terminated).
+    pub wake: Option<OffsetDateTime>,
+    /// Shell commands it has run.
+    pub steps: u32,
+    /// Its own standard output (bounded).
+    pub stdout: Vec<u8>,
+    /// Its own standard error (bounded).
+    pub stderr: Vec<u8>,
+}
+
+impl Vcenter {
+    /// Every process of VM `id` at `now`, with what the admin API shows (no guest checks).
+    pub fn process_report(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<ProcessReport>, Fault> {
+        self.settle(id, now);
+        self.with_vm(id, |vm| {
+            let table = &vm.runtime.processes;
+            table
+                .list(now)
+                .into_iter()
+                .map(|info| match table.process(info.pid) {
+                    Some(p) => ProcessReport {
+                        system: false,
+                        running: p.is_running(),
+                        wake: p.wake(),
+                        steps: p.steps(),
+                        stdout: p.stdout().to_vec(),
+                        stderr: p.stderr().to_vec(),
+                        info,
+                    },
+                    None => ProcessReport {
+                        info,
+                        system: true,
+                        running: true,
+                        wake: None,
+                        steps: 0,
+                        stdout: Vec::new(),
+                        stderr: Vec::new(),
+                    },
+                })
+                .collect()
+        })
+    }
+
+    /// Ends a process started by `create` (admin; no guest rights). Fails with
+    /// `ProcessNotFound` if no such process runs.
+    pub fn kill_process(&self, id: &str, pid: u64, now: OffsetDateTime) -> Result<(), Fault> {
+        self.settle(id, now);
+        self.with_vm_mut(id, |vm| {
+            if vm.runtime.processes.kill(pid, now) {
+                Ok(())
+            } else {
+                Err(Fault::ProcessNotFound {
+                    pid: i64::try_from(pid).unwrap_or(i64::MAX),
+                })
+            }
+        })?
+    }
+
+    /// Declares programs for VM `id` (admin): `replace` drops the ones declared before. Each
+    /// path gets an executable file if nothing is there.
+    pub fn declare_programs(
+        &self,
+        id: &str,
+        programs: Vec<super::shell::Program>,
+        replace: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), Fault> {
+        self.with_vm_mut(id, |vm| {
+            let family = vm.family();
+            for p in &programs {
+                p.validate(family)
+                    .map_err(|detail| Fault::InvalidInput { detail })?;
+            }
+            if replace {
+                vm.runtime.programs.clear();
+            }
+            for p in programs {
+                super::process::ensure_program_file(&mut vm.fs, &p, now);
+                vm.runtime.programs.push(p);
+            }
+            Ok(())
+        })?
+    }
+
+    /// Replaces the variables VM `id` adds to every guest user's environment (admin).
+    pub fn set_environment(&self, id: &str, vars: Vec<(String, String)>) -> Result<(), Fault> {
+        self.with_vm_mut(id, |vm| vm.runtime.environment = vars)
+    }
+}

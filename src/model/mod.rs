@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 
 use crate::ids::IdGen;
 pub use fault::{Fault, FileFaultKind, FileReason, Refusal};
-pub use guest_exec::{GuestPowerOp, REBOOT_TOOLS_DOWN};
+pub use guest_exec::{GuestPowerOp, ProcessReport, REBOOT_TOOLS_DOWN};
 use guest_fs::{AttrUpdate, Blob, FileInfo, GuestPath, GuestUser, ListPage, Meta};
 use inventory::VcUser;
 use session::{Session, SessionTable};
@@ -384,6 +384,7 @@ impl Vcenter {
     /// Sets whether Tools run in a VM (admin).
     pub fn set_tools_running(&self, id: &str, running: bool) -> Result<(), Fault> {
         self.with_vm_mut(id, |vm| {
+            vm.runtime.rebooting_until = None;
             vm.tools.running = running && vm.power == PowerState::PoweredOn
         })
     }

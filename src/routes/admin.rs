@@ -1,5 +1,6 @@
 //! Owns the admin API under `/_mock/`: health, readiness, info, certificate, error catalogue,
-//! reset, state snapshots, VM control, clock, fault rules, journal, transfers and metrics.
+//! reset, state snapshots, VM control, clock, fault rules, journal, transfers and metrics
+//! (guest processes, programs and environment in `admin_guest`).
 
 use std::time::Duration;
 
@@ -63,6 +64,7 @@ pub fn routes() -> Router {
         .route("/_mock/journal", get(journal).delete(clear_journal))
         .route("/_mock/transfers", get(transfers))
         .route("/_mock/metrics", get(metrics))
+        .merge(super::admin_guest::routes())
         .layer(middleware::from_fn(require_token));
     open_routes().merge(guarded.layer(middleware::from_fn(name)))
 }
@@ -214,6 +216,7 @@ fn in_one_line(problems: &[fixtures::FixtureError]) -> String {
 }
 
 async fn state_dump(state: AppState) -> Result<Response, ApiError> {
+    state.vcenter().settle_all(state.now());
     Ok(ok_json(&state.snapshot()?))
 }
 
@@ -331,6 +334,7 @@ async fn read_file(
     Path(vm): Path<String>,
     Query(q): Query<PathQuery>,
 ) -> Result<Response, ApiError> {
+    state.vcenter().settle(&vm, state.now());
     let blob = state.vcenter().with_vm(&vm, |v| {
         let p = v.fs.path(&q.path)?;
         v.fs.read_ignoring_permissions(&p)

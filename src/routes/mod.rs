@@ -3,6 +3,7 @@
 //! fallbacks and panics). Handlers live in one file per API family and hold no vCenter rules.
 
 pub mod admin;
+mod admin_guest;
 mod body;
 mod call;
 pub mod guest_file;

@@ -208,9 +208,31 @@ impl<'a> VmHandle<'a> {
         self.power(PowerState::Suspended)
     }
 
+    /// Lets guest time pass up to the server's now: processes run what became due.
+    fn settle(&self) {
+        self.state.vcenter().settle(&self.id, self.state.now());
+    }
+
     /// The VM's power state.
     pub fn power_state(&self) -> Result<PowerState, Fault> {
+        self.settle();
         self.state.vcenter().with_vm(&self.id, |v| v.power)
+    }
+
+    /// The guest's processes (system ones included) with their own output, as
+    /// `GET /_mock/vms/{vm}/processes` reports them.
+    pub fn processes(&self) -> Result<Vec<crate::model::ProcessReport>, Fault> {
+        self.state
+            .vcenter()
+            .process_report(&self.id, self.state.now())
+    }
+
+    /// Declares a program the guest can run (after those declared before); its path gets an
+    /// executable file if nothing is there.
+    pub fn declare_program(&self, program: crate::model::shell::Program) -> Result<(), Fault> {
+        self.state
+            .vcenter()
+            .declare_programs(&self.id, vec![program], false, self.state.now())
     }
 
     /// Starts or stops Tools (only running while the VM is on).
@@ -266,6 +288,7 @@ impl<'a> VmHandle<'a> {
     /// Content over 256 MiB is refused with [`Fault::ContentTooLarge`] rather than read into
     /// memory (a download streams any size).
     pub fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, Fault> {
+        self.settle();
         let blob = self.state.vcenter().with_vm(&self.id, |v| {
             let p = v.fs.path(path)?;
             Ok::<_, Fault>(v.fs.read_ignoring_permissions(&p))
@@ -287,6 +310,7 @@ impl<'a> VmHandle<'a> {
 
     /// Whether anything exists at `path`.
     pub fn exists(&self, path: &str) -> Result<bool, Fault> {
+        self.settle();
         self.state.vcenter().with_vm(&self.id, |v| {
             let p = v.fs.path(path)?;
             Ok(v.fs.stat_ignoring_permissions(&p).is_some())

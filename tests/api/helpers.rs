@@ -269,3 +269,86 @@ pub fn streamed_put(
     }
     (tx, tokio::spawn(rb.send()))
 }
+
+/// `POST /api/vcenter/vm/{vm}/guest/{tail}` (tail like `processes?action=list`).
+pub async fn guest_call(app: &TestApp, sid: &str, vm: &str, tail: &str, body: Value) -> Reply {
+    app.post(&format!("/api/vcenter/vm/{vm}/guest/{tail}"), sid, body)
+        .await
+}
+
+/// Starts `path` with `arguments` as the guest user `c` and returns the pid (201 expected).
+pub async fn start_process(
+    app: &TestApp,
+    sid: &str,
+    vm: &str,
+    c: Value,
+    path: &str,
+    arguments: &str,
+) -> i64 {
+    let r = guest_call(
+        app,
+        sid,
+        vm,
+        "processes?action=create",
+        json!({"credentials": c, "spec": {"path": path, "arguments": arguments}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json().as_i64().expect("a pid")
+}
+
+/// `Processes.get` of `pid` (200 expected).
+pub async fn process_info(app: &TestApp, sid: &str, vm: &str, c: Value, pid: i64) -> Value {
+    let r = guest_call(
+        app,
+        sid,
+        vm,
+        &format!("processes/{pid}?action=get"),
+        json!({"credentials": c}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()
+}
+
+/// Uploads `content` to `path` through a transfer URL (`attributes` merged into the upload's
+/// attributes, e.g. POSIX permissions).
+pub async fn upload(
+    app: &TestApp,
+    sid: &str,
+    vm: &str,
+    c: Value,
+    path: &str,
+    content: &[u8],
+    attributes: Value,
+) {
+    let mut attrs = json!({"size": content.len(), "overwrite": true});
+    for (k, v) in attributes.as_object().cloned().unwrap_or_default() {
+        attrs[k] = v;
+    }
+    let r = app
+        .transfer(
+            sid,
+            vm,
+            json!({"credentials": c, "spec": {"path": path, "attributes": attrs}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let url = app.substitute(r.json().as_str().unwrap());
+    let put = app
+        .client
+        .put(url)
+        .body(content.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+}
+
+/// Downloads `path` through a transfer URL.
+pub async fn download(app: &TestApp, sid: &str, vm: &str, c: Value, path: &str) -> Vec<u8> {
+    let url = app.download_url(sid, vm, c, path).await;
+    let r = app.client.get(url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.bytes().await.unwrap().to_vec()
+}

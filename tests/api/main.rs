@@ -8,6 +8,7 @@ mod guest_fs_errors;
 mod hardening;
 mod helpers;
 mod jsonrpc;
+mod processes;
 mod session;
 mod soap;
 mod soap_collector;

@@ -237,6 +237,34 @@ impl GuestRuntime {
     }
 }
 
+/// Gives a declared program an executable file at its path (root-owned, mode 755 on Linux)
+/// unless something is there already, so that `Processes.create` and the shell find it.
+pub fn ensure_program_file(
+    fs: &mut super::guest_fs::GuestFs,
+    program: &shell::Program,
+    now: OffsetDateTime,
+) {
+    let Ok(path) = GuestPath::parse(fs.family(), &program.path) else {
+        return;
+    };
+    if fs.stat_ignoring_permissions(&path).is_some() {
+        return;
+    }
+    let meta = super::guest_fs::Meta {
+        modified: now,
+        accessed: now,
+        created: now,
+        owner: 0,
+        group: 0,
+        mode: 0o755,
+        hidden: false,
+        read_only: false,
+        acl: None,
+    };
+    let kind = super::guest_fs::NodeKind::File(super::guest_fs::Blob::Pattern { len: 4096 });
+    let _ = fs.insert_ignoring_permissions(&path, kind, meta);
+}
+
 /// One guest's processes.
 #[derive(Debug, Clone)]
 pub struct ProcessTable {
@@ -512,6 +540,23 @@ impl ProcessTable {
             .filter(|p| self.visible(p, now))
             .map(Process::info)
             .ok_or(Fault::ProcessNotFound { pid: api_pid(pid) })
+    }
+
+    /// Ends a process started by `create` at `now` as if terminated, whoever owns it (admin).
+    /// Returns whether it was running.
+    pub fn kill(&mut self, pid: u64, now: OffsetDateTime) -> bool {
+        let code = match self.family {
+            Family::Linux => TERMINATED_EXIT_LINUX,
+            Family::Windows => TERMINATED_EXIT_WINDOWS,
+        };
+        match self.procs.get_mut(&pid) {
+            Some(p) if p.is_running() => {
+                p.runner.kill(code);
+                p.run = Run::Finished { at: now, code };
+                true
+            }
+            _ => false,
+        }
     }
 
     /// `Processes.delete`: terminates `pid` for `user`. Users may terminate their own
