@@ -176,6 +176,8 @@ fn typed_builders_produce_the_same_model_as_the_json_fixture_form() {
                  "host": "host-1",
                  "guest_users": [{"name": "root", "password": "secret", "uid": 0}],
                  "files": [{"path": "/tmp", "type": "directory", "mode": "1777"},
+                           {"path": "/bin/sh", "mode": "755"},
+                           {"path": "/bin/bash", "mode": "755"},
                            {"path": "/etc/motd", "content": "hi\n"},
                            {"path": "/var/log", "type": "directory"}]}]
     });
