@@ -3,7 +3,8 @@
 Usage: python sdk_e2e.py HOST:PORT CERT_PATH USER PASSWORD
 
 Everything goes through the SDK's own stubs (vAPI JSON-RPC at POST /api), except the transfer
-bytes, which go to the returned /guestFile URL with requests, as SDK users do.
+bytes, which go to the returned /guestFile URL with requests, as SDK users do, and one move of
+vcmock's clock through its admin API (to let a guest reboot finish).
 """
 
 import sys
@@ -11,13 +12,16 @@ import traceback
 
 import requests
 from com.vmware.vapi.std.errors_client import (
+    AlreadyInDesiredState,
+    InvalidArgument,
     NotAllowedInCurrentState,
     NotFound,
     ServiceUnavailable,
     Unauthenticated,
+    Unauthorized,
 )
 from com.vmware.vcenter.vm.guest.filesystem_client import Directories, Files, Transfers
-from com.vmware.vcenter.vm.guest_client import Credentials, Identity, Operations
+from com.vmware.vcenter.vm.guest_client import Credentials, Environment, Identity, Operations, Processes
 from com.vmware.vcenter.vm.guest_client import Power as GuestPower
 from com.vmware.vcenter.vm_client import Power, Tools
 from com.vmware.vcenter_client import VM
@@ -27,7 +31,7 @@ from vmware.vapi.stdlib.client.factories import StubConfigurationFactory
 from vmware.vapi.vsphere.client import create_vsphere_client
 
 SERVER, CERT, USER, PASSWORD = sys.argv[1:5]
-LINUX, TOOLS_OFF, POWERED_OFF = "vm-1001", "vm-1005", "vm-1003"
+LINUX, WINDOWS, TOOLS_OFF, POWERED_OFF = "vm-1001", "vm-1002", "vm-1005", "vm-1003"
 ROOT = Credentials(interactive_session=False, type=Credentials.Type.USERNAME_PASSWORD,
                    user_name="root", password="rootpw")
 
@@ -82,6 +86,9 @@ stub_config = StubConfigurationFactory.new_std_configuration(get_requests_connec
 stub_config.connector.set_security_context(create_session_security_context(client.get_session_id()))
 vms, power, tools = VM(stub_config), Power(stub_config), Tools(stub_config)
 files, dirs, transfers = Files(stub_config), Directories(stub_config), Transfers(stub_config)
+processes, guest_power, environment = Processes(stub_config), GuestPower(stub_config), Environment(stub_config)
+ALICE = Credentials(interactive_session=False, type=Credentials.Type.USERNAME_PASSWORD,
+                    user_name="alice", password="alicepw")
 
 
 @check("log in with a good password and read the session")
@@ -212,6 +219,74 @@ def _():
         assert details.reason == "FILE_NOT_FOUND" and details.file_path == "/tmp/none", details
         return
     raise AssertionError("no NotFound")
+
+
+@check("run a program, read its exit code and its output, as guest automation does")
+def _():
+    spec = Processes.CreateSpec(path="/bin/bash", arguments="-c 'echo $GREETING from $PWD' > /tmp/sdk.out",
+                                working_directory="/tmp", environment_variables={"GREETING": "hello"})
+    pid = processes.create(LINUX, ROOT, spec)
+    assert isinstance(pid, int) and pid >= 1000, pid
+    info = processes.get(LINUX, ROOT, pid)
+    assert info.exit_code == 0 and info.finished is not None and info.owner == "root", info
+    assert info.name == "bash" and info.command.startswith('"/bin/bash" -c'), info
+    host = SERVER.split(":")[0]
+    url = transfers.create(LINUX, ROOT, Transfers.CreateSpec(path="/tmp/sdk.out"))
+    assert http().get(url.replace("*", host, 1)).content == b"hello from /tmp\n"
+    listed = processes.list(LINUX, ROOT)
+    assert [p.pid for p in listed][:3] == [1, 412, 538] and pid in [p.pid for p in listed], listed
+
+
+@check("terminate a long program, and refuse what the guest user may not do")
+def _():
+    pid = processes.create(LINUX, ALICE, Processes.CreateSpec(path="/bin/bash", arguments="-c 'sleep 3600'"))
+    assert processes.get(LINUX, ALICE, pid).exit_code is None
+    processes.delete(LINUX, ALICE, pid)
+    assert processes.get(LINUX, ALICE, pid).exit_code == 143
+    expect(Unauthorized, lambda: processes.delete(LINUX, ALICE, 1))
+    expect(InvalidArgument, lambda: processes.create(
+        LINUX, ROOT, Processes.CreateSpec(path="/bin/bash", start_minimized=True)))
+    expect(NotFound, lambda: processes.create(LINUX, ROOT, Processes.CreateSpec(path="/no/such/program")))
+
+
+@check("an unknown pid raises NotFound carrying ProcessErrorDetails")
+def _():
+    try:
+        processes.get(LINUX, ROOT, 424242)
+    except NotFound as e:
+        details = e.data.convert_to(Processes.ProcessErrorDetails)
+        assert details.pid == 424242, details
+        return
+    raise AssertionError("no NotFound")
+
+
+@check("read the guest user's environment")
+def _():
+    env = environment.list(LINUX, ALICE, {"HOME", "USER", "NO_SUCH_NAME"})
+    assert env == {"HOME": "/home/alice", "USER": "alice"}, env
+    assert "PATH" in environment.list(LINUX, ALICE, set()), "an empty set reads every variable"
+    assert environment.get(LINUX, ALICE, "SHELL") == "/bin/bash"
+    expect(NotFound, lambda: environment.get(LINUX, ALICE, "NO_SUCH_NAME"))
+
+
+@check("reboot, standby and shut down a guest through guest power")
+def _():
+    guest_power.reboot(WINDOWS)
+    assert guest_power.get(WINDOWS).state == GuestPower.State.RESETTING
+    assert power.get(WINDOWS).state == Power.State.POWERED_ON
+    moved = http().post(f"https://{SERVER}/_mock/clock", json={"advance_seconds": 11})
+    assert moved.status_code == 200, moved.status_code
+    assert guest_power.get(WINDOWS).state == GuestPower.State.RUNNING
+    guest_power.standby(WINDOWS)
+    assert power.get(WINDOWS).state == Power.State.SUSPENDED
+    expect(AlreadyInDesiredState, lambda: guest_power.standby(WINDOWS))
+    power.start(WINDOWS)
+    guest_power.shutdown(WINDOWS)
+    state = power.get(WINDOWS)
+    assert state.state == Power.State.POWERED_OFF and state.clean_power_off is True, state
+    expect(AlreadyInDesiredState, lambda: guest_power.shutdown(WINDOWS))
+    expect(NotAllowedInCurrentState, lambda: guest_power.reboot(WINDOWS))
+    expect(ServiceUnavailable, lambda: guest_power.shutdown(TOOLS_OFF))
 
 
 @check("log out")
