@@ -27,7 +27,7 @@ pub use journal::{Journal, JournalEntry, JournalFilter};
 pub use model::process::ProcessInfo;
 pub use model::shell::{GuestChange, Program, ProgramFile};
 pub use model::transfer::{Direction, Transfer, TransferState};
-pub use model::{Fault, PowerState, ProcessReport};
+pub use model::{Fault, PowerState, ProcessReport, REBOOT_TOOLS_DOWN};
 pub use server::{Builder, MockVcenter, StartError, VmHandle};
 
 /// Runs the `vcmock` command line (the binary's `main`).

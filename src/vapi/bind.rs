@@ -545,7 +545,7 @@ impl Binding for processes::Create {
         Ok(Self {
             vm: vars.vm()?,
             credentials: b.credentials.validate()?,
-            spec: b.spec.to_model(),
+            spec: b.spec.into_model(),
         })
     }
 

@@ -39,7 +39,7 @@ pub struct CreateSpecDto {
 
 impl CreateSpecDto {
     /// The model's start specification.
-    pub fn to_model(self) -> StartSpec {
+    pub fn into_model(self) -> StartSpec {
         StartSpec {
             path: self.path,
             arguments: self.arguments,
@@ -124,8 +124,9 @@ mod tests {
 
     #[test]
     fn environment_variables_read_as_an_object_or_an_empty_entry_list() {
-        let parse =
-            |v: Value| serde_json::from_value::<CreateSpecDto>(v).map(|s| s.to_model().environment);
+        let parse = |v: Value| {
+            serde_json::from_value::<CreateSpecDto>(v).map(|s| s.into_model().environment)
+        };
         assert_eq!(
             parse(json!({"path": "/x", "environment_variables": {"A": "1"}})).unwrap(),
             Some(vec![("A".into(), "1".into())])
