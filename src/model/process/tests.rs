@@ -468,3 +468,87 @@ fn the_complete_environment_replaces_the_users_default_one() {
         "home by default"
     );
 }
+
+mod properties {
+    //! Random sequences of process operations keep the table's invariants: pids are unique and
+    //! only grow, `list` is sorted by pid, the running cap holds, finished processes are never
+    //! reported before they ended, and nothing panics.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Create(usize, bool),
+        Advance(u16),
+        Terminate(u8, bool),
+        Boot,
+        Halt,
+    }
+
+    const SCRIPTS: [&str; 6] = [
+        "true",
+        "sleep 5; echo a >> /tmp/o",
+        "sleep infinity",
+        "exit 9",
+        "sleep 1; sleep 2; false",
+        "echo x > /root/denied",
+    ];
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => (0..SCRIPTS.len(), any::<bool>()).prop_map(|(i, r)| Step::Create(i, r)),
+            3 => (0u16..400).prop_map(Step::Advance),
+            2 => (any::<u8>(), any::<bool>()).prop_map(|(i, r)| Step::Terminate(i, r)),
+            1 => Just(Step::Boot),
+            1 => Just(Step::Halt),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, .. ProptestConfig::default() })]
+
+        #[test]
+        fn random_operations_keep_the_tables_invariants(steps in prop::collection::vec(step(), 1..40)) {
+            let (mut procs, mut g) = linux();
+            procs.set_limits(ProcessLimits { max_running: 3, max_finished: 4, ..ProcessLimits::default() });
+            let mut now = T0;
+            let mut last_pid = 0;
+            for s in steps {
+                match s {
+                    Step::Create(i, as_root) => {
+                        let user = if as_root { root() } else { alice() };
+                        if let Ok(pid) = create(&mut procs, &mut g, &user, &bash(SCRIPTS[i]), now) {
+                            prop_assert!(pid > last_pid, "pids only grow");
+                            last_pid = pid;
+                        }
+                    }
+                    Step::Advance(secs) => {
+                        now += Duration::seconds(i64::from(secs));
+                        let _ = procs.advance(&mut g.guest(), now);
+                    }
+                    Step::Terminate(i, as_root) => {
+                        let user = if as_root { root() } else { alice() };
+                        let pids: Vec<u64> = procs.list(now).iter().map(|p| p.pid).collect();
+                        if let Some(pid) = pids.get(usize::from(i) % pids.len().max(1)) {
+                            let _ = procs.terminate(*pid, &user, now);
+                        }
+                    }
+                    Step::Boot => procs.boot(now),
+                    Step::Halt => procs.halt(),
+                }
+                let list = procs.list(now);
+                prop_assert!(list.windows(2).all(|w| w[0].pid < w[1].pid), "sorted, unique pids");
+                prop_assert!(procs.running() <= 3, "the running cap holds");
+                for p in &list {
+                    if let Some(f) = p.finished {
+                        prop_assert!(p.started <= f && f <= now, "ends after it starts, not in the future");
+                        prop_assert!(now <= f + KEEP_FINISHED, "kept five minutes at most");
+                    }
+                }
+                prop_assert_eq!(g.fs.used(), g.fs.recount());
+            }
+        }
+    }
+}
