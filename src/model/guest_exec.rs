@@ -294,7 +294,8 @@ impl Vcenter {
     /// as the power API: transfer URLs are revoked, transfers and processes in flight end.
     ///
     /// The privileges are those the SOAP methods need: `PowerOff` for a shutdown, `Reset` for a
-    /// reboot, `Suspend` for a standby.
+    /// reboot, `Suspend` for a standby. Tools not running is `ToolsUnavailable` (503 on REST),
+    /// the fault `ShutdownGuest` declares.
     pub fn guest_power(
         &self,
         caller: &VcUser,
@@ -336,7 +337,7 @@ impl Vcenter {
             (_, s) => return Err(not_allowed(s)),
         }
         if !vm.tools.running {
-            return Err(Fault::ToolsNotRunning { vm: id.to_owned() });
+            return Err(Fault::ToolsUnavailable { vm: id.to_owned() });
         }
         if vm.busy {
             return Err(Fault::GuestBusy { vm: id.to_owned() });

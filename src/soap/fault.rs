@@ -130,6 +130,7 @@ fn fields(f: &Fault, ty: &'static str, cx: Context<'_>) -> (Data, Option<&'stati
         | Fault::AlreadyExists { path }
         | Fault::DirectoryInUse { path }
         | Fault::NoSpace { path, .. } => (d.set("file", path.as_str()), None),
+        Fault::ProcessNotFound { pid } => (d.set("pid", *pid), None),
         Fault::Internal { detail } => (d.set("reason", detail.as_str()), None),
         Fault::TooManyVms { .. } => (d.set("reason", "too many virtual machines"), None),
         Fault::Injected { error_type, .. } if ty == "SystemError" => {

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::ids::IdGen;
 use crate::model::inventory::{SYSTEM_READ, VcUser};
 use crate::model::session::Session;
-use crate::model::{Fault, PowerOp, PowerState, Vcenter};
+use crate::model::{Fault, GuestPowerOp, PowerOp, Vcenter};
 
 use super::collector::{self, FilterSpec, ObjectContent, opt_bool, parse_moref};
 use super::envelope::Answer;
@@ -433,9 +433,9 @@ fn answer(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
         "PowerOffVM_Task" => power_task(ctx, PowerOp::Stop, "PowerOffVM_Task", "powerOff"),
         "ResetVM_Task" => power_task(ctx, PowerOp::Reset, "ResetVM_Task", "reset"),
         "SuspendVM_Task" => power_task(ctx, PowerOp::Suspend, "SuspendVM_Task", "suspend"),
-        "ShutdownGuest" => guest_power(ctx, PowerOp::Stop),
-        "RebootGuest" => guest_power(ctx, PowerOp::Reset),
-        "StandbyGuest" => guest_power(ctx, PowerOp::Suspend),
+        "ShutdownGuest" => guest_power(ctx, GuestPowerOp::Shutdown),
+        "RebootGuest" => guest_power(ctx, GuestPowerOp::Reboot),
+        "StandbyGuest" => guest_power(ctx, GuestPowerOp::Standby),
         _ => Err(method_not_found(ctx.this.clone(), ctx.method.to_owned())),
     }
 }
@@ -839,33 +839,21 @@ fn power_task(
     Ok(one(MoRef::new("Task", task)))
 }
 
-fn guest_op_name(op: PowerOp) -> &'static str {
-    match op {
-        PowerOp::Stop => "shutdown",
-        PowerOp::Reset => "reboot",
-        _ => "standby",
-    }
-}
-
-/// `ShutdownGuest`, `RebootGuest`, `StandbyGuest`: the VM must be on with Tools running; then
-/// the same model power path as REST (so that transfers are revoked), with a clean power-off.
-fn guest_power(ctx: &Ctx, op: PowerOp) -> Result<Answer, Fault> {
+/// `ShutdownGuest`, `RebootGuest`, `StandbyGuest`: the guest power operations REST serves
+/// (the same checks, the same power path: transfers revoked, processes ended, a reboot keeps
+/// the VM on with Tools down for a moment).
+fn guest_power(ctx: &Ctx, op: GuestPowerOp) -> Result<Answer, Fault> {
+    use crate::ops::Operation as _;
+    use crate::ops::guest_power as gp;
     let caller = ctx.caller()?;
-    let id = vm_id(ctx);
-    let (power, tools) = ctx.vc.with_vm(id, |v| (v.power, v.tools.running))?;
-    if power != PowerState::PoweredOn {
-        return Err(Fault::PowerOpNotAllowed {
-            vm: id.to_owned(),
-            op: guest_op_name(op),
-            state: power.as_str(),
-        });
-    }
-    if !tools {
-        return Err(Fault::ToolsUnavailable { vm: id.to_owned() });
-    }
-    power_op(ctx, &caller, op)?;
-    if op == PowerOp::Stop {
-        let _ = ctx.vc.with_vm_mut(id, |v| v.clean_power_off = true);
-    }
+    let vm = vm_id(ctx).to_owned();
+    match ctx.ops {
+        Some(cx) => match op {
+            GuestPowerOp::Shutdown => gp::Shutdown { vm }.run(cx),
+            GuestPowerOp::Reboot => gp::Reboot { vm }.run(cx),
+            GuestPowerOp::Standby => gp::Standby { vm }.run(cx),
+        },
+        None => ctx.vc.guest_power(&caller, &vm, op, ctx.now),
+    }?;
     Ok(Answer::Void)
 }

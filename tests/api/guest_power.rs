@@ -266,3 +266,52 @@ async fn an_unknown_guest_power_action_is_an_unknown_route() {
         vcmock::PowerState::PoweredOn
     );
 }
+
+#[tokio::test]
+async fn soap_reboot_guest_takes_the_same_path_processes_end_and_tools_come_back() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    let pid = start_process(&app, &sid, "vm-1001", root(), "/bin/bash", "-c 'sleep 600'").await;
+    let cookie = crate::soap::login(&app).await;
+    let r = crate::soap::call(
+        &app,
+        Some(&cookie),
+        "RebootGuest",
+        ("VirtualMachine", "vm-1001"),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let (power, guest, _) = state(&app, &sid, "vm-1001").await;
+    assert_eq!(
+        (power["state"].clone(), guest["state"].clone()),
+        (json!("POWERED_ON"), json!("RESETTING"))
+    );
+    let again = crate::soap::call(
+        &app,
+        Some(&cookie),
+        "ShutdownGuest",
+        ("VirtualMachine", "vm-1001"),
+        "",
+    )
+    .await;
+    assert_eq!(
+        again.fault().as_deref(),
+        Some("ToolsUnavailable"),
+        "Tools are down during the reboot"
+    );
+    app.clock.advance(Duration::from_secs(10));
+    let r = guest_call(
+        &app,
+        &sid,
+        "vm-1001",
+        &format!("processes/{pid}?action=get"),
+        json!({"credentials": root()}),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "the reboot ended the process"
+    );
+}
