@@ -18,8 +18,8 @@ pub const DELAY_MAX_MS: u64 = 600_000;
 
 /// The most rules installed at once.
 pub const MAX_RULES: usize = 1000;
-/// The most text one rule holds: its patterns, message and answer body together (64 KiB).
-pub const RULE_TEXT_MAX: usize = 64 << 10;
+/// The most text one rule holds: its patterns, message and answer body together (16 KiB).
+pub const RULE_TEXT_MAX: usize = 16 << 10;
 
 /// What a firing fault rule does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

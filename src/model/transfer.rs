@@ -137,7 +137,7 @@ pub struct TransferTable {
 
 /// What one transfer holds in memory, roughly: its texts and a fixed overhead.
 fn footprint(t: &Transfer) -> usize {
-    t.token.len() + t.vm.len() + t.user.len() + t.path.text_len() + 256
+    t.token.len() + t.vm.len() + t.user.len() + t.path.footprint() + 256
 }
 
 impl TransferTable {
@@ -175,7 +175,7 @@ impl TransferTable {
         now: OffsetDateTime,
     ) -> u64 {
         self.sweep(now);
-        let cost = token.len() + vm.len() + user.len() + path.text_len() + 256;
+        let cost = token.len() + vm.len() + user.len() + path.footprint() + 256;
         // At either cap the oldest unused token goes; a transfer in flight is never cut off here.
         while self.live.len() >= self.live_cap || self.live_bytes + cost > self.byte_cap {
             let live = &self.live;

@@ -119,9 +119,10 @@ impl GuestPath {
         })
     }
 
-    /// How many bytes the path's names hold (a measure of its footprint).
-    pub fn text_len(&self) -> usize {
-        self.names.iter().map(|n| n.len() + 1).sum()
+    /// Roughly how many bytes the path takes in memory: its names and what holding each
+    /// costs.
+    pub fn footprint(&self) -> usize {
+        24 + self.names.iter().map(|n| n.len() + 40).sum::<usize>()
     }
 
     /// The guest family this path belongs to.
