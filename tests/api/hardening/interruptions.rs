@@ -39,21 +39,32 @@ async fn a_client_that_disconnects_halfway_through_an_upload_changes_nothing() {
         .unwrap();
     // Whatever the client saw, what matters is the server side below.
     let _ = sending.await.unwrap();
-    // Wait for the server to notice and give the token back.
-    let mut usable = false;
-    for _ in 0..100 {
-        if app
+    // Wait (bounded) for the server to notice: the token comes back, and the temporary file
+    // goes once the write that was under way when the client vanished has finished.
+    let spill_dir = app.mock.spill_dir().unwrap();
+    let settled = || {
+        let usable = app
             .mock
             .transfers()
             .iter()
-            .any(|t| t.state == vcmock::TransferState::Issued)
-        {
-            usable = true;
+            .any(|t| t.state == vcmock::TransferState::Issued);
+        let leftovers: Vec<_> = std::fs::read_dir(&spill_dir).unwrap().collect();
+        (usable, leftovers)
+    };
+    let mut state = settled();
+    for _ in 0..500 {
+        if state.0 && state.1.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+        state = settled();
     }
-    assert!(usable, "the upload URL is usable again");
+    assert!(state.0, "the upload URL is usable again");
+    assert!(
+        state.1.is_empty(),
+        "no temporary file is left: {:?}",
+        state.1
+    );
     assert!(
         app.mock
             .vm("vm-1001")
@@ -61,13 +72,6 @@ async fn a_client_that_disconnects_halfway_through_an_upload_changes_nothing() {
             .unwrap()
             .unwrap()
             .starts_with(b"127.0.0.1")
-    );
-    let leftovers: Vec<_> = std::fs::read_dir(app.mock.spill_dir().unwrap())
-        .unwrap()
-        .collect();
-    assert!(
-        leftovers.is_empty(),
-        "no temporary file is left: {leftovers:?}"
     );
     let listing = app
         .guest(
