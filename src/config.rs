@@ -621,7 +621,6 @@ impl ServeArgs {
         };
         Ok(ServerSpec {
             listen: self.listen,
-            cert_out: None,
             tls: self.tls_source()?,
             fixture,
             seed: self.seed,

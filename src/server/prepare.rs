@@ -41,8 +41,6 @@ pub struct ServerSpec {
     pub listen: SocketAddr,
     /// TLS.
     pub tls: TlsSource,
-    /// Where to write the certificate PEM (`{port}` is replaced by the real port).
-    pub cert_out: Option<PathBuf>,
     /// The inventory (shared: the built-in one is parsed once per process).
     pub fixture: Arc<Fixture>,
     /// Seed for ids and tokens.
@@ -62,7 +60,6 @@ impl Default for ServerSpec {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             tls: TlsSource::Generate(Vec::new()),
-            cert_out: None,
             fixture: Fixture::shared_default(),
             seed: None,
             clock: SwitchableClock::system(),
@@ -116,13 +113,6 @@ pub enum StartError {
     },
     /// The certificate or key could not be made or read.
     Tls(String),
-    /// The certificate could not be written where asked.
-    Certificate {
-        /// Where it was to go.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
     /// The fixture is not valid.
     Fixture(crate::fixtures::FixtureError),
     /// The server's runtime could not start.
@@ -134,11 +124,6 @@ impl std::fmt::Display for StartError {
         match self {
             Self::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             Self::Tls(why) => f.write_str(why),
-            Self::Certificate { path, source } => write!(
-                f,
-                "cannot write the certificate to {}: {source}",
-                path.display()
-            ),
             Self::Fixture(e) => e.fmt(f),
             Self::Runtime(e) => write!(f, "cannot start the server runtime: {e}"),
         }
@@ -148,7 +133,7 @@ impl std::fmt::Display for StartError {
 impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Bind { source, .. } | Self::Certificate { source, .. } => Some(source),
+            Self::Bind { source, .. } => Some(source),
             Self::Runtime(e) => Some(e),
             Self::Fixture(e) => Some(e),
             Self::Tls(_) => None,
@@ -179,27 +164,9 @@ pub fn prepare(spec: ServerSpec) -> Result<Prepared, StartError> {
     }
     .transpose()
     .map_err(StartError::Tls)?;
-    let cert = match material.as_ref().map(|m| m.info.clone()) {
-        Some(mut info) => {
-            if let Some(path) = &spec.cert_out {
-                let path = PathBuf::from(
-                    path.to_string_lossy()
-                        .replace("{port}", &addr.port().to_string()),
-                );
-                let written = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    Some(dir) => std::fs::create_dir_all(dir),
-                    None => Ok(()),
-                }
-                .and_then(|()| std::fs::write(&path, &info.pem));
-                if let Err(source) = written {
-                    return Err(StartError::Certificate { path, source });
-                }
-                info.path = Some(path);
-            }
-            Some(info)
-        }
-        None => None,
-    };
+    // The binary writes the certificate where it is asked (a failure there is a warning, not
+    // a refusal to start); the library serves it from memory.
+    let cert = material.as_ref().map(|m| m.info.clone());
     let settings = Settings {
         tls: material.is_some(),
         port: addr.port(),
