@@ -69,9 +69,24 @@ impl IdGen {
         self.hex(16)
     }
 
-    /// A transfer token: 40 hex characters (160 bits).
+    /// A transfer token: 40 lower-case hex characters (about 159 bits) that never hold `443`.
+    /// Tokens go into `/guestFile` URLs, and Ansible's `vmware_guest_file_operation` replaces
+    /// every `443` in a URL with its own port; so after `44` the next digit is drawn from the
+    /// other fifteen.
     pub fn token(&self) -> String {
-        self.hex(20)
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        const NOT_3: &[u8; 15] = b"012456789abcdef";
+        let mut g = self.lock();
+        let mut out = String::with_capacity(40);
+        for _ in 0..40 {
+            let c = if out.ends_with("44") {
+                NOT_3[g.1.random_range(0..NOT_3.len())]
+            } else {
+                HEX[g.1.random_range(0..HEX.len())]
+            };
+            out.push(c as char);
+        }
+        out
     }
 
     /// The random middle of a temporary file or directory name: 6 characters from `[a-zA-Z0-9]`,
@@ -104,6 +119,29 @@ mod tests {
         assert_eq!(a.token(), b.token());
         assert_eq!(a.temp_part(), b.temp_part());
         assert_eq!(a.session_id().len(), 32);
+    }
+
+    #[test]
+    fn tokens_are_forty_hex_digits_and_never_hold_443() {
+        let g = IdGen::new(Some(443));
+        let mut after_44 = std::collections::BTreeSet::new();
+        for _ in 0..20_000 {
+            let t = g.token();
+            assert_eq!(t.len(), 40);
+            assert!(
+                t.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+                "{t}"
+            );
+            assert!(!t.contains("443"), "{t}");
+            for (i, _) in t.match_indices("44") {
+                if let Some(c) = t[i + 2..].chars().next() {
+                    after_44.insert(c);
+                }
+            }
+        }
+        // Every other digit still follows `44`: the rule removes one choice, nothing more.
+        assert_eq!(after_44.len(), 15, "{after_44:?}");
     }
 
     #[test]

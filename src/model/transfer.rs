@@ -135,6 +135,21 @@ pub struct TransferTable {
     live_bytes: usize,
 }
 
+/// The smallest id from `n` up whose decimal form has no `443` in it. Transfer ids go into
+/// `/guestFile` URLs, and Ansible's `vmware_guest_file_operation` replaces every `443` in a URL
+/// with its own port, so an id holding one would reach the wrong transfer.
+pub fn url_safe_id(mut n: u64) -> u64 {
+    loop {
+        let text = n.to_string();
+        let Some(at) = text.find("443") else {
+            return n;
+        };
+        // Step past every number sharing the digits up to that `3`: "…443xyz" goes to "…444000".
+        let unit = 10u64.pow((text.len() - at - 3) as u32);
+        n = (n / unit + 1) * unit;
+    }
+}
+
 /// What one transfer holds in memory, roughly: its texts and a fixed overhead.
 fn footprint(t: &Transfer) -> usize {
     t.token.len() + t.vm.len() + t.user.len() + t.path.footprint() + 256
@@ -189,7 +204,7 @@ impl TransferTable {
             self.end(old, TransferState::Expired, now);
         }
         let id = self.next_id;
-        self.next_id += 1;
+        self.next_id = url_safe_id(id + 1);
         self.live.insert(
             id,
             Transfer {
@@ -423,6 +438,36 @@ mod tests {
     use super::*;
     use crate::clock::DEFAULT_MANUAL_START as T0;
     use crate::model::guest_fs::Family;
+
+    #[test]
+    fn transfer_ids_never_hold_443_which_ansible_rewrites_in_urls() {
+        for (n, next) in [
+            (1, 1),
+            (443, 444),
+            (1443, 1444),
+            (4430, 4440),
+            (44300, 44400),
+            (443443, 444000),
+            (9443, 9444),
+        ] {
+            assert_eq!(url_safe_id(n), next, "{n}");
+        }
+        let mut t = TransferTable::new(100_000, 10);
+        let path = GuestPath::parse(Family::Linux, "/etc/hosts").unwrap();
+        let mut last = 0;
+        for _ in 0..50_000 {
+            let id = t.issue(
+                "tok".into(),
+                "vm-1",
+                path.clone(),
+                "root",
+                Direction::Download,
+                T0,
+            );
+            assert!(id > last && !id.to_string().contains("443"), "{id}");
+            last = id;
+        }
+    }
 
     fn table_with_one(direction: Direction) -> (TransferTable, u64) {
         let mut t = TransferTable::new(100, 100);
