@@ -124,6 +124,17 @@ pub struct TransferRequest {
     pub upload: Option<UploadSpec>,
 }
 
+/// A transfer URL's parts, as `Transfers.create` issued them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    /// The transfer id.
+    pub id: u64,
+    /// The token.
+    pub token: String,
+    /// For a download asked to be described, the file's information.
+    pub file: Option<FileInfo>,
+}
+
 /// A transfer that won its redemption, with what the request needs to stream.
 #[derive(Debug, Clone)]
 pub struct Ticket {
@@ -552,7 +563,7 @@ impl Vcenter {
         )
     }
 
-    /// `Files.list`.
+    /// `Files.list`; `detailed` entries carry their whole information (vim25's listing).
     #[expect(
         clippy::too_many_arguments,
         reason = "mirrors the vAPI operation's inputs"
@@ -565,11 +576,12 @@ impl Vcenter {
         path: &str,
         index: u64,
         size: u64,
+        detailed: bool,
         matches: &dyn Fn(&str) -> bool,
     ) -> Result<ListPage, Fault> {
         self.guest(caller, id, creds, inventory::GUEST_QUERY, |vm, user, _| {
             let path = vm.fs.path(path)?;
-            vm.fs.list(&path, user, index, size, matches)
+            vm.fs.list(&path, user, index, size, detailed, matches)
         })
     }
 
@@ -718,17 +730,20 @@ impl Vcenter {
 
     // ----------------------------------------------------------------- transfers
 
-    /// `Transfers.create`: checks the path in vCenter's order and issues a token.
-    /// Returns the transfer id and token.
+    /// `Transfers.create`: checks the path in vCenter's order and issues a token. A download
+    /// is `described` on request: the file's information as the checks saw it (vim25's
+    /// `FileTransferInformation` reports its size and attributes).
+    #[expect(clippy::too_many_arguments, reason = "mirrors the operation's inputs")]
     pub fn create_transfer(
         &self,
         caller: &VcUser,
         id: &str,
         creds: &Credentials,
         request: &TransferRequest,
+        describe: bool,
         ids: &IdGen,
         now: OffsetDateTime,
-    ) -> Result<(u64, String), Fault> {
+    ) -> Result<Issued, Fault> {
         // The token is issued while the VM entry is held, so that a power change cannot slip
         // in between the checks and the issue and leave a live URL on a stopped VM.
         self.guest(
@@ -738,8 +753,14 @@ impl Vcenter {
             inventory::GUEST_MODIFY,
             |vm, user, transfers| {
                 let path = Self::free_path(vm, &request.path, transfers)?;
+                let mut file = None;
                 match &request.upload {
-                    None => vm.fs.read(&path, user).map(|_| ())?,
+                    None => {
+                        vm.fs.read(&path, user)?;
+                        if describe {
+                            file = Some(vm.fs.stat(&path, user)?);
+                        }
+                    }
                     Some(spec) => {
                         match (vm.family(), &spec.attrs.windows, &spec.attrs.posix) {
                             (guest_fs::Family::Linux, Some(_), _) => {
@@ -768,7 +789,11 @@ impl Vcenter {
                     Some(spec) => Direction::Upload(spec.clone()),
                 };
                 let tid = transfers.issue(token.clone(), id, path, &user.name, direction, now);
-                Ok((tid, token))
+                Ok(Issued {
+                    id: tid,
+                    token,
+                    file,
+                })
             },
         )
     }

@@ -307,7 +307,7 @@ fn run_fs_step(
             let path = p.parse(fam);
             let _ = fs.read(&path, user);
             let _ = fs.stat(&path, user);
-            let _ = fs.list(&path, user, 0, 100, &|_| true);
+            let _ = fs.list(&path, user, 0, 100, false, &|_| true);
             false
         }
     })
@@ -656,11 +656,12 @@ impl World {
                 };
                 let creds = guest_creds(*vm, true, true);
                 let live_before = self.vc.live_transfer_count();
-                if let Ok((id, token)) = self.vc.create_transfer(
+                if let Ok(crate::model::Issued { id, token, .. }) = self.vc.create_transfer(
                     &self.caller,
                     VMS[*vm],
                     &creds,
                     &request,
+                    false,
                     &self.ids,
                     now,
                 ) {

@@ -118,6 +118,9 @@ pub struct List {
     pub size: u64,
     /// The name filter.
     pub filter: NameFilter,
+    /// Whether each entry carries its whole information (vim25's `ListFilesInGuest` reports
+    /// attributes per entry; `Files.list` does not, and does not pay for them).
+    pub detailed: bool,
 }
 
 impl Operation for List {
@@ -137,6 +140,7 @@ impl Operation for List {
             &self.path,
             self.index,
             self.size,
+            self.detailed,
             &|name| filter.matches(name),
         )
     }

@@ -2,6 +2,7 @@
 //! forms, and the `*`-hosted URL they hand out.
 
 use super::{Context, Operation, Origin, Target};
+use crate::model::guest_fs::FileInfo;
 use crate::model::{Credentials, Fault, TransferRequest};
 use crate::state::Settings;
 
@@ -15,6 +16,18 @@ pub struct TransferSpec {
     pub credentials: Credentials,
     /// The path and direction.
     pub request: TransferRequest,
+    /// Whether a download's answer describes the file too (vim25's `FileTransferInformation`
+    /// carries its size and attributes; `Transfers.create` answers the URL alone).
+    pub describe: bool,
+}
+
+/// A transfer handed out: its URL and, for a described download, the file's information.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferUrl {
+    /// `https://*:PORT/guestFile?id=N&token=T`.
+    pub url: String,
+    /// The file, when a download was asked to be described.
+    pub file: Option<FileInfo>,
 }
 
 impl TransferSpec {
@@ -22,16 +35,20 @@ impl TransferSpec {
         Target::guest(&self.vm, &self.request.path)
     }
 
-    fn issue(self, cx: &Context<'_>) -> Result<String, Fault> {
-        let (id, token) = cx.vcenter().create_transfer(
+    fn issue(self, cx: &Context<'_>) -> Result<TransferUrl, Fault> {
+        let issued = cx.vcenter().create_transfer(
             cx.caller()?,
             &self.vm,
             &self.credentials,
             &self.request,
+            self.describe,
             cx.ids(),
             cx.now(),
         )?;
-        Ok(transfer_url(cx.settings(), cx.origin(), id, &token))
+        Ok(TransferUrl {
+            url: transfer_url(cx.settings(), cx.origin(), issued.id, &issued.token),
+            file: issued.file,
+        })
     }
 }
 
@@ -43,13 +60,13 @@ macro_rules! transfer_ops {
 
         impl Operation for $ty {
             const NAME: &'static str = $name;
-            type Output = String;
+            type Output = TransferUrl;
 
             fn target(&self) -> Target<'_> {
                 self.0.target()
             }
 
-            fn run(self, cx: &Context<'_>) -> Result<String, Fault> {
+            fn run(self, cx: &Context<'_>) -> Result<TransferUrl, Fault> {
                 self.0.issue(cx)
             }
         }

@@ -302,6 +302,7 @@ impl Binding for files::List {
             index,
             size,
             filter: NameFilter::new(b.filter.as_ref().and_then(|f| f.match_pattern.as_deref()))?,
+            detailed: false,
         })
     }
 
@@ -469,11 +470,12 @@ impl Binding for transfers::Create {
                 path: b.spec.path,
                 upload,
             },
+            describe: false,
         }))
     }
 
-    fn json(url: &String) -> Vec<u8> {
-        to_json(url)
+    fn json(t: &transfers::TransferUrl) -> Vec<u8> {
+        to_json(&t.url)
     }
 }
 
@@ -491,11 +493,12 @@ impl Binding for transfers::PreviewGet {
                 path: b.path,
                 upload: None,
             },
+            describe: false,
         }))
     }
 
-    fn json(url: &String) -> Vec<u8> {
-        to_json(url)
+    fn json(t: &transfers::TransferUrl) -> Vec<u8> {
+        to_json(&t.url)
     }
 }
 
@@ -524,11 +527,12 @@ impl Binding for transfers::PreviewPut {
                     attrs,
                 }),
             },
+            describe: false,
         }))
     }
 
-    fn json(url: &String) -> Vec<u8> {
-        to_json(url)
+    fn json(t: &transfers::TransferUrl) -> Vec<u8> {
+        to_json(&t.url)
     }
 }
 

@@ -153,6 +153,9 @@ pub struct ListEntry {
     pub file_type: FileType,
     /// Size in bytes.
     pub size: u64,
+    /// The entry's whole information (metadata, link target), only when the listing asked for
+    /// it: vim25's `ListFilesInGuest` reports attributes per entry, `Files.list` does not.
+    pub info: Option<Box<FileInfo>>,
 }
 
 /// A page of a listing, as `Files.list` returns it.

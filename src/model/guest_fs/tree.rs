@@ -239,45 +239,58 @@ impl GuestFs {
     }
 
     /// `Files.list`: a page of a directory's entries (or the one entry when `path` is a file),
-    /// filtered by `matches` on the name.
+    /// filtered by `matches` on the name. Entries carry their whole information only when
+    /// `detailed`; only the entries on the page are built.
     pub fn list(
         &self,
         path: &GuestPath,
         user: &GuestUser,
         index: u64,
         size: u64,
+        detailed: bool,
         matches: &dyn Fn(&str) -> bool,
     ) -> Result<ListPage, Fault> {
         let (_, node) = self.lookup(path, user, true)?;
-        let entries: Vec<ListEntry> = match node.children() {
+        let entry = |n: &Node, name: &str| ListEntry {
+            filename: name.to_owned(),
+            file_type: n.file_type(),
+            size: n.size(self.family),
+            info: detailed.then(|| Box::new(self.info(n))),
+        };
+        let skip = usize::try_from(index).unwrap_or(usize::MAX);
+        let take = usize::try_from(size).unwrap_or(usize::MAX);
+        let (total, files) = match node.children() {
             Some(children) => {
                 if !self.allowed(node, user, Want::Read) {
                     return Err(Fault::GuestAccessDenied {
                         path: path.display(),
                     });
                 }
-                children
-                    .values()
-                    .filter(|c| matches(&c.name))
-                    .map(|c| self.entry(c))
-                    .collect()
+                let matching: Vec<&Node> = children.values().filter(|c| matches(&c.name)).collect();
+                let files = matching
+                    .iter()
+                    .skip(skip)
+                    .take(take)
+                    .map(|c| entry(c, &c.name))
+                    .collect();
+                (matching.len() as u64, files)
             }
             None => {
-                let mut one = self.entry(node);
-                one.filename = path.file_name().unwrap_or_default().to_owned();
-                if matches(&one.filename) {
-                    vec![one]
+                let name = path.file_name().unwrap_or_default();
+                if matches(name) {
+                    (
+                        1,
+                        [entry(node, name)]
+                            .into_iter()
+                            .skip(skip)
+                            .take(take)
+                            .collect(),
+                    )
                 } else {
-                    vec![]
+                    (0, Vec::new())
                 }
             }
         };
-        let total = entries.len() as u64;
-        let files: Vec<ListEntry> = entries
-            .into_iter()
-            .skip(usize::try_from(index).unwrap_or(usize::MAX))
-            .take(usize::try_from(size).unwrap_or(usize::MAX))
-            .collect();
         let n = files.len() as u64;
         Ok(ListPage {
             total,
@@ -286,14 +299,6 @@ impl GuestFs {
             more: n > 0 && index + n < total,
             files,
         })
-    }
-
-    fn entry(&self, node: &Node) -> ListEntry {
-        ListEntry {
-            filename: node.name.clone(),
-            file_type: node.file_type(),
-            size: node.size(self.family),
-        }
     }
 
     /// Checks that `user` may download `path` and returns its content.

@@ -729,7 +729,10 @@ fn ls(ctx: &mut Ctx<'_, '_>, args: &[String]) -> Flow {
             if info.file_type != FileType::Directory || dir_itself {
                 return Ok((None, vec![(arg.clone(), real)]));
             }
-            let page = ctx.guest.fs.list(&real, ctx.user, 0, u64::MAX, &|_| true)?;
+            let page = ctx
+                .guest
+                .fs
+                .list(&real, ctx.user, 0, u64::MAX, false, &|_| true)?;
             let mut names: Vec<(String, GuestPath)> = Vec::new();
             if all {
                 names.push((".".into(), real.clone()));
