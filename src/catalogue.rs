@@ -638,7 +638,7 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                     E::InvalidArgument,
                     "vcmock.guest.file.too_large",
                     "The file '{0}' is too large.",
-                    "400 INVALID_ARGUMENT if the file is too large; data = FileErrorDetails",
+                    "400 INVALID_ARGUMENT if the file is too large (an upload declaring more than the guest filesystem's largest file, 16 TiB); data = FileErrorDetails",
                     "FileTooLarge"
                 ),
                 (_, FileReason::FileNotFound) => row!(

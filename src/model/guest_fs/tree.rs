@@ -17,6 +17,11 @@ use crate::model::fault::{Fault, FileReason};
 /// How many symbolic links one lookup may follow before giving up (Linux's ELOOP bound).
 const SYMLINK_HOPS: usize = 40;
 
+/// The largest file the guest's filesystem holds: 16 TiB, ext4's limit with 4 KiB blocks and
+/// NTFS's with 4 KiB clusters. A bigger upload is refused as "too large" (`EFBIG`) whatever room
+/// the disk has.
+const FILE_SIZE_MAX: u64 = 16 << 40;
+
 /// One guest's whole filesystem plus its disk.
 #[derive(Debug, Clone)]
 pub struct GuestFs {
@@ -328,8 +333,8 @@ impl GuestFs {
     }
 
     /// Checks that `user` could upload `size` bytes to `path` with the POSIX ids and mode
-    /// `posix` asks for, in vCenter's order: not a file, parent missing, already exists, no
-    /// space, access. The new file is the uploader's, so the ids follow the same rule as a
+    /// `posix` asks for, in vCenter's order: not a file, parent missing, already exists, too
+    /// large for the filesystem, no space, access. The new file is the uploader's, so the ids follow the same rule as a
     /// `Files.update` of a file they own.
     pub fn check_upload(
         &self,
@@ -368,6 +373,9 @@ impl GuestFs {
                     path: path.display(),
                 });
             }
+        }
+        if size > FILE_SIZE_MAX {
+            return Err(Fault::invalid(FileReason::FileTooLarge, path.display()));
         }
         let reclaimed = existing.map_or(0, |n| n.content_bytes());
         if size > self.free() + reclaimed {
