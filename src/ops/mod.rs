@@ -14,6 +14,7 @@
 pub mod directories;
 pub mod environment;
 pub mod files;
+pub mod guest_auth;
 pub mod guest_file;
 pub mod guest_power;
 pub mod processes;

@@ -350,6 +350,7 @@ fn missing_value(obj: &MoRef, missing: &[(String, Fault)]) -> Value {
                             f,
                             super::fault::Context {
                                 this: Some(obj),
+                                entity: None,
                                 vc: None,
                             },
                         ),

@@ -14,6 +14,9 @@ use super::value::{Data, MoRef, Value};
 pub struct Context<'a> {
     /// `_this`, or the object a `missingSet` entry is about.
     pub this: Option<&'a MoRef>,
+    /// The object the call acts on when that is not `_this` (a guest method's VM): the object
+    /// a missing privilege is about.
+    pub entity: Option<&'a MoRef>,
     /// The model.
     pub vc: Option<&'a Vcenter>,
 }
@@ -82,9 +85,11 @@ fn fields(f: &Fault, ty: &'static str, cx: Context<'_>) -> (Data, Option<&'stati
             d.opt("object", this()).set("privilegeId", "System.View"),
             None,
         ),
-        Fault::PrivilegeMissing { privilege } => {
-            (d.opt("object", this()).set("privilegeId", *privilege), None)
-        }
+        Fault::PrivilegeMissing { privilege } => (
+            d.opt("object", cx.entity.cloned().or_else(this))
+                .set("privilegeId", *privilege),
+            None,
+        ),
         Fault::InvalidInput { detail } => (d.set("invalidProperty", detail.as_str()), None),
         Fault::MissingField { field, .. } => (d.set("invalidProperty", field.as_str()), None),
         Fault::InvalidPath { .. } => (d.set("invalidProperty", "path"), None),
@@ -248,6 +253,7 @@ mod tests {
             },
             Context {
                 this: Some(&vm),
+                entity: None,
                 vc: None,
             },
         );

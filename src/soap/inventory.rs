@@ -283,6 +283,7 @@ pub fn task_info(t: &TaskRecord) -> Data {
                     e,
                     super::fault::Context {
                         this: Some(&t.entity),
+                        entity: None,
                         vc: None,
                     },
                 )

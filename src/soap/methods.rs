@@ -74,12 +74,14 @@ pub const ANONYMOUS: &[&str] = &[
     "Fetch",
 ];
 
-/// Whether `method` is served on objects of type `ty`. `Fetch` is served on every object.
+/// Whether `method` is served on objects of type `ty`. `Fetch` is served on every object; the
+/// guest managers' methods are listed in [`super::guest::METHODS`].
 pub fn served(method: &str, ty: &str) -> bool {
     method == "Fetch"
         || METHODS
             .iter()
             .any(|(m, tys)| *m == method && tys.contains(&ty))
+        || super::guest::serves(method, ty)
 }
 
 /// Everything one call needs.

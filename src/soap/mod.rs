@@ -5,6 +5,7 @@
 pub mod collector;
 pub mod envelope;
 pub mod fault;
+pub mod guest;
 pub mod inventory;
 pub mod methods;
 pub mod ops;
@@ -241,8 +242,10 @@ async fn sdk(state: AppState, req: axum::extract::Request) -> Response {
         store: call.store.clone(),
         cfg: call.cfg.clone(),
     };
+    let entity = guest::entity(&kept.method, &kept.body);
     let cx = fault::Context {
         this: Some(&kept.this),
+        entity: entity.as_ref(),
         vc: Some(&vc),
     };
     let outcome = match ops::invoke(&on, call).await {

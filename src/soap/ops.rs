@@ -100,11 +100,15 @@ macro_rules! soap_ops {
         pub const OPERATIONS: &[(&str, bool)] = &[$(($method, matches!(Access::$access, Access::Session))),*];
 
         /// Invokes the operation of `call.method` through the operation layer; `None` when no
-        /// operation has that name.
+        /// operation has that name. The guest managers' methods run the operations REST runs
+        /// for the same thing (see [`super::guest`]).
         pub async fn invoke(on: &Call<'_>, call: SoapCall) -> Option<Result<Outcome, Stop>> {
             Some(match call.method.as_str() {
                 $($method => on.invoke(Ok($ty(call))).await,)*
-                _ => return None,
+                _ => {
+                    let answer = super::guest::invoke(on, &call.method, &call.this, &call.body).await?;
+                    answer.map(|a| Outcome { reply: Reply::Now(a), login: None })
+                }
             })
         }
     };

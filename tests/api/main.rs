@@ -15,5 +15,6 @@ mod processes;
 mod session;
 mod soap;
 mod soap_collector;
+mod soap_guest;
 mod transfers;
 mod vm;
