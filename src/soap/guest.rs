@@ -10,11 +10,15 @@ use time::format_description::well_known::Rfc3339;
 use crate::model::guest_fs::{
     AttrUpdate, Family, FileInfo, FileType, ListEntry, ListPage, PosixAttrs, WindowsAttrs,
 };
+use crate::model::process::{ProcessInfo, StartSpec};
 use crate::model::transfer::UploadSpec;
 use crate::model::{Credentials, Fault, GuestAuth, TransferRequest};
 use crate::ops::files::{NameFilter, PathSpec, TemporarySpec};
+use crate::ops::processes::PidSpec;
 use crate::ops::transfers::{TransferSpec, TransferUrl};
-use crate::ops::{Call, Operation, Stop, directories, files, guest_auth, transfers};
+use crate::ops::{
+    Call, Operation, Stop, directories, environment, files, guest_auth, processes, transfers,
+};
 
 use super::collector::{parse_bool, parse_moref};
 use super::envelope::Answer;
@@ -43,6 +47,10 @@ pub const METHODS: &[(&str, &str)] = &[
     ("ChangeFileAttributesInGuest", "GuestFileManager"),
     ("InitiateFileTransferToGuest", "GuestFileManager"),
     ("InitiateFileTransferFromGuest", "GuestFileManager"),
+    ("StartProgramInGuest", "GuestProcessManager"),
+    ("ListProcessesInGuest", "GuestProcessManager"),
+    ("TerminateProcessInGuest", "GuestProcessManager"),
+    ("ReadEnvironmentVariableInGuest", "GuestProcessManager"),
 ];
 
 /// `ListFilesInGuest`'s page size when `maxResults` is not given (vim25's documented default).
@@ -269,6 +277,131 @@ impl<'a> Args<'a> {
             describe: false,
         }))
     }
+
+    fn start_program(&self) -> Result<processes::Create, Fault> {
+        let (vm, credentials) = self.vm_auth()?;
+        let spec = self.body.child("spec").ok_or_else(|| arg("spec"))?;
+        Ok(processes::Create {
+            vm,
+            credentials,
+            spec: program_spec(spec)?,
+        })
+    }
+
+    fn list_processes(&self) -> Result<(processes::List, Vec<i64>), Fault> {
+        let (vm, credentials) = self.vm_auth()?;
+        let pids = self
+            .body
+            .all("pids")
+            .map(|e| e.trimmed().parse::<i64>().map_err(|_| arg("pids")))
+            .collect::<Result<_, _>>()?;
+        Ok((processes::List { vm, credentials }, pids))
+    }
+
+    fn terminate(&self) -> Result<processes::Delete, Fault> {
+        let (vm, credentials) = self.vm_auth()?;
+        let pid = self.number("pid")?.ok_or_else(|| arg("pid"))?;
+        Ok(processes::Delete(PidSpec {
+            vm,
+            credentials,
+            pid,
+        }))
+    }
+
+    fn environment(&self) -> Result<environment::List, Fault> {
+        let (vm, credentials) = self.vm_auth()?;
+        Ok(environment::List {
+            vm,
+            credentials,
+            names: self.body.all("names").map(|e| e.text.clone()).collect(),
+        })
+    }
+}
+
+/// Reads a `GuestProgramSpec` (or `GuestWindowsProgramSpec`, with `startMinimized`).
+/// `envVariables` (`NAME=value` each) are the program's whole environment, as vim25 documents;
+/// without them it gets the guest user's.
+fn program_spec(el: &Element) -> Result<StartSpec, Fault> {
+    let path = el
+        .child("programPath")
+        .map(|e| e.text.clone())
+        .ok_or_else(|| arg("spec.programPath"))?;
+    let environment = el
+        .all("envVariables")
+        .map(|e| {
+            // A Windows variable may start with `=` (`=C:=C:\`): the name ends at the next one.
+            let text = &e.text;
+            let at = text
+                .char_indices()
+                .skip(1)
+                .find(|(_, c)| *c == '=')
+                .map(|(i, _)| i)
+                .ok_or_else(|| arg("spec.envVariables: each is NAME=value"))?;
+            Ok((text[..at].to_owned(), text[at + 1..].to_owned()))
+        })
+        .collect::<Result<Vec<_>, Fault>>()?;
+    let start_minimized = match el.xsi_type() {
+        Some("GuestWindowsProgramSpec") => el
+            .child("startMinimized")
+            .map(|e| parse_bool(e, "spec.startMinimized"))
+            .transpose()?,
+        None | Some("GuestProgramSpec") => None,
+        Some(other) => return Err(arg(format!("spec: {other}"))),
+    };
+    Ok(StartSpec {
+        path,
+        arguments: el.child("arguments").map(|e| e.text.clone()),
+        working_directory: el
+            .child("workingDirectory")
+            .map(|e| e.text.clone())
+            .filter(|d| !d.is_empty()),
+        environment: (!environment.is_empty()).then_some(environment),
+        start_minimized,
+    })
+}
+
+/// `GuestProcessInfo`: `endTime` and `exitCode` are set once the process has ended (govc
+/// polls for `endTime`, Ansible for `exitCode`).
+fn process_info(p: &ProcessInfo) -> Value {
+    let exit_code = p
+        .exit_code
+        .map(|c| i32::try_from(c).unwrap_or(if c < 0 { i32::MIN } else { i32::MAX }));
+    Data::new("GuestProcessInfo")
+        .set("name", p.name.as_str())
+        .set("pid", i64::try_from(p.pid).unwrap_or(i64::MAX))
+        .set("owner", p.owner.as_str())
+        .set("cmdLine", p.command.as_str())
+        .set("startTime", p.started)
+        .opt("endTime", p.finished)
+        .opt("exitCode", exit_code)
+        .into()
+}
+
+/// The processes whose pid is in `pids` (all when it is empty), in pid order; an unknown pid
+/// is simply not listed.
+fn processes_answer(all: Vec<ProcessInfo>, pids: &[i64]) -> Answer {
+    let items: Vec<Value> = all
+        .iter()
+        .filter(|p| pids.is_empty() || i64::try_from(p.pid).is_ok_and(|pid| pids.contains(&pid)))
+        .map(process_info)
+        .collect();
+    if items.is_empty() {
+        return Answer::Void;
+    }
+    value(Array {
+        of: "GuestProcessInfo",
+        items,
+    })
+}
+
+/// The variables as `NAME=value` strings.
+fn environment_answer(vars: Vec<(String, String)>) -> Answer {
+    if vars.is_empty() {
+        return Answer::Void;
+    }
+    value(Value::strings(
+        vars.into_iter().map(|(k, v)| format!("{k}={v}")),
+    ))
 }
 
 /// Reads `auth`: `NamePasswordAuthentication` (username, password) or
@@ -500,6 +633,18 @@ pub async fn invoke(
         "ChangeFileAttributesInGuest" => run(on, a.change_attributes(), void).await,
         "InitiateFileTransferToGuest" => run(on, a.transfer_to(), |t| value(t.url)).await,
         "InitiateFileTransferFromGuest" => run(on, a.transfer_from(), transfer_information).await,
+        "StartProgramInGuest" => {
+            run(on, a.start_program(), |pid| {
+                value(i64::try_from(pid).unwrap_or(i64::MAX))
+            })
+            .await
+        }
+        "ListProcessesInGuest" => match a.list_processes() {
+            Ok((op, pids)) => run(on, Ok(op), |all| processes_answer(all, &pids)).await,
+            Err(f) => run::<processes::List>(on, Err(f), |_| Answer::Void).await,
+        },
+        "TerminateProcessInGuest" => run(on, a.terminate(), void).await,
+        "ReadEnvironmentVariableInGuest" => run(on, a.environment(), environment_answer).await,
         _ => return None,
     })
 }
