@@ -66,10 +66,20 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-"$VCMOCK" --listen 127.0.0.1:0 --cert-out "$WORK/cert.pem" >"$WORK/ready.json" 2>"$WORK/server.log" &
-SERVER_PID=$!
-for _ in $(seq 100); do [ -s "$WORK/ready.json" ] && break; sleep 0.1; done
-[ -s "$WORK/ready.json" ] || { echo "ansible-e2e: no ready line" >&2; cat "$WORK/server.log" >&2; exit 1; }
+# vmware_guest_file_operation replaces every "443" in a transfer URL with the port it was given,
+# so a port holding 443 (8443, 34430) would corrupt the URL's own port: take another one.
+for _ in 1 2 3 4 5; do
+  "$VCMOCK" --listen 127.0.0.1:0 --cert-out "$WORK/cert.pem" >"$WORK/ready.json" 2>"$WORK/server.log" &
+  SERVER_PID=$!
+  for _ in $(seq 100); do [ -s "$WORK/ready.json" ] && break; sleep 0.1; done
+  [ -s "$WORK/ready.json" ] || { echo "ansible-e2e: no ready line" >&2; cat "$WORK/server.log" >&2; exit 1; }
+  port=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["address"].rsplit(":", 1)[1])' "$WORK/ready.json")
+  case "$port" in *443*) ;; *) break ;; esac
+  echo "ansible-e2e: port $port holds 443; restarting on another port"
+  kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=
+  : >"$WORK/ready.json"
+done
+[ -n "$SERVER_PID" ] || { echo "ansible-e2e: no port without 443 in five tries" >&2; exit 1; }
 # The connection and paths go in as a JSON vars file: no shell quoting of the password.
 python3 - "$WORK" "$PWD/target/pyvmomi-venv/bin/python" <<'PY'
 import json, sys
