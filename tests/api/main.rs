@@ -16,5 +16,6 @@ mod session;
 mod soap;
 mod soap_collector;
 mod soap_guest;
+mod soap_guest_processes;
 mod transfers;
 mod vm;
