@@ -5,6 +5,7 @@
 pub mod fault;
 mod guest_exec;
 pub mod guest_fs;
+pub mod guest_ticket;
 pub mod inventory;
 pub mod process;
 pub mod session;
@@ -77,6 +78,12 @@ pub enum GuestAuth {
         token: String,
         /// The guest user to map to, if given.
         user: Option<String>,
+    },
+    /// A ticket [`Vcenter::acquire_guest_ticket`] handed out (vim25's
+    /// `TicketedSessionAuthentication`).
+    Ticket {
+        /// The ticket.
+        ticket: String,
     },
 }
 
@@ -486,6 +493,12 @@ impl Vcenter {
                 }
                 vm.user(mapped).ok_or(Fault::GuestAuthFailed)?
             }
+            GuestAuth::Ticket { ticket } => vm
+                .runtime
+                .tickets
+                .user(ticket)
+                .and_then(|u| vm.user(u))
+                .ok_or(Fault::GuestAuthFailed)?,
         };
         if creds.interactive && !user.interactive {
             return Err(Fault::NoInteractiveSession {
@@ -519,6 +532,41 @@ impl Vcenter {
             }
         };
         vm.fs.path(&raw)
+    }
+
+    /// vim25's `AcquireCredentialsInGuest`: after the common guest checks with `creds`, a new
+    /// ticket standing for the same guest user, valid until released or the guest's next boot.
+    pub fn acquire_guest_ticket(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        creds: &Credentials,
+        ids: &IdGen,
+    ) -> Result<String, Fault> {
+        self.guest(caller, id, creds, inventory::GUEST_QUERY, |vm, user, _| {
+            let ticket = ids.session_id();
+            vm.runtime.tickets.issue(ticket.clone(), &user.name);
+            Ok(ticket)
+        })
+    }
+
+    /// vim25's `ReleaseCredentialsInGuest`: ends the ticket `creds` carries, after the common
+    /// guest checks with it (so an unknown ticket is bad guest credentials).
+    pub fn release_guest_ticket(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        creds: &Credentials,
+    ) -> Result<(), Fault> {
+        let GuestAuth::Ticket { ticket } = &creds.auth else {
+            return Err(Fault::InvalidInput {
+                detail: "auth: only a TicketedSessionAuthentication can be released".into(),
+            });
+        };
+        self.guest(caller, id, creds, inventory::GUEST_QUERY, |vm, _, _| {
+            vm.runtime.tickets.release(ticket);
+            Ok(())
+        })
     }
 
     /// `Files.createTemporary` / `Directories.createTemporary`.

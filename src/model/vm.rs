@@ -163,6 +163,7 @@ impl VirtualMachine {
     pub fn set_power(&mut self, to: PowerState, clean: bool, now: OffsetDateTime) {
         self.power = to;
         self.runtime.rebooting_until = None;
+        self.runtime.tickets.clear();
         match to {
             PowerState::PoweredOn => {
                 self.tools.running = self.tools.installed && self.tools.starts_with_guest;
@@ -184,6 +185,7 @@ impl VirtualMachine {
     /// stop until `tools_back`.
     pub fn reboot_guest(&mut self, now: OffsetDateTime, tools_back: OffsetDateTime) {
         self.runtime.processes.boot(now);
+        self.runtime.tickets.clear();
         self.tools.running = false;
         self.runtime.rebooting_until = Some(tools_back);
     }

@@ -1,5 +1,5 @@
-//! Owns the guest credential operations: checking that guest credentials are good
-//! (vim25's `GuestAuthManager.ValidateCredentialsInGuest`).
+//! Owns the guest credential operations of vim25's `GuestAuthManager`: checking guest
+//! credentials, and acquiring and releasing a ticket that stands for them.
 
 use super::{Context, Operation, Target};
 use crate::model::inventory::GUEST_QUERY;
@@ -31,5 +31,53 @@ impl Operation for Validate {
             GUEST_QUERY,
             |_, _, _| Ok(()),
         )
+    }
+}
+
+/// `guest.credentials.acquire`: a ticket standing for the guest user of `credentials`
+/// (vim25's `AcquireCredentialsInGuest`).
+#[derive(Debug, Clone)]
+pub struct Acquire {
+    /// The VM id.
+    pub vm: String,
+    /// Guest credentials.
+    pub credentials: Credentials,
+}
+
+impl Operation for Acquire {
+    const NAME: &'static str = "guest.credentials.acquire";
+    type Output = String;
+
+    fn target(&self) -> Target<'_> {
+        Target::vm(&self.vm)
+    }
+
+    fn run(self, cx: &Context<'_>) -> Result<String, Fault> {
+        cx.vcenter()
+            .acquire_guest_ticket(cx.caller()?, &self.vm, &self.credentials, cx.ids())
+    }
+}
+
+/// `guest.credentials.release`: ends the ticket `credentials` carries (vim25's
+/// `ReleaseCredentialsInGuest`).
+#[derive(Debug, Clone)]
+pub struct Release {
+    /// The VM id.
+    pub vm: String,
+    /// The ticket, as guest credentials.
+    pub credentials: Credentials,
+}
+
+impl Operation for Release {
+    const NAME: &'static str = "guest.credentials.release";
+    type Output = ();
+
+    fn target(&self) -> Target<'_> {
+        Target::vm(&self.vm)
+    }
+
+    fn run(self, cx: &Context<'_>) -> Result<(), Fault> {
+        cx.vcenter()
+            .release_guest_ticket(cx.caller()?, &self.vm, &self.credentials)
     }
 }

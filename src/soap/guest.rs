@@ -36,6 +36,8 @@ const MANAGERS: &[(&str, &str)] = &[
 /// Every guest method served, with the manager type it is served on.
 pub const METHODS: &[(&str, &str)] = &[
     ("ValidateCredentialsInGuest", "GuestAuthManager"),
+    ("AcquireCredentialsInGuest", "GuestAuthManager"),
+    ("ReleaseCredentialsInGuest", "GuestAuthManager"),
     ("ListFilesInGuest", "GuestFileManager"),
     ("MakeDirectoryInGuest", "GuestFileManager"),
     ("DeleteFileInGuest", "GuestFileManager"),
@@ -94,13 +96,19 @@ impl<'a> Args<'a> {
 
     /// The manager, then the VM and the guest credentials every guest method starts with.
     fn vm_auth(&self) -> Result<(String, Credentials), Fault> {
+        self.vm_auth_named("auth")
+    }
+
+    /// [`Args::vm_auth`] with the credentials in parameter `name`.
+    fn vm_auth_named(&self, name: &str) -> Result<(String, Credentials), Fault> {
         self.manager()?;
         let vm = self.body.child("vm").ok_or_else(|| arg("vm"))?;
         let vm = parse_moref(vm, "vm")?;
         if vm.ty != "VirtualMachine" {
             return Err(arg("vm"));
         }
-        Ok((vm.value, credentials(self.body)?))
+        let auth = self.body.child(name).ok_or_else(|| arg(name))?;
+        Ok((vm.value, credentials(auth)?))
     }
 
     /// A string parameter as sent (white space is part of a guest path or a name).
@@ -133,6 +141,18 @@ impl<'a> Args<'a> {
     fn validate(&self) -> Result<guest_auth::Validate, Fault> {
         let (vm, credentials) = self.vm_auth()?;
         Ok(guest_auth::Validate { vm, credentials })
+    }
+
+    fn acquire(&self) -> Result<(guest_auth::Acquire, bool), Fault> {
+        // `sessionID` names an interactive session to bind to; tickets do not need one here.
+        let (vm, credentials) = self.vm_auth_named("requestedAuth")?;
+        let interactive = credentials.interactive;
+        Ok((guest_auth::Acquire { vm, credentials }, interactive))
+    }
+
+    fn release(&self) -> Result<guest_auth::Release, Fault> {
+        let (vm, credentials) = self.vm_auth()?;
+        Ok(guest_auth::Release { vm, credentials })
     }
 
     fn list(&self) -> Result<files::List, Fault> {
@@ -394,6 +414,15 @@ fn processes_answer(all: Vec<ProcessInfo>, pids: &[i64]) -> Answer {
     })
 }
 
+/// `TicketedSessionAuthentication`, declared as the base `GuestAuthentication`.
+fn ticket_answer(ticket: String, interactive: bool) -> Answer {
+    value(Value::any(
+        Data::new("TicketedSessionAuthentication")
+            .set("interactiveSession", interactive)
+            .set("ticket", ticket),
+    ))
+}
+
 /// The variables as `NAME=value` strings.
 fn environment_answer(vars: Vec<(String, String)>) -> Answer {
     if vars.is_empty() {
@@ -404,10 +433,10 @@ fn environment_answer(vars: Vec<(String, String)>) -> Answer {
     ))
 }
 
-/// Reads `auth`: `NamePasswordAuthentication` (username, password) or
-/// `SAMLTokenAuthentication` (token, optional username), each with `interactiveSession`.
-fn credentials(body: &Element) -> Result<Credentials, Fault> {
-    let auth = body.child("auth").ok_or_else(|| arg("auth"))?;
+/// Reads guest authentication: `NamePasswordAuthentication` (username, password),
+/// `SAMLTokenAuthentication` (token, optional username) or `TicketedSessionAuthentication` (a
+/// ticket `AcquireCredentialsInGuest` gave), each with `interactiveSession`.
+fn credentials(auth: &Element) -> Result<Credentials, Fault> {
     let interactive = match auth.child("interactiveSession") {
         Some(e) => parse_bool(e, "auth.interactiveSession")?,
         None => false,
@@ -422,9 +451,12 @@ fn credentials(body: &Element) -> Result<Credentials, Fault> {
             token: text("token").ok_or_else(|| arg("auth.token"))?,
             user: text("username").filter(|u| !u.is_empty()),
         },
+        Some("TicketedSessionAuthentication") => GuestAuth::Ticket {
+            ticket: text("ticket").ok_or_else(|| arg("auth.ticket"))?,
+        },
         Some(other) => {
             return Err(arg(format!(
-                "auth: {other} is not served; use NamePasswordAuthentication or SAMLTokenAuthentication"
+                "auth: {other} is not served; use NamePasswordAuthentication, SAMLTokenAuthentication or TicketedSessionAuthentication"
             )));
         }
         None => return Err(arg("auth: the authentication type (xsi:type) is missing")),
@@ -618,6 +650,13 @@ pub async fn invoke(
     let void = |()| Answer::Void;
     Some(match method {
         "ValidateCredentialsInGuest" => run(on, a.validate(), void).await,
+        "AcquireCredentialsInGuest" => match a.acquire() {
+            Ok((op, interactive)) => {
+                run(on, Ok(op), |ticket| ticket_answer(ticket, interactive)).await
+            }
+            Err(f) => run::<guest_auth::Acquire>(on, Err(f), |_| Answer::Void).await,
+        },
+        "ReleaseCredentialsInGuest" => run(on, a.release(), void).await,
         "ListFilesInGuest" => run(on, a.list(), |page| list_answer(&page)).await,
         "MakeDirectoryInGuest" => run(on, a.make_directory(), void).await,
         "DeleteFileInGuest" => run(on, a.path_spec("filePath").map(files::Delete), void).await,
@@ -668,7 +707,7 @@ mod tests {
 
     #[test]
     fn name_password_and_saml_authentication_become_model_credentials() {
-        let c = credentials(&el(
+        let c = credentials(&first(
             r#"<auth xsi:type="NamePasswordAuthentication"><interactiveSession>false</interactiveSession><username>root</username><password> pw </password></auth>"#,
         ))
         .unwrap();
@@ -680,7 +719,7 @@ mod tests {
             }
         );
         assert!(!c.interactive);
-        let c = credentials(&el(
+        let c = credentials(&first(
             r#"<auth xsi:type="SAMLTokenAuthentication"><interactiveSession>true</interactiveSession><token>t</token></auth>"#,
         ))
         .unwrap();
@@ -703,14 +742,10 @@ mod tests {
             r#"<auth xsi:type="NamePasswordAuthentication"><interactiveSession>maybe</interactiveSession><password>x</password></auth>"#,
         ] {
             assert!(
-                matches!(credentials(&el(xml)), Err(Fault::InvalidInput { .. })),
+                matches!(credentials(&first(xml)), Err(Fault::InvalidInput { .. })),
                 "{xml}"
             );
         }
-        assert!(matches!(
-            credentials(&el("")),
-            Err(Fault::InvalidInput { .. })
-        ));
     }
 
     #[test]

@@ -872,3 +872,144 @@ async fn soap_guest_calls_are_journaled_and_ruled_as_the_rest_operation_they_run
         "the rule fired once, then the call went through"
     );
 }
+
+#[tokio::test]
+async fn an_acquired_ticket_authenticates_until_released_or_the_guest_powers_off() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let acquire = || async {
+        let a = call(
+            &app,
+            Some(&c),
+            "AcquireCredentialsInGuest",
+            AM,
+            &format!(
+                r#"{}<requestedAuth xsi:type="NamePasswordAuthentication"><interactiveSession>false</interactiveSession><username>alice</username><password>alicepw</password></requestedAuth>"#,
+                vm("vm-1001")
+            ),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        assert_eq!(
+            a.returnval().xsi_type(),
+            Some("TicketedSessionAuthentication"),
+            "{}",
+            a.text
+        );
+        a.returnval().child_text("ticket").unwrap().to_owned()
+    };
+    let ticketed = |t: &str| {
+        format!(
+            r#"<auth xsi:type="TicketedSessionAuthentication"><interactiveSession>false</interactiveSession><ticket>{t}</ticket></auth>"#
+        )
+    };
+    let ticket = acquire().await;
+    // The ticket stands for alice: her home is listed, root's is not.
+    let a = guest(
+        &app,
+        &c,
+        FM,
+        "ListFilesInGuest",
+        "vm-1001",
+        &ticketed(&ticket),
+        "<filePath>/home/alice</filePath>",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = guest(
+        &app,
+        &c,
+        FM,
+        "ListFilesInGuest",
+        "vm-1001",
+        &ticketed(&ticket),
+        "<filePath>/root</filePath>",
+    )
+    .await;
+    assert_eq!(
+        a.fault().as_deref(),
+        Some("GuestPermissionDenied"),
+        "{}",
+        a.text
+    );
+
+    let a = guest(
+        &app,
+        &c,
+        AM,
+        "ReleaseCredentialsInGuest",
+        "vm-1001",
+        &ticketed(&ticket),
+        "",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = guest(
+        &app,
+        &c,
+        AM,
+        "ValidateCredentialsInGuest",
+        "vm-1001",
+        &ticketed(&ticket),
+        "",
+    )
+    .await;
+    assert_eq!(
+        a.fault().as_deref(),
+        Some("InvalidGuestLogin"),
+        "a released ticket: {}",
+        a.text
+    );
+    let a = guest(
+        &app,
+        &c,
+        AM,
+        "ReleaseCredentialsInGuest",
+        "vm-1001",
+        &as_root(),
+        "",
+    )
+    .await;
+    assert_eq!(
+        a.fault().as_deref(),
+        Some("InvalidArgument"),
+        "only a ticket is released: {}",
+        a.text
+    );
+
+    let ticket = acquire().await;
+    let sid = app.login().await;
+    power(&app, &sid, "vm-1001", "stop").await;
+    power(&app, &sid, "vm-1001", "start").await;
+    let a = guest(
+        &app,
+        &c,
+        AM,
+        "ValidateCredentialsInGuest",
+        "vm-1001",
+        &ticketed(&ticket),
+        "",
+    )
+    .await;
+    assert_eq!(
+        a.fault().as_deref(),
+        Some("InvalidGuestLogin"),
+        "a ticket ends with the guest: {}",
+        a.text
+    );
+    let a = guest(
+        &app,
+        &c,
+        AM,
+        "ValidateCredentialsInGuest",
+        "vm-1002",
+        &ticketed(&ticket),
+        "",
+    )
+    .await;
+    assert_eq!(
+        a.fault().as_deref(),
+        Some("InvalidGuestLogin"),
+        "a ticket is its guest's only"
+    );
+}

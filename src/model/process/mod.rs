@@ -223,6 +223,8 @@ pub struct GuestRuntime {
     pub environment: Vec<(String, String)>,
     /// While a guest reboot is in progress: when Tools run again.
     pub rebooting_until: Option<OffsetDateTime>,
+    /// Credential tickets handed out by `AcquireCredentialsInGuest` (they end at halt and boot).
+    pub tickets: super::guest_ticket::GuestTickets,
 }
 
 impl GuestRuntime {
@@ -233,6 +235,7 @@ impl GuestRuntime {
             programs: Vec::new(),
             environment: Vec::new(),
             rebooting_until: None,
+            tickets: Default::default(),
         }
     }
 }
