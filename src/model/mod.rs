@@ -778,7 +778,9 @@ impl Vcenter {
 
     // ----------------------------------------------------------------- transfers
 
-    /// `Transfers.create`: checks the path in vCenter's order and issues a token. A download
+    /// `Transfers.create`: checks the path in vCenter's order and issues a token. `privilege`
+    /// is the one the API asked through needs (`Transfers.create`: `GuestOperations.Modify`
+    /// both ways; vim25's `InitiateFileTransferFromGuest`: `GuestOperations.Query`). A download
     /// is `described` on request: the file's information as the checks saw it (vim25's
     /// `FileTransferInformation` reports its size and attributes).
     #[expect(clippy::too_many_arguments, reason = "mirrors the operation's inputs")]
@@ -788,62 +790,57 @@ impl Vcenter {
         id: &str,
         creds: &Credentials,
         request: &TransferRequest,
+        privilege: &'static str,
         describe: bool,
         ids: &IdGen,
         now: OffsetDateTime,
     ) -> Result<Issued, Fault> {
         // The token is issued while the VM entry is held, so that a power change cannot slip
         // in between the checks and the issue and leave a live URL on a stopped VM.
-        self.guest(
-            caller,
-            id,
-            creds,
-            inventory::GUEST_MODIFY,
-            |vm, user, transfers| {
-                let path = Self::free_path(vm, &request.path, transfers)?;
-                let mut file = None;
-                match &request.upload {
-                    None => {
-                        vm.fs.read(&path, user)?;
-                        if describe {
-                            file = Some(vm.fs.stat(&path, user)?);
-                        }
-                    }
-                    Some(spec) => {
-                        match (vm.family(), &spec.attrs.windows, &spec.attrs.posix) {
-                            (guest_fs::Family::Linux, Some(_), _) => {
-                                return Err(Fault::AttributesNotApplicable { given: "windows" });
-                            }
-                            (guest_fs::Family::Windows, _, Some(_)) => {
-                                return Err(Fault::AttributesNotApplicable { given: "posix" });
-                            }
-                            _ => {}
-                        }
-                        vm.fs.check_upload(
-                            &path,
-                            user,
-                            spec.size,
-                            spec.overwrite,
-                            spec.attrs.posix.as_ref(),
-                        )?;
+        self.guest(caller, id, creds, privilege, |vm, user, transfers| {
+            let path = Self::free_path(vm, &request.path, transfers)?;
+            let mut file = None;
+            match &request.upload {
+                None => {
+                    vm.fs.read(&path, user)?;
+                    if describe {
+                        file = Some(vm.fs.stat(&path, user)?);
                     }
                 }
-                // The URL reaches the file the checks were made on, through whatever directory
-                // links the path took.
-                let path = vm.fs.real_path(&path, user)?;
-                let token = ids.token();
-                let direction = match &request.upload {
-                    None => Direction::Download,
-                    Some(spec) => Direction::Upload(spec.clone()),
-                };
-                let tid = transfers.issue(token.clone(), id, path, &user.name, direction, now);
-                Ok(Issued {
-                    id: tid,
-                    token,
-                    file,
-                })
-            },
-        )
+                Some(spec) => {
+                    match (vm.family(), &spec.attrs.windows, &spec.attrs.posix) {
+                        (guest_fs::Family::Linux, Some(_), _) => {
+                            return Err(Fault::AttributesNotApplicable { given: "windows" });
+                        }
+                        (guest_fs::Family::Windows, _, Some(_)) => {
+                            return Err(Fault::AttributesNotApplicable { given: "posix" });
+                        }
+                        _ => {}
+                    }
+                    vm.fs.check_upload(
+                        &path,
+                        user,
+                        spec.size,
+                        spec.overwrite,
+                        spec.attrs.posix.as_ref(),
+                    )?;
+                }
+            }
+            // The URL reaches the file the checks were made on, through whatever directory
+            // links the path took.
+            let path = vm.fs.real_path(&path, user)?;
+            let token = ids.token();
+            let direction = match &request.upload {
+                None => Direction::Download,
+                Some(spec) => Direction::Upload(spec.clone()),
+            };
+            let tid = transfers.issue(token.clone(), id, path, &user.name, direction, now);
+            Ok(Issued {
+                id: tid,
+                token,
+                file,
+            })
+        })
     }
 
     /// `/guestFile`: redeems a token. On success the transfer is in flight and, for a download,

@@ -661,6 +661,7 @@ impl World {
                     VMS[*vm],
                     &creds,
                     &request,
+                    crate::model::inventory::GUEST_MODIFY,
                     false,
                     &self.ids,
                     now,

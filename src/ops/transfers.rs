@@ -16,6 +16,9 @@ pub struct TransferSpec {
     pub credentials: Credentials,
     /// The path and direction.
     pub request: TransferRequest,
+    /// The privilege the transfer needs: `GuestOperations.Modify` for `Transfers.create` (both
+    /// directions), `GuestOperations.Query` for vim25's `InitiateFileTransferFromGuest`.
+    pub privilege: &'static str,
     /// Whether a download's answer describes the file too (vim25's `FileTransferInformation`
     /// carries its size and attributes; `Transfers.create` answers the URL alone).
     pub describe: bool,
@@ -41,6 +44,7 @@ impl TransferSpec {
             &self.vm,
             &self.credentials,
             &self.request,
+            self.privilege,
             self.describe,
             cx.ids(),
             cx.now(),

@@ -10,6 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::model::guest_fs::{
     AttrUpdate, Family, FileInfo, FileType, ListEntry, ListPage, PosixAttrs, WindowsAttrs,
 };
+use crate::model::inventory::{GUEST_MODIFY, GUEST_QUERY};
 use crate::model::process::{ProcessInfo, StartSpec};
 use crate::model::transfer::UploadSpec;
 use crate::model::{Credentials, Fault, GuestAuth, TransferRequest};
@@ -269,6 +270,7 @@ impl<'a> Args<'a> {
                 path: self.required("guestFilePath")?,
                 upload: None,
             },
+            privilege: GUEST_QUERY,
             describe: true,
         }))
     }
@@ -294,6 +296,7 @@ impl<'a> Args<'a> {
                     attrs,
                 }),
             },
+            privilege: GUEST_MODIFY,
             describe: false,
         }))
     }

@@ -11,6 +11,7 @@ use super::dto::{
     MoveDir, MoveFile, PreviewGet, PreviewPut, UpdateFile, VmFilterSpec,
 };
 use super::guest_exec::{self as gx, CreateProcess, ListEnvironment};
+use crate::model::inventory::GUEST_MODIFY;
 use crate::model::transfer::UploadSpec;
 use crate::model::vm::VmView;
 use crate::model::{Fault, TransferRequest};
@@ -470,6 +471,7 @@ impl Binding for transfers::Create {
                 path: b.spec.path,
                 upload,
             },
+            privilege: GUEST_MODIFY,
             describe: false,
         }))
     }
@@ -493,6 +495,7 @@ impl Binding for transfers::PreviewGet {
                 path: b.path,
                 upload: None,
             },
+            privilege: GUEST_MODIFY,
             describe: false,
         }))
     }
@@ -527,6 +530,7 @@ impl Binding for transfers::PreviewPut {
                     attrs,
                 }),
             },
+            privilege: GUEST_MODIFY,
             describe: false,
         }))
     }

@@ -1013,3 +1013,57 @@ async fn an_acquired_ticket_authenticates_until_released_or_the_guest_powers_off
         "a ticket is its guest's only"
     );
 }
+
+#[tokio::test]
+async fn a_download_needs_query_over_soap_as_vim25_documents_and_modify_over_rest() {
+    const QUERY_ONLY: (&str, &str) = ("query@vsphere.local", "Query1!");
+    let app = TestApp::spawn_with(|b| {
+        b.user(vcmock::User::with_privileges(
+            QUERY_ONLY.0,
+            QUERY_ONLY.1,
+            &["System.Read", "VirtualMachine.GuestOperations.Query"],
+        ))
+    })
+    .await;
+    let c = login_as(&app, QUERY_ONLY).await;
+    let down = guest(
+        &app,
+        &c,
+        FM,
+        "InitiateFileTransferFromGuest",
+        "vm-1001",
+        &as_root(),
+        "<guestFilePath>/etc/hostname</guestFilePath>",
+    )
+    .await;
+    assert_eq!(down.status, StatusCode::OK, "{}", down.text);
+    let up = guest(
+        &app,
+        &c,
+        FM,
+        "InitiateFileTransferToGuest",
+        "vm-1001",
+        &as_root(),
+        "<guestFilePath>/tmp/x</guestFilePath><fileAttributes/><fileSize>1</fileSize><overwrite>false</overwrite>",
+    )
+    .await;
+    assert_eq!(up.fault().as_deref(), Some("NoPermission"), "{}", up.text);
+    assert_eq!(
+        text_of(up.detail(), "privilegeId").as_deref(),
+        Some("VirtualMachine.GuestOperations.Modify")
+    );
+    let sid = app.login_as(QUERY_ONLY).await;
+    let r = app
+        .transfer(
+            &sid,
+            "vm-1001",
+            json!({"credentials": root(), "spec": {"path": "/etc/hostname"}}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "Transfers.create needs Modify: {}",
+        r.text()
+    );
+}
