@@ -429,6 +429,19 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
             none,
             None,
         ),
+        // The guest operations' SOAP faults. vim25 declares GuestOperationsFault, InvalidState,
+        // TaskInProgress and FileFault for every guest method and names the concrete subtype of
+        // only a few conditions (InvalidGuestLogin, GuestPermissionDenied,
+        // GuestOperationsUnavailable, FileAlreadyExists for mkdir, NotAFile for DeleteFile,
+        // NotADirectory and DirectoryNotEmpty for DeleteDirectory). Elsewhere the column follows
+        // what pyVmomi's, govc's and Ansible's code catches and the REST condition the row
+        // mirrors: FileNotFound for every missing path or parent (Ansible's delete and fetch,
+        // govc's guest.bats), FileAlreadyExists for moves and uploads onto a file (Ansible's
+        // copy), NotAFile for every directory or special file used as a file (govc's guest.mv
+        // retries MoveDirectoryInGuest on it), InvalidPowerState with the VM's real state for
+        // a VM that is not running, InvalidGuestLogin also for a missing interactive session,
+        // TaskInProgress for a busy VM, OperationNotSupportedByGuest for the other family's
+        // attributes (as vcsim), InvalidArgument for a bad path (as vcsim and govc's tests).
         Fault::VmNotRunning { vm } => (
             row!(
                 "VmNotRunning",
