@@ -11,6 +11,32 @@
 //! operation's own checks (VM state, Tools, guest credentials, privilege, in vCenter's order)
 //! happen in the model as part of its call.
 
+/// Operations that take a VM id and change it through one model call,
+/// `Vcenter::$method(caller, vm, $op, now)`: the power changes and the guest power requests.
+macro_rules! vm_change_ops {
+    ($method:ident: $($(#[$doc:meta])* $ty:ident => $op:expr, $name:literal),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $ty {
+            /// The VM id.
+            pub vm: String,
+        }
+
+        impl $crate::ops::Operation for $ty {
+            const NAME: &'static str = $name;
+            type Output = ();
+
+            fn target(&self) -> $crate::ops::Target<'_> {
+                $crate::ops::Target::vm(&self.vm)
+            }
+
+            fn run(self, cx: &$crate::ops::Context<'_>) -> Result<(), $crate::model::Fault> {
+                cx.vcenter().$method(cx.caller()?, &self.vm, $op, cx.now())
+            }
+        }
+    )*};
+}
+
 pub mod directories;
 pub mod environment;
 pub mod files;

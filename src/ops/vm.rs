@@ -86,33 +86,8 @@ impl Operation for IdentityGet {
     }
 }
 
-/// Power changes by an API user: each checks vCenter's transition table and revokes the VM's
-/// transfer URLs.
-macro_rules! power_ops {
-    ($($(#[$doc:meta])* $ty:ident => $op:expr, $name:literal),* $(,)?) => {$(
-        $(#[$doc])*
-        #[derive(Debug, Clone)]
-        pub struct $ty {
-            /// The VM id.
-            pub vm: String,
-        }
-
-        impl Operation for $ty {
-            const NAME: &'static str = $name;
-            type Output = ();
-
-            fn target(&self) -> Target<'_> {
-                Target::vm(&self.vm)
-            }
-
-            fn run(self, cx: &Context<'_>) -> Result<(), Fault> {
-                cx.vcenter().power(cx.caller()?, &self.vm, $op, cx.now())
-            }
-        }
-    )*};
-}
-
-power_ops! {
+vm_change_ops! {
+    power:
     /// `vm.power.start`: powers on, or resumes from suspend.
     Start => PowerOp::Start, "vm.power.start",
     /// `vm.power.stop`: powers off (hard).
