@@ -49,26 +49,26 @@ impl Vars {
     }
 
     /// The VM id.
-    pub fn vm(&mut self) -> Result<String, Fault> {
-        Self::required(self.vm.take(), "vm")
+    pub fn vm(&self) -> Result<String, Fault> {
+        Self::required(self.vm.clone(), "vm")
     }
 
     /// The guest path.
-    pub fn path(&mut self) -> Result<String, Fault> {
-        Self::required(self.path.take(), "path")
+    pub fn path(&self) -> Result<String, Fault> {
+        Self::required(self.path.clone(), "path")
     }
 
     /// The process id (a `long`).
-    pub fn pid(&mut self) -> Result<i64, Fault> {
-        let text = Self::required(self.pid.take(), "pid")?;
+    pub fn pid(&self) -> Result<i64, Fault> {
+        let text = Self::required(self.pid.clone(), "pid")?;
         text.parse().map_err(|_| Fault::InvalidInput {
             detail: format!("pid: '{text}' is not a long integer"),
         })
     }
 
     /// The environment variable's name.
-    pub fn name(&mut self) -> Result<String, Fault> {
-        Self::required(self.name.take(), "name")
+    pub fn name(&self) -> Result<String, Fault> {
+        Self::required(self.name.clone(), "name")
     }
 }
 
@@ -99,6 +99,25 @@ fn to_json<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
 const VOID: &[u8] = b"null";
 /// vAPI's name for no output.
 const VOID_TYPE: &str = "void";
+
+/// A binding for a void operation: REST answers 204, JSON-RPC `output: null`; only the ids,
+/// the body type and how the input is read differ.
+macro_rules! void_binding {
+    ($ty:ty: $ids:expr, $body:ty, |$vars:ident, $b:ident| $input:block) => {
+        impl Binding for $ty {
+            const JSONRPC: Option<(&'static str, &'static str)> = Some($ids);
+            const REST_STATUS: StatusCode = StatusCode::NO_CONTENT;
+            const OUTPUT: &'static str = VOID_TYPE;
+            type Body = $body;
+
+            fn input($vars: Vars, $b: $body) -> Result<Self, Fault> $input
+
+            fn json(_: &()) -> Vec<u8> {
+                VOID.to_vec()
+            }
+        }
+    };
+}
 
 impl Binding for session::Login {
     const JSONRPC: Option<(&'static str, &'static str)> =
@@ -195,7 +214,7 @@ macro_rules! read_bindings {
             const OUTPUT: &'static str = $output;
             type Body = IgnoredAny;
 
-            fn input(mut vars: Vars, _: IgnoredAny) -> Result<Self, Fault> {
+            fn input(vars: Vars, _: IgnoredAny) -> Result<Self, Fault> {
                 Ok(Self { vm: vars.vm()? })
             }
 
@@ -225,7 +244,7 @@ macro_rules! power_bindings {
             const OUTPUT: &'static str = VOID_TYPE;
             type Body = IgnoredAny;
 
-            fn input(mut vars: Vars, _: IgnoredAny) -> Result<Self, Fault> {
+            fn input(vars: Vars, _: IgnoredAny) -> Result<Self, Fault> {
                 Ok(Self { vm: vars.vm()? })
             }
 
@@ -247,7 +266,7 @@ const FILES: &str = "com.vmware.vcenter.vm.guest.filesystem.files";
 const DIRECTORIES: &str = "com.vmware.vcenter.vm.guest.filesystem.directories";
 const TRANSFERS: &str = "com.vmware.vcenter.vm.guest.filesystem.transfers";
 
-fn temporary(mut vars: Vars, b: CreateTemporary) -> Result<TemporarySpec, Fault> {
+fn temporary(vars: Vars, b: CreateTemporary) -> Result<TemporarySpec, Fault> {
     Ok(TemporarySpec {
         vm: vars.vm()?,
         credentials: b.credentials.validate()?,
@@ -293,7 +312,7 @@ impl Binding for files::List {
     const OUTPUT: &'static str = "com.vmware.vcenter.vm.guest.filesystem.files.list_result";
     type Body = ListFiles;
 
-    fn input(mut vars: Vars, b: ListFiles) -> Result<Self, Fault> {
+    fn input(vars: Vars, b: ListFiles) -> Result<Self, Fault> {
         let credentials = b.credentials.validate()?;
         let (index, size) = dto::paging(b.iteration.as_ref())?;
         Ok(Self {
@@ -312,7 +331,7 @@ impl Binding for files::List {
     }
 }
 
-fn path_spec(mut vars: Vars, b: CredentialsOnly) -> Result<PathSpec, Fault> {
+fn path_spec(vars: Vars, b: CredentialsOnly) -> Result<PathSpec, Fault> {
     Ok(PathSpec {
         vm: vars.vm()?,
         path: vars.path()?,
@@ -335,28 +354,14 @@ impl Binding for files::Get {
     }
 }
 
-impl Binding for files::Delete {
-    const JSONRPC: Option<(&'static str, &'static str)> = Some((FILES, "delete"));
-    const REST_STATUS: StatusCode = StatusCode::NO_CONTENT;
-    const OUTPUT: &'static str = VOID_TYPE;
-    type Body = CredentialsOnly;
-
-    fn input(vars: Vars, b: CredentialsOnly) -> Result<Self, Fault> {
+void_binding! {
+    files::Delete: (FILES, "delete"), CredentialsOnly, |vars, b| {
         path_spec(vars, b).map(Self)
-    }
-
-    fn json(_: &()) -> Vec<u8> {
-        VOID.to_vec()
     }
 }
 
-impl Binding for files::Move {
-    const JSONRPC: Option<(&'static str, &'static str)> = Some((FILES, "move"));
-    const REST_STATUS: StatusCode = StatusCode::NO_CONTENT;
-    const OUTPUT: &'static str = VOID_TYPE;
-    type Body = MoveFile;
-
-    fn input(mut vars: Vars, b: MoveFile) -> Result<Self, Fault> {
+void_binding! {
+    files::Move: (FILES, "move"), MoveFile, |vars, b| {
         Ok(Self {
             vm: vars.vm()?,
             credentials: b.credentials.validate()?,
@@ -365,19 +370,10 @@ impl Binding for files::Move {
             overwrite: b.overwrite.unwrap_or(false),
         })
     }
-
-    fn json(_: &()) -> Vec<u8> {
-        VOID.to_vec()
-    }
 }
 
-impl Binding for files::Update {
-    const JSONRPC: Option<(&'static str, &'static str)> = Some((FILES, "update"));
-    const REST_STATUS: StatusCode = StatusCode::NO_CONTENT;
-    const OUTPUT: &'static str = VOID_TYPE;
-    type Body = UpdateFile;
-
-    fn input(mut vars: Vars, b: UpdateFile) -> Result<Self, Fault> {
+void_binding! {
+    files::Update: (FILES, "update"), UpdateFile, |vars, b| {
         Ok(Self {
             vm: vars.vm()?,
             credentials: b.credentials.validate()?,
@@ -385,19 +381,10 @@ impl Binding for files::Update {
             path: b.path,
         })
     }
-
-    fn json(_: &()) -> Vec<u8> {
-        VOID.to_vec()
-    }
 }
 
-impl Binding for directories::Create {
-    const JSONRPC: Option<(&'static str, &'static str)> = Some((DIRECTORIES, "create"));
-    const REST_STATUS: StatusCode = StatusCode::NO_CONTENT;
-    const OUTPUT: &'static str = VOID_TYPE;
-    type Body = CreateDir;
-
-    fn input(mut vars: Vars, b: CreateDir) -> Result<Self, Fault> {
+void_binding! {
+    directories::Create: (DIRECTORIES, "create"), CreateDir, |vars, b| {
         Ok(Self {
             vm: vars.vm()?,
             credentials: b.credentials.validate()?,
@@ -405,19 +392,10 @@ impl Binding for directories::Create {
             create_parents: b.create_parents.unwrap_or(false),
         })
     }
-
-    fn json(_: &()) -> Vec<u8> {
-        VOID.to_vec()
-    }
 }
 
-impl Binding for directories::Delete {
-    const JSONRPC: Option<(&'static str, &'static str)> = Some((DIRECTORIES, "delete"));
-    const REST_STATUS: StatusCode = StatusCode::NO_CONTENT;
-    const OUTPUT: &'static str = VOID_TYPE;
-    type Body = DeleteDir;
-
-    fn input(mut vars: Vars, b: DeleteDir) -> Result<Self, Fault> {
+void_binding! {
+    directories::Delete: (DIRECTORIES, "delete"), DeleteDir, |vars, b| {
         Ok(Self {
             vm: vars.vm()?,
             credentials: b.credentials.validate()?,
@@ -425,29 +403,16 @@ impl Binding for directories::Delete {
             recursive: b.recursive.unwrap_or(false),
         })
     }
-
-    fn json(_: &()) -> Vec<u8> {
-        VOID.to_vec()
-    }
 }
 
-impl Binding for directories::Move {
-    const JSONRPC: Option<(&'static str, &'static str)> = Some((DIRECTORIES, "move"));
-    const REST_STATUS: StatusCode = StatusCode::NO_CONTENT;
-    const OUTPUT: &'static str = VOID_TYPE;
-    type Body = MoveDir;
-
-    fn input(mut vars: Vars, b: MoveDir) -> Result<Self, Fault> {
+void_binding! {
+    directories::Move: (DIRECTORIES, "move"), MoveDir, |vars, b| {
         Ok(Self {
             vm: vars.vm()?,
             credentials: b.credentials.validate()?,
             path: b.path,
             new_path: b.new_path,
         })
-    }
-
-    fn json(_: &()) -> Vec<u8> {
-        VOID.to_vec()
     }
 }
 
@@ -457,7 +422,7 @@ impl Binding for transfers::Create {
     const OUTPUT: &'static str = "string";
     type Body = CreateTransfer;
 
-    fn input(mut vars: Vars, b: CreateTransfer) -> Result<Self, Fault> {
+    fn input(vars: Vars, b: CreateTransfer) -> Result<Self, Fault> {
         let upload = b
             .spec
             .attributes
@@ -487,7 +452,7 @@ impl Binding for transfers::PreviewGet {
     const OUTPUT: &'static str = "string";
     type Body = PreviewGet;
 
-    fn input(mut vars: Vars, b: PreviewGet) -> Result<Self, Fault> {
+    fn input(vars: Vars, b: PreviewGet) -> Result<Self, Fault> {
         Ok(Self(TransferSpec {
             vm: vars.vm()?,
             credentials: b.credentials.validate()?,
@@ -511,7 +476,7 @@ impl Binding for transfers::PreviewPut {
     const OUTPUT: &'static str = "string";
     type Body = PreviewPut;
 
-    fn input(mut vars: Vars, b: PreviewPut) -> Result<Self, Fault> {
+    fn input(vars: Vars, b: PreviewPut) -> Result<Self, Fault> {
         let size = u64::try_from(b.file_size).map_err(|_| Fault::InvalidInput {
             detail: format!("file_size: {} is negative", b.file_size),
         })?;
@@ -549,7 +514,7 @@ impl Binding for processes::Create {
     const OUTPUT: &'static str = "long";
     type Body = CreateProcess;
 
-    fn input(mut vars: Vars, b: CreateProcess) -> Result<Self, Fault> {
+    fn input(vars: Vars, b: CreateProcess) -> Result<Self, Fault> {
         Ok(Self {
             vm: vars.vm()?,
             credentials: b.credentials.validate()?,
@@ -568,7 +533,7 @@ impl Binding for processes::List {
     const OUTPUT: &'static str = "list<com.vmware.vcenter.vm.guest.processes.summary>";
     type Body = CredentialsOnly;
 
-    fn input(mut vars: Vars, b: CredentialsOnly) -> Result<Self, Fault> {
+    fn input(vars: Vars, b: CredentialsOnly) -> Result<Self, Fault> {
         Ok(Self {
             vm: vars.vm()?,
             credentials: b.credentials.validate()?,
@@ -580,7 +545,7 @@ impl Binding for processes::List {
     }
 }
 
-fn pid_spec(mut vars: Vars, b: CredentialsOnly) -> Result<PidSpec, Fault> {
+fn pid_spec(vars: Vars, b: CredentialsOnly) -> Result<PidSpec, Fault> {
     Ok(PidSpec {
         vm: vars.vm()?,
         pid: vars.pid()?,
@@ -603,18 +568,9 @@ impl Binding for processes::Get {
     }
 }
 
-impl Binding for processes::Delete {
-    const JSONRPC: Option<(&'static str, &'static str)> = Some((PROCESSES, "delete"));
-    const REST_STATUS: StatusCode = StatusCode::NO_CONTENT;
-    const OUTPUT: &'static str = VOID_TYPE;
-    type Body = CredentialsOnly;
-
-    fn input(vars: Vars, b: CredentialsOnly) -> Result<Self, Fault> {
+void_binding! {
+    processes::Delete: (PROCESSES, "delete"), CredentialsOnly, |vars, b| {
         pid_spec(vars, b).map(Self)
-    }
-
-    fn json(_: &()) -> Vec<u8> {
-        VOID.to_vec()
     }
 }
 
@@ -624,7 +580,7 @@ impl Binding for environment::List {
     const OUTPUT: &'static str = "map<string,string>";
     type Body = ListEnvironment;
 
-    fn input(mut vars: Vars, b: ListEnvironment) -> Result<Self, Fault> {
+    fn input(vars: Vars, b: ListEnvironment) -> Result<Self, Fault> {
         Ok(Self {
             vm: vars.vm()?,
             credentials: b.credentials.validate()?,
@@ -643,7 +599,7 @@ impl Binding for environment::Get {
     const OUTPUT: &'static str = "string";
     type Body = CredentialsOnly;
 
-    fn input(mut vars: Vars, b: CredentialsOnly) -> Result<Self, Fault> {
+    fn input(vars: Vars, b: CredentialsOnly) -> Result<Self, Fault> {
         Ok(Self {
             vm: vars.vm()?,
             name: vars.name()?,
@@ -666,7 +622,7 @@ macro_rules! guest_power_bindings {
             const OUTPUT: &'static str = VOID_TYPE;
             type Body = IgnoredAny;
 
-            fn input(mut vars: Vars, _: IgnoredAny) -> Result<Self, Fault> {
+            fn input(vars: Vars, _: IgnoredAny) -> Result<Self, Fault> {
                 Ok(Self { vm: vars.vm()? })
             }
 
