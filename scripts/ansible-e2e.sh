@@ -57,29 +57,18 @@ fi
 [ -z "$VENV_ONLY" ] || exit 0
 
 # VCMOCK_BIN runs a binary built elsewhere (another worktree, a release build) instead.
-VCMOCK=${VCMOCK_BIN:-target/debug/vcmock}
-[ -n "${VCMOCK_BIN:-}" ] || cargo build --locked --quiet
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/vcmock-server.sh
+. scripts/vcmock-server.sh
 # vmware_guest_file_operation replaces every "443" in a transfer URL with the port it was given,
 # so a port holding 443 (8443, 34430) would corrupt the URL's own port: take another one.
-for _ in 1 2 3 4 5; do
-  "$VCMOCK" --listen 127.0.0.1:0 --cert-out "$WORK/cert.pem" >"$WORK/ready.json" 2>"$WORK/server.log" &
-  SERVER_PID=$!
-  for _ in $(seq 100); do [ -s "$WORK/ready.json" ] && break; sleep 0.1; done
-  [ -s "$WORK/ready.json" ] || { echo "ansible-e2e: no ready line" >&2; cat "$WORK/server.log" >&2; exit 1; }
-  port=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["address"].rsplit(":", 1)[1])' "$WORK/ready.json")
+for try in 1 2 3 4 5; do
+  vcmock_start ansible-e2e
+  port=$(vcmock_port)
   case "$port" in *443*) ;; *) break ;; esac
+  [ "$try" -lt 5 ] || { echo "ansible-e2e: no port without 443 in five tries" >&2; exit 1; }
   echo "ansible-e2e: port $port holds 443; restarting on another port"
-  kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=
-  : >"$WORK/ready.json"
+  vcmock_stop
 done
-[ -n "$SERVER_PID" ] || { echo "ansible-e2e: no port without 443 in five tries" >&2; exit 1; }
 # The connection and paths go in as a JSON vars file: no shell quoting of the password.
 python3 - "$WORK" "$PWD/target/pyvmomi-venv/bin/python" <<'PY'
 import json, sys
@@ -99,9 +88,6 @@ env ANSIBLE_HOME="$WORK/home" ANSIBLE_LOCAL_TEMP="$WORK/home/tmp" ANSIBLE_COLLEC
   "$VENV/bin/ansible-playbook" -i localhost, -e "@$WORK/vars.json" "${PLAYBOOKS[@]}" \
   || status=$?
 echo "ansible-e2e: ${PLAYBOOKS[*]} took $(python3 -c "print(f'{$(date +%s.%N) - $start:.1f}')") s"
-if [ "$status" -ne 0 ]; then echo "ansible-e2e: server log:" >&2; tail -n 40 "$WORK/server.log" >&2; fi
-kill -TERM "$SERVER_PID"
-wait "$SERVER_PID"
-SERVER_PID=
-echo "ansible-e2e: the server stopped cleanly"
+[ "$status" -eq 0 ] || vcmock_log_tail
+vcmock_stop
 exit "$status"

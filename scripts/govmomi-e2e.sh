@@ -60,26 +60,12 @@ echo "govmomi-e2e: built $CACHE/bin/govmomi-e2e with $("$GO" version | cut -d' '
 [ -z "$BUILD_ONLY" ] || exit 0
 
 # VCMOCK_BIN runs a binary built elsewhere (another worktree, a release build) instead.
-VCMOCK=${VCMOCK_BIN:-target/debug/vcmock}
-[ -n "${VCMOCK_BIN:-}" ] || cargo build --locked --quiet
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-"$VCMOCK" --listen 127.0.0.1:0 --cert-out "$WORK/cert.pem" >"$WORK/ready.json" 2>"$WORK/server.log" &
-SERVER_PID=$!
-for _ in $(seq 100); do [ -s "$WORK/ready.json" ] && break; sleep 0.1; done
-[ -s "$WORK/ready.json" ] || { echo "govmomi-e2e: no ready line" >&2; cat "$WORK/server.log" >&2; exit 1; }
-field() { python3 -c "import json,sys; print(json.load(open('$WORK/ready.json'))['$1'])"; }
+# shellcheck source=scripts/vcmock-server.sh
+. scripts/vcmock-server.sh
+vcmock_start govmomi-e2e
 status=0
-"$CACHE/bin/govmomi-e2e" -url "https://$(field address)/sdk" -ca "$(field certificate_path)" \
-  -user "$(field username)" -pass "$(field password)" "$@" || status=$?
-if [ "$status" -ne 0 ]; then echo "govmomi-e2e: server log:" >&2; tail -n 40 "$WORK/server.log" >&2; fi
-kill -TERM "$SERVER_PID"
-wait "$SERVER_PID"
-SERVER_PID=
-echo "govmomi-e2e: the server stopped cleanly"
+"$CACHE/bin/govmomi-e2e" -url "https://$(vcmock_field address)/sdk" -ca "$(vcmock_field certificate_path)" \
+  -user "$(vcmock_field username)" -pass "$(vcmock_field password)" "$@" || status=$?
+[ "$status" -eq 0 ] || vcmock_log_tail
+vcmock_stop
 exit "$status"

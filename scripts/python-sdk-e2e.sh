@@ -23,21 +23,9 @@ if ! "$VENV/bin/python" -c "import vmware.vapi, com.vmware.vcenter_client, reque
   echo "$SDK_VERSION" > "$VENV/.sdk-version"
 fi
 
-cargo build --locked --quiet
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-target/debug/vcmock --listen 127.0.0.1:0 --cert-out "$WORK/cert.pem" >"$WORK/ready.json" 2>"$WORK/server.log" &
-SERVER_PID=$!
-for _ in $(seq 100); do [ -s "$WORK/ready.json" ] && break; sleep 0.1; done
-[ -s "$WORK/ready.json" ] || { echo "python-sdk-e2e: no ready line" >&2; cat "$WORK/server.log" >&2; exit 1; }
-field() { python3 -c "import json,sys; print(json.load(open('$WORK/ready.json'))['$1'])"; }
-"$VENV/bin/python" scripts/sdk_e2e.py "$(field address)" "$(field certificate_path)" "$(field username)" "$(field password)"
-kill -TERM "$SERVER_PID"
-wait "$SERVER_PID"
-SERVER_PID=
-echo "python-sdk-e2e: the server stopped cleanly"
+# shellcheck source=scripts/vcmock-server.sh
+. scripts/vcmock-server.sh
+vcmock_start python-sdk-e2e
+"$VENV/bin/python" scripts/sdk_e2e.py "$(vcmock_field address)" "$(vcmock_field certificate_path)" \
+  "$(vcmock_field username)" "$(vcmock_field password)"
+vcmock_stop
