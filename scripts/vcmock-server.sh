@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the end-to-end scripts: builds vcmock (unless VCMOCK_BIN names a binary built
 # elsewhere), starts it on port 0, reads its JSON ready line, and stops it with SIGTERM,
 # expecting a clean exit. Sets WORK (a temporary directory removed on exit).
