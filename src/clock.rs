@@ -231,10 +231,37 @@ impl Stopwatch {
     }
 }
 
+/// Reads an instant a client gave (RFC 3339, any offset), in UTC; refuses one outside
+/// [`EARLIEST`]..=[`LATEST`], so that no stored time can overflow when it is rendered or
+/// compared. Every wire reads client times through this.
+pub fn parse_instant(text: &str) -> Result<OffsetDateTime, String> {
+    let t = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("'{text}' is not an RFC 3339 datetime ({e})"))?;
+    in_utc_range(t)
+        .ok_or_else(|| format!("'{text}' is outside the range times may take: {OutOfRange}"))
+}
+
+/// `t` in UTC when it lies within [`EARLIEST`]..=[`LATEST`].
+pub fn in_utc_range(t: OffsetDateTime) -> Option<OffsetDateTime> {
+    t.checked_to_offset(time::UtcOffset::UTC)
+        .filter(|t| (EARLIEST..=LATEST).contains(t))
+}
+
+/// `t` in UTC, held within time's representable range whatever its offset (renderers are
+/// total: no stored value can make them panic).
+pub fn utc(t: OffsetDateTime) -> OffsetDateTime {
+    t.checked_to_offset(time::UtcOffset::UTC)
+        .unwrap_or(if t.year() > 0 {
+            time::PrimitiveDateTime::MAX.assume_utc()
+        } else {
+            time::PrimitiveDateTime::MIN.assume_utc()
+        })
+}
+
 /// Renders an instant in UTC with milliseconds, `YYYY-MM-DDTHH:MM:SS.sssZ`, the form vAPI uses
 /// and the journal and fixtures write.
 pub fn format_millis(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
+    let t = utc(t);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
         t.year(),

@@ -114,7 +114,7 @@ pub async fn buffer(state: AppState, req: Request, next: Next) -> Response {
     let refuse = |fault: Fault| {
         if parts.uri.path().starts_with("/sdk") {
             let record = parts.extensions.get::<std::sync::Arc<crate::ops::Record>>();
-            crate::soap::refuse_body(record.map(|r| &**r), &fault)
+            crate::soap::answer_fault(record.map(|r| &**r), &fault)
         } else {
             ApiError(fault).into_response()
         }

@@ -80,6 +80,7 @@ fn build(admin: bool) -> Router {
         .merge(admin)
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(soap_panics))
         .layer(middleware::from_fn(body::buffer))
         .layer(middleware::from_fn(observe))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
@@ -99,14 +100,39 @@ async fn method_not_allowed(method: Method) -> ApiError {
     })
 }
 
-fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    let detail = err
-        .downcast_ref::<String>()
+/// What a panic said.
+fn panic_detail(err: &(dyn std::any::Any + Send)) -> String {
+    err.downcast_ref::<String>()
         .cloned()
         .or_else(|| err.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_else(|| "a handler panicked".into());
+        .unwrap_or_else(|| "a handler panicked".into())
+}
+
+fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic_detail(&*err);
     tracing::error!(%detail, "handler panicked");
     ApiError(Fault::Internal { detail }).into_response()
+}
+
+/// Answers a panic under `/sdk` as a SOAP fault: SOAP clients cannot read the vAPI body the
+/// outer panic layer gives.
+async fn soap_panics(req: Request, next: Next) -> Response {
+    use futures_util::FutureExt as _;
+    if !req.uri().path().starts_with("/sdk") {
+        return next.run(req).await;
+    }
+    let record = req.extensions().get::<Arc<Record>>().cloned();
+    match std::panic::AssertUnwindSafe(next.run(req))
+        .catch_unwind()
+        .await
+    {
+        Ok(resp) => resp,
+        Err(err) => {
+            let detail = panic_detail(&*err);
+            tracing::error!(%detail, "handler panicked");
+            crate::soap::answer_fault(record.as_deref(), &Fault::Internal { detail })
+        }
+    }
 }
 
 /// The `action` query parameter.

@@ -5,7 +5,6 @@
 //! wires), and writes its output as vim25 data objects.
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::model::guest_fs::{
     AttrUpdate, Family, FileInfo, FileType, ListEntry, ListPage, PosixAttrs, WindowsAttrs,
@@ -470,9 +469,9 @@ fn credentials(auth: &Element) -> Result<Credentials, Fault> {
 /// Reads an `xsd:dateTime`; one without a zone is taken as UTC.
 fn datetime(el: &Element, what: &str) -> Result<OffsetDateTime, Fault> {
     let t = el.trimmed();
-    OffsetDateTime::parse(t, &Rfc3339)
-        .or_else(|_| OffsetDateTime::parse(&format!("{t}Z"), &Rfc3339))
-        .map_err(|_| arg(format!("{what}: '{t}' is not an xsd:dateTime")))
+    crate::clock::parse_instant(t)
+        .or_else(|_| crate::clock::parse_instant(&format!("{t}Z")))
+        .map_err(|e| arg(format!("{what}: {e}")))
 }
 
 /// Reads `fileAttributes`, declared as the base `GuestFileAttributes`: the base itself (Ansible

@@ -102,9 +102,9 @@ fn config(state: &AppState, store: &store::Store) -> inventory::Config {
 }
 
 /// Answers a call that stopped before it reached an operation, noting the fault for the journal.
-/// A request whose body was refused before its envelope could be read (over the limit, or
-/// stalled), answered as a SOAP fault.
-pub(crate) fn refuse_body(record: Option<&Record>, f: &Fault) -> Response {
+/// A fault met outside any SOAP method (a body over the limit or stalled, a panic), answered as
+/// a SOAP fault.
+pub(crate) fn answer_fault(record: Option<&Record>, f: &Fault) -> Response {
     refuse(record, "soap.invalid", f)
 }
 

@@ -257,7 +257,7 @@ pub fn array_type(of: &str) -> String {
 
 /// `xsd:dateTime` as vCenter writes it: UTC with microseconds.
 pub fn datetime(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
+    let t = crate::clock::utc(t);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
         t.year(),

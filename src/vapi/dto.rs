@@ -4,7 +4,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::model::guest_fs::{
     self, AttrUpdate, Family, FileInfo, FileType, ListPage, PosixAttrs, WindowsAttrs,
@@ -20,8 +19,8 @@ pub fn datetime(t: OffsetDateTime) -> String {
 
 /// Parses an RFC 3339 datetime from a request.
 pub fn parse_datetime(field: &str, s: &str) -> Result<OffsetDateTime, Fault> {
-    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| Fault::InvalidInput {
-        detail: format!("{field}: '{s}' is not an RFC 3339 datetime ({e})"),
+    crate::clock::parse_instant(s).map_err(|e| Fault::InvalidInput {
+        detail: format!("{field}: {e}"),
     })
 }
 

@@ -251,6 +251,7 @@ fn fault_rows() -> Vec<Row> {
         row("windows attributes on a Linux guest", "ChangeFileAttributesInGuest", "vm-1001", r(), r#"<guestFilePath>/etc/hosts</guestFilePath><fileAttributes xsi:type="GuestWindowsFileAttributes"><hidden>true</hidden></fileAttributes>"#, "OperationNotSupportedByGuest", None),
         row("posix attributes on a Windows guest", "InitiateFileTransferToGuest", "vm-1002", win(), r#"<guestFilePath>C:\Temp\x.txt</guestFilePath><fileAttributes xsi:type="GuestPosixFileAttributes"><permissions>420</permissions></fileAttributes><fileSize>1</fileSize><overwrite>false</overwrite>"#, "OperationNotSupportedByGuest", None),
         row("a permission mode out of range", "ChangeFileAttributesInGuest", "vm-1001", r(), r#"<guestFilePath>/etc/hosts</guestFilePath><fileAttributes xsi:type="GuestPosixFileAttributes"><permissions>70000</permissions></fileAttributes>"#, "InvalidArgument", None),
+        row("a file time whose offset puts it past the year 9999", "ChangeFileAttributesInGuest", "vm-1001", r(), r#"<guestFilePath>/etc/hosts</guestFilePath><fileAttributes xsi:type="GuestPosixFileAttributes"><modificationTime>9999-12-31T23:59:59-23:59</modificationTime></fileAttributes>"#, "InvalidArgument", None),
         row("a VM argument of another type", "ListFilesInGuest", "vm-1001", r(), LIST_TMP, "InvalidArgument", Some(("invalidProperty", "vm"))),
     ]
 }

@@ -307,3 +307,45 @@ async fn guest_file_with_missing_duplicated_or_malformed_parameters_is_a_vapi_40
         }
     }
 }
+
+#[tokio::test]
+async fn a_file_time_outside_the_range_times_may_take_is_refused_and_nothing_panics_later() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    for t in [
+        "9999-12-31T23:59:59-23:59",
+        "0000-01-01T00:00:00+23:59",
+        "9999-06-01T00:00:00Z",
+    ] {
+        let r = app
+            .guest(
+                &sid,
+                "vm-1001",
+                "files?action=update",
+                json!({"credentials": root(), "path": "/etc/hosts", "file_attributes": {"last_modified": t}}),
+            )
+            .await;
+        assert_eq!(
+            (
+                r.status.as_u16(),
+                r.error_type().as_str(),
+                r.json()["messages"][0]["id"].as_str()
+            ),
+            (400, "INVALID_ARGUMENT", Some("vapi.invoke.input.invalid")),
+            "{t}: {}",
+            r.text()
+        );
+    }
+    let listing = app
+        .guest(
+            &sid,
+            "vm-1001",
+            "files?action=list",
+            json!({"credentials": root(), "path": "/etc"}),
+        )
+        .await;
+    assert_eq!(listing.status, StatusCode::OK);
+    let fixture = r#"{"format": "vcmock-fixture/v1", "vms": [{"id": "vm-1", "name": "a", "guest_family": "linux", "power_state": "POWERED_ON", "files": [{"path": "/a", "content": "x", "modified": "9999-12-31T23:59:59-23:59"}]}]}"#;
+    let e = vcmock::Fixture::from_json(fixture, "t.json").unwrap_err();
+    assert_eq!(e.location, "vms[0].files[0].modified", "{e}");
+}
