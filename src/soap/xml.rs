@@ -27,6 +27,9 @@ pub struct Bounds {
     pub max_depth: usize,
     /// Most elements accepted in one document.
     pub max_elements: usize,
+    /// Most attributes accepted on one element (vim25 needs a handful: `xsi:type`, `type`,
+    /// `versionId`, namespace declarations).
+    pub max_attributes: usize,
 }
 
 impl Default for Bounds {
@@ -34,6 +37,7 @@ impl Default for Bounds {
         Self {
             max_depth: 64,
             max_elements: 200_000,
+            max_attributes: 64,
         }
     }
 }
@@ -144,11 +148,31 @@ fn namespace(r: ResolveResult<'_>) -> Result<String, XmlError> {
     }
 }
 
-fn open(reader: &NsReader<&[u8]>, ns: String, start: &BytesStart<'_>) -> Result<Element, XmlError> {
+fn open(
+    reader: &NsReader<&[u8]>,
+    ns: String,
+    start: &BytesStart<'_>,
+    bounds: Bounds,
+) -> Result<Element, XmlError> {
     let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
     let mut attrs = Vec::new();
-    for a in start.attributes() {
+    // quick-xml's duplicate check compares each attribute with every earlier one (quadratic);
+    // the count is bounded first, and duplicates are found below in linear time.
+    let mut seen = std::collections::HashSet::new();
+    for (i, a) in start.attributes().with_checks(false).enumerate() {
+        if i >= bounds.max_attributes {
+            return Err(XmlError(format!(
+                "element '{name}' has more than {} attributes",
+                bounds.max_attributes
+            )));
+        }
         let a = a?;
+        if !seen.insert(a.key.as_ref().to_vec()) {
+            return Err(XmlError(format!(
+                "element '{name}' repeats the attribute '{}'",
+                String::from_utf8_lossy(a.key.as_ref())
+            )));
+        }
         let key = a.key.as_ref();
         if key == b"xmlns" || key.starts_with(b"xmlns:") {
             continue;
@@ -209,7 +233,7 @@ pub fn parse(input: &[u8], bounds: Bounds) -> Result<Element, XmlError> {
                         bounds.max_elements
                     )));
                 }
-                let el = open(&reader, ns?, &e)?;
+                let el = open(&reader, ns?, &e, bounds)?;
                 stack.push(el);
             }
             Event::Empty(e) => {
@@ -220,7 +244,7 @@ pub fn parse(input: &[u8], bounds: Bounds) -> Result<Element, XmlError> {
                         bounds.max_elements
                     )));
                 }
-                let el = open(&reader, ns?, &e)?;
+                let el = open(&reader, ns?, &e, bounds)?;
                 close(el, &mut stack)?;
             }
             Event::End(_) => {
@@ -435,6 +459,7 @@ mod tests {
         let small = Bounds {
             max_depth: 8,
             max_elements: 10,
+            ..Bounds::default()
         };
         assert!(
             parse(wide.as_bytes(), small)
@@ -442,6 +467,16 @@ mod tests {
                 .0
                 .contains("more than 10")
         );
+    }
+
+    #[test]
+    fn attributes_are_bounded_per_element_and_checked_for_repeats_in_linear_time() {
+        let many: String = (0..100_000).map(|i| format!(" a{i}=\"\"")).collect();
+        let e = p(&format!("<r{many}/>")).unwrap_err();
+        assert!(e.0.contains("more than 64 attributes"), "{e}");
+        let e = p(r#"<r a="1" b="2" a="3"/>"#).unwrap_err();
+        assert!(e.0.contains("repeats the attribute 'a'"), "{e}");
+        assert!(p(r#"<r a="1" b="2"/>"#).is_ok());
     }
 
     proptest::proptest! {
