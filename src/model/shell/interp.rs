@@ -20,8 +20,8 @@ use super::guestio::{self, AppendError, Want};
 use super::program::{self, Program};
 use super::syntax::{Command, Connector, Line, Param, Redir, RedirOp, Seg, Word};
 use super::{
-    CMD_NOT_FOUND_EXIT, Dialect, Env, Event, Guest, MAX_CAPTURE, MAX_DEPTH, MAX_OUTPUT, MAX_SCRIPT,
-    MAX_STEPS, MAX_WORDS, NOT_FOUND_EXIT, RUNAWAY_EXIT, cmd_parse, sh_parse,
+    CMD_NOT_FOUND_EXIT, Dialect, Env, Event, Guest, MAX_CAPTURE, MAX_DEPTH, MAX_HELD, MAX_OUTPUT,
+    MAX_SCRIPT, MAX_STEPS, MAX_WORDS, NOT_FOUND_EXIT, RUNAWAY_EXIT, cmd_parse, sh_parse,
 };
 use crate::model::fault::{Fault, FileReason};
 use crate::model::guest_fs::{
@@ -530,6 +530,9 @@ impl Runner {
                 Next::Run(cmd) => {
                     self.steps += 1;
                     self.run_command(&cmd, guest, user, now);
+                    if self.exit.is_none() && self.held_bytes() > MAX_HELD {
+                        self.runaway(guest, now, "its memory limit");
+                    }
                 }
                 Next::End if f.linger => self.wake = Wake::Never,
                 Next::End => {
@@ -558,6 +561,17 @@ impl Runner {
                 Next::Runaway => self.runaway(guest, now, "its word size limit"),
             },
         }
+    }
+
+    /// Bytes the process's shells hold in variables and parameters, nested shells included.
+    fn held_bytes(&self) -> usize {
+        self.frames
+            .iter()
+            .map(|f| match f {
+                Frame::Script(s) => s.vars.bytes() + s.args.iter().map(String::len).sum::<usize>(),
+                Frame::Program(_) => 0,
+            })
+            .sum()
     }
 
     /// Pops the top frame and hands `status` to the one below (or ends the process).

@@ -4,8 +4,8 @@
 //! is until the caller's clock passes its wake time.
 //!
 //! Every run is bounded: [`MAX_STEPS`] commands, [`MAX_DEPTH`] nested shells, [`MAX_OUTPUT`]
-//! bytes per redirection target, [`MAX_WORDS`] bytes of expanded words per command and
-//! [`MAX_SCRIPT`] bytes of script. A run that passes a bound ends with [`RUNAWAY_EXIT`].
+//! bytes per redirection target, [`MAX_WORDS`] bytes of expanded words per command,
+//! [`MAX_HELD`] bytes of variables and [`MAX_SCRIPT`] bytes of script. A run that passes a bound ends with [`RUNAWAY_EXIT`].
 
 mod builtins;
 mod cmd_builtins;
@@ -42,6 +42,8 @@ pub const MAX_CAPTURE: usize = 64 << 10;
 pub const MAX_SCRIPT: usize = 256 << 10;
 /// Most bytes one command's words expand to.
 pub const MAX_WORDS: usize = 1 << 20;
+/// Most bytes one process's shells hold in variables and parameters together.
+pub const MAX_HELD: usize = 4 * MAX_WORDS;
 /// The exit code of a process stopped for passing a bound (as if killed by `SIGKILL`).
 pub const RUNAWAY_EXIT: i32 = 137;
 /// The status of a command the shell cannot find (`sh`).

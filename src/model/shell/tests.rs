@@ -700,6 +700,29 @@ fn a_shutdown_stops_the_run_right_after_it() {
 }
 
 #[test]
+fn a_process_whose_variables_pass_the_memory_bound_is_stopped_before_it_grows_further() {
+    let mut g = TestGuest::linux();
+    // 256 KiB per copy: sixteen copies reach the bound, so the seventeenth is never made.
+    let mut script = format!("a={}{}", "x".repeat(256), "; a=$a$a".repeat(10));
+    for i in 0..64 {
+        script.push_str(&format!("; b{i}=$a"));
+    }
+    script.push_str("; echo never");
+    let done = sh(&mut g, &alice(), &script);
+    assert_eq!(done.code, RUNAWAY_EXIT);
+    assert!(done.err.contains("memory limit"), "{}", done.err);
+    assert!(!done.out.contains("never"));
+
+    let within = format!(
+        "a={}{}; b=$a; c=$a; echo ok",
+        "x".repeat(256),
+        "; a=$a$a".repeat(10)
+    );
+    let done = sh(&mut g, &alice(), &within);
+    assert_eq!((done.code, done.out.as_str()), (0, "ok\n"), "{}", done.err);
+}
+
+#[test]
 fn runaway_scripts_end_with_the_documented_exit_code() {
     let mut g = TestGuest::linux();
     let steps = "true;".repeat(MAX_STEPS as usize + 1);
