@@ -397,8 +397,10 @@ impl GuestFs {
 
     /// Writes a whole file (upload completion, fixtures, admin): replaces any existing file, whose
     /// attributes are not preserved. Permission and existence checks are the caller's
-    /// ([`GuestFs::check_upload`]); space is checked again here.
+    /// ([`GuestFs::check_upload`]); space is checked again here. Links among `path`'s
+    /// directories are followed, as the checks followed them.
     pub fn write(&mut self, path: &GuestPath, blob: Blob, meta: Meta) -> Result<(), Fault> {
+        let path = &self.real_path_ignoring_permissions(path);
         let parent = path
             .parent()
             .ok_or_else(|| Fault::invalid(FileReason::NotAFile, path.display()))?;

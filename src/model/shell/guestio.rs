@@ -323,6 +323,8 @@ pub fn write_file(
             // A dangling link creates its target, as a shell does; otherwise the path itself.
             let target = dangling_target(fs, path, user).unwrap_or_else(|| path.clone());
             fs.check_upload(&target, user, blob.len(), false, None)?;
+            // Later writes (appends to an open redirection) go to where the file really is.
+            let target = fs.real_path_ignoring_permissions(&target);
             let mode = match family {
                 Family::Linux => mode,
                 Family::Windows => 0o644,

@@ -992,3 +992,23 @@ fn windows_builtins_act_with_the_callers_rights() {
     let done = cmd(&mut g, &bob(), "/c shutdown /s /t 0");
     assert_eq!(done.code, 5);
 }
+
+#[test]
+fn a_redirection_through_a_directory_link_creates_the_file_in_the_linked_directory() {
+    let mut g = TestGuest::linux();
+    g.fs.insert_ignoring_permissions(
+        &lp("/tmp/real"),
+        NodeKind::Dir(BTreeMap::new()),
+        meta(0, 0o777),
+    )
+    .unwrap();
+    g.fs.insert_ignoring_permissions(
+        &lp("/tmp/link"),
+        NodeKind::Symlink("/tmp/real".into()),
+        meta(0, 0o777),
+    )
+    .unwrap();
+    let done = sh(&mut g, &alice(), "echo hi > /tmp/link/new");
+    assert_eq!(done.code, 0, "{}", done.err);
+    assert_eq!(g.text("/tmp/real/new").as_deref(), Some("hi\n"));
+}
