@@ -445,8 +445,11 @@ impl Vcenter {
 
     // ----------------------------------------------------------------- guest operations
 
-    /// Runs a guest operation after vCenter's common checks, in its order: VM exists, VM on,
-    /// Tools running, Tools able, guest credentials, vCenter privilege, VM busy.
+    /// Runs a guest operation after vCenter's common checks, in its order: VM exists, vCenter
+    /// privilege on it, VM on, Tools running, Tools able, guest credentials, VM busy.
+    ///
+    /// The privilege comes before anything the guest answers, as vCenter's authorization
+    /// layer runs before the method, so a user without it learns nothing about guest accounts.
     pub fn guest<R>(
         &self,
         caller: &VcUser,
@@ -459,6 +462,7 @@ impl Vcenter {
             .vms
             .get_mut(id)
             .ok_or_else(|| Fault::VmNotFound { vm: id.to_owned() })?;
+        Self::require(caller, privilege)?;
         if vm.power != PowerState::PoweredOn {
             return Err(Fault::VmNotRunning { vm: id.to_owned() });
         }
@@ -472,7 +476,6 @@ impl Vcenter {
             return Err(Fault::GuestOpsDisabled { vm: id.to_owned() });
         }
         let user = Self::guest_login(&vm, creds)?;
-        Self::require(caller, privilege)?;
         if vm.busy {
             return Err(Fault::GuestBusy { vm: id.to_owned() });
         }

@@ -622,6 +622,13 @@ async fn create_checks_the_program_before_the_working_directory_after_the_common
     let table: Vec<(&str, &str, Value, Value, &str)> = vec![
         (
             "vm-1003",
+            &ro,
+            creds("root", "wrong"),
+            bad.clone(),
+            "UNAUTHORIZED",
+        ),
+        (
+            "vm-1003",
             &sid,
             creds("root", "wrong"),
             bad.clone(),
@@ -629,12 +636,11 @@ async fn create_checks_the_program_before_the_working_directory_after_the_common
         ),
         (
             "vm-1001",
-            &ro,
+            &sid,
             creds("root", "wrong"),
             bad.clone(),
             "UNAUTHENTICATED",
         ),
-        ("vm-1001", &ro, root(), bad.clone(), "UNAUTHORIZED"),
         ("vm-1001", &sid, root(), bad.clone(), "INVALID_ARGUMENT"),
         (
             "vm-1001",

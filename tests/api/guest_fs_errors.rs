@@ -804,6 +804,8 @@ async fn the_common_checks_run_in_vcenters_order() {
     let ro = app.login_as(READONLY).await;
     // (vm, session, guest credentials, expected error type): each row breaks every later check too.
     let table: Vec<(&str, &str, Value, &str)> = vec![
+        ("vm-9999", &ro, creds("root", "wrong"), "NOT_FOUND"),
+        ("vm-1003", &ro, creds("root", "wrong"), "UNAUTHORIZED"),
         (
             "vm-1003",
             &sid,
@@ -817,23 +819,35 @@ async fn the_common_checks_run_in_vcenters_order() {
             "SERVICE_UNAVAILABLE",
         ),
         ("vm-1006", &sid, creds("root", "wrong"), "UNSUPPORTED"),
-        ("vm-1001", &ro, creds("root", "wrong"), "UNAUTHENTICATED"),
-        ("vm-1003", &ro, root(), "NOT_ALLOWED_IN_CURRENT_STATE"),
+        ("vm-1001", &sid, creds("root", "wrong"), "UNAUTHENTICATED"),
+        ("vm-1001", &ro, creds("root", "wrong"), "UNAUTHORIZED"),
     ];
     app.mock.vm("vm-1001").set_busy(true).unwrap();
     for (vm, s, c, expected) in table {
         let r = call(&app, s, Op::FilesList, vm, c, json!({})).await;
         assert_eq!(r.error_type(), expected, "{vm}");
     }
-    let r = call(&app, &ro, Op::FilesList, "vm-1001", root(), json!({})).await;
-    assert_eq!(
-        r.error_type(),
-        "UNAUTHORIZED",
-        "privilege is checked before busy"
-    );
     let r = call(&app, &sid, Op::FilesList, "vm-1001", root(), json!({})).await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(r.error_type(), "RESOURCE_BUSY");
+}
+
+#[tokio::test]
+async fn a_user_without_the_guest_privilege_learns_nothing_about_guest_passwords() {
+    let app = server().await;
+    let ro = app.login_as(READONLY).await;
+    let wrong = call(
+        &app,
+        &ro,
+        Op::FilesList,
+        "vm-1001",
+        creds("root", "wrong"),
+        json!({}),
+    )
+    .await;
+    let right = call(&app, &ro, Op::FilesList, "vm-1001", root(), json!({})).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert_eq!((wrong.status, wrong.json()), (right.status, right.json()));
 }
 
 #[tokio::test]

@@ -439,11 +439,19 @@ async fn create_checks_run_in_vcenters_order() {
             "UNSUPPORTED",
         ),
         (
-            "guest credentials before the privilege",
-            "vm-1001",
+            "the privilege before the power state and credentials",
+            "vm-1003",
             "readonly",
             bad(),
             download_spec("/etc/hosts"),
+            "UNAUTHORIZED",
+        ),
+        (
+            "guest credentials before the path",
+            "vm-1001",
+            "admin",
+            bad(),
+            download_spec("/none"),
             "UNAUTHENTICATED",
         ),
         (
