@@ -10,40 +10,71 @@ use crate::model::{Credentials, Fault};
 
 /// A `match_pattern` filter. vCenter documents Perl-compatible expressions; vcmock uses Rust's
 /// `regex` (no look-around or back-references), searched anywhere in the name. No pattern matches
-/// everything without a regex; compiled patterns are cached, since clients repeat them.
+/// everything without a regex.
+///
+/// Compiled patterns are cached, since clients repeat them, but only small ones: the cache is
+/// bounded by what its programs hold, not by the length of their text, as a short pattern such
+/// as `\w{200}` compiles to megabytes.
 #[derive(Debug, Clone, Default)]
 pub struct NameFilter(Option<regex::Regex>);
+
+/// Most patterns the cache keeps; past it the cache starts again.
+const CACHED_PATTERNS: usize = 256;
+/// Largest compiled program (and lazy-DFA cache) a cached pattern may have.
+const CACHED_PROGRAM: usize = 256 << 10;
+/// Largest compiled program any pattern may have; it is compiled for its request only.
+const LARGEST_PROGRAM: usize = 4 << 20;
 
 impl NameFilter {
     /// The filter for `pattern` (`None`: everything), compiled or taken from the cache.
     pub fn new(pattern: Option<&str>) -> Result<Self, Fault> {
-        static CACHE: OnceLock<Mutex<HashMap<String, regex::Regex>>> = OnceLock::new();
         let Some(pattern) = pattern else {
             return Ok(Self(None));
         };
-        let cache = CACHE.get_or_init(Default::default);
-        let lock = || cache.lock().unwrap_or_else(PoisonError::into_inner);
+        let lock = || cache().lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(re) = lock().get(pattern) {
             return Ok(Self(Some(re.clone())));
         }
-        let re = regex::Regex::new(pattern).map_err(|e| Fault::InvalidInput {
+        let refused = |e: regex::Error| Fault::InvalidInput {
             detail: format!("filter.match_pattern: {e}"),
-        })?;
-        // The cache holds at most 256 patterns of at most 1 KiB each.
-        if pattern.len() <= 1024 {
-            let mut cache = lock();
-            if cache.len() >= 256 {
-                cache.clear();
+        };
+        match compile(pattern, CACHED_PROGRAM) {
+            Ok(re) => {
+                if pattern.len() <= 1024 {
+                    let mut cache = lock();
+                    if cache.len() >= CACHED_PATTERNS {
+                        cache.clear();
+                    }
+                    cache.insert(pattern.to_owned(), re.clone());
+                }
+                Ok(Self(Some(re)))
             }
-            cache.insert(pattern.to_owned(), re.clone());
+            Err(regex::Error::CompiledTooBig(_)) => compile(pattern, LARGEST_PROGRAM)
+                .map(|re| Self(Some(re)))
+                .map_err(refused),
+            Err(e) => Err(refused(e)),
         }
-        Ok(Self(Some(re)))
     }
 
     /// Whether `name` passes the filter.
     pub fn matches(&self, name: &str) -> bool {
         self.0.as_ref().is_none_or(|re| re.is_match(name))
     }
+}
+
+/// The compiled patterns, shared by every server in the process (compiling is a pure function
+/// of the pattern).
+fn cache() -> &'static Mutex<HashMap<String, regex::Regex>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, regex::Regex>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// `pattern` compiled within `limit` bytes of program and of lazy-DFA cache.
+fn compile(pattern: &str, limit: usize) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(limit)
+        .dfa_size_limit(limit)
+        .build()
 }
 
 /// The inputs `createTemporary` takes, for files and directories alike.
@@ -259,5 +290,44 @@ impl Operation for Update {
             &self.path,
             &self.attributes,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cached(pattern: &str) -> bool {
+        cache()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(pattern)
+    }
+
+    #[test]
+    fn small_patterns_are_cached_and_large_ones_are_compiled_for_their_request_only() {
+        let small = NameFilter::new(Some(r"^report-\d+\.csv$")).unwrap();
+        assert!(small.matches("report-7.csv") && !small.matches("report.csv"));
+        assert!(cached(r"^report-\d+\.csv$"));
+
+        // Unicode word classes compile to far more than their text suggests.
+        let large = NameFilter::new(Some(r"^\w{20}$")).unwrap();
+        assert!(large.matches(&"é".repeat(20)) && !large.matches("short"));
+        assert!(!cached(r"^\w{20}$"), "kept out of the cache");
+    }
+
+    #[test]
+    fn a_pattern_past_the_largest_program_is_invalid_input() {
+        let err = NameFilter::new(Some(r"\w{200}(x{256})?")).unwrap_err();
+        let Fault::InvalidInput { detail } = err else {
+            panic!("{err:?}");
+        };
+        assert!(detail.starts_with("filter.match_pattern: "), "{detail}");
+        assert!(detail.contains(&LARGEST_PROGRAM.to_string()), "{detail}");
+    }
+
+    #[test]
+    fn no_pattern_matches_every_name() {
+        assert!(NameFilter::new(None).unwrap().matches(""));
     }
 }
