@@ -525,6 +525,23 @@ impl Vcenter {
         Ok(path)
     }
 
+    /// [`Vcenter::free_path`] for an operation that removes or moves what `raw` names: a path
+    /// ending in `.` or `..` is refused where the guest refuses it, instead of folding onto the
+    /// directory it stands in.
+    fn removable_path(
+        vm: &VirtualMachine,
+        raw: &str,
+        transfers: &TransferTable,
+    ) -> Result<GuestPath, Fault> {
+        if GuestPath::ends_in_dot(vm.family(), raw) {
+            return Err(Fault::InvalidPath {
+                path: raw.to_owned(),
+                why: "a path ending in '.' or '..' cannot be removed or moved",
+            });
+        }
+        Self::free_path(vm, raw, transfers)
+    }
+
     /// The default directory for temporary files: `/tmp`, or the user's `%TEMP%` on Windows.
     fn temp_dir(vm: &VirtualMachine, user: &GuestUser) -> Result<GuestPath, Fault> {
         let raw = match (&user.temp_dir, vm.family()) {
@@ -664,7 +681,7 @@ impl Vcenter {
             creds,
             inventory::GUEST_MODIFY,
             |vm, user, transfers| {
-                let path = Self::free_path(vm, path, transfers)?;
+                let path = Self::removable_path(vm, path, transfers)?;
                 vm.fs.delete_file(&path, user)
             },
         )
@@ -686,8 +703,8 @@ impl Vcenter {
             creds,
             inventory::GUEST_MODIFY,
             |vm, user, transfers| {
-                let from = Self::free_path(vm, from, transfers)?;
-                let to = Self::free_path(vm, to, transfers)?;
+                let from = Self::removable_path(vm, from, transfers)?;
+                let to = Self::removable_path(vm, to, transfers)?;
                 vm.fs.move_file(&from, &to, user, overwrite)
             },
         )
@@ -751,7 +768,7 @@ impl Vcenter {
             creds,
             inventory::GUEST_MODIFY,
             |vm, user, transfers| {
-                let path = Self::free_path(vm, path, transfers)?;
+                let path = Self::removable_path(vm, path, transfers)?;
                 vm.fs.rmdir(&path, user, recursive)
             },
         )
@@ -772,8 +789,8 @@ impl Vcenter {
             creds,
             inventory::GUEST_MODIFY,
             |vm, user, transfers| {
-                let from = Self::free_path(vm, from, transfers)?;
-                let to = Self::free_path(vm, to, transfers)?;
+                let from = Self::removable_path(vm, from, transfers)?;
+                let to = Self::removable_path(vm, to, transfers)?;
                 vm.fs.move_dir(&from, &to, user)
             },
         )

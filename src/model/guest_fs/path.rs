@@ -119,6 +119,16 @@ impl GuestPath {
         })
     }
 
+    /// Whether `raw` names `.` or `..` as its last component on a guest that refuses to
+    /// remove or move them (Linux: `rmdir("/tmp/.")` is `EINVAL`). Windows folds them first.
+    pub fn ends_in_dot(family: Family, raw: &str) -> bool {
+        family == Family::Linux
+            && matches!(
+                raw.trim_end_matches('/').rsplit('/').next(),
+                Some("." | "..")
+            )
+    }
+
     /// Roughly how many bytes the path takes in memory: its names and what holding each
     /// costs.
     pub fn footprint(&self) -> usize {

@@ -170,3 +170,80 @@ async fn windows_refuses_the_names_windows_forbids() {
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{path:?}: {}", r.text());
     }
 }
+
+#[tokio::test]
+async fn a_linux_path_ending_in_a_dot_is_never_removed_or_moved_as_its_directory() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    let before = listing(&app, &sid, "vm-1001").await;
+    let cases: &[(&str, Value)] = &[
+        (
+            "directories?action=delete",
+            json!({"path": "/tmp/.", "recursive": true}),
+        ),
+        (
+            "directories?action=delete",
+            json!({"path": "/tmp/cache/..", "recursive": true}),
+        ),
+        (
+            "directories?action=delete",
+            json!({"path": "/etc/./", "recursive": true}),
+        ),
+        (
+            "directories?action=move",
+            json!({"path": "/tmp/.", "new_path": "/gone"}),
+        ),
+        (
+            "directories?action=move",
+            json!({"path": "/etc/cron.d", "new_path": "/tmp/.."}),
+        ),
+        (
+            "files?action=move",
+            json!({"path": "/etc/hosts/..", "new_path": "/gone"}),
+        ),
+        ("files/%2Fetc%2Fcron.d%2F..?action=delete", json!({})),
+    ];
+    for (tail, args) in cases {
+        let mut body = args.clone();
+        body["credentials"] = root();
+        let r = app.guest(&sid, "vm-1001", tail, body).await;
+        assert_eq!(
+            (r.status.as_u16(), r.error_type()),
+            (400, "INVALID_ARGUMENT".to_owned()),
+            "{tail} {args}: {}",
+            r.text()
+        );
+        assert_eq!(r.json()["messages"][0]["id"], "vcmock.guest.path.invalid");
+    }
+    assert_eq!(
+        listing(&app, &sid, "vm-1001").await,
+        before,
+        "nothing moved"
+    );
+}
+
+#[tokio::test]
+async fn a_windows_path_ending_in_a_dot_names_its_directory_as_windows_folds_it() {
+    let app = TestApp::spawn().await;
+    let sid = app.login().await;
+    let dir = "C:\\Users\\Administrator\\AppData\\Local\\Temp\\scratch";
+    let made = app
+        .guest(
+            &sid,
+            "vm-1002",
+            "directories?action=create",
+            json!({"credentials": win_admin(), "path": dir}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::NO_CONTENT, "{}", made.text());
+    let r = app
+        .guest(
+            &sid,
+            "vm-1002",
+            "directories?action=delete",
+            json!({"credentials": win_admin(), "path": format!("{dir}\\.")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    assert!(!app.mock.vm("vm-1002").exists(dir).unwrap());
+}
