@@ -452,15 +452,22 @@ pub fn decode(v: &Value) -> Value {
             }
         }
         Value::Array(items) => {
-            let entries: Option<Map<String, Value>> = items
+            // Decide by shape first, so that every value is decoded once: decoding and then
+            // starting again would double the work at every level of nesting.
+            let entries: Option<Vec<(&str, &Value)>> = items
                 .iter()
                 .map(|i| {
                     let e = i.get("STRUCTURE")?.get("map-entry")?;
-                    Some((e.get("key")?.as_str()?.to_owned(), decode(e.get("value")?)))
+                    Some((e.get("key")?.as_str()?, e.get("value")?))
                 })
                 .collect();
             match entries {
-                Some(m) if !items.is_empty() => Value::Object(m),
+                Some(entries) if !items.is_empty() => Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), decode(v)))
+                        .collect::<Map<String, Value>>(),
+                ),
                 _ => Value::Array(items.iter().map(decode).collect()),
             }
         }
@@ -515,6 +522,34 @@ mod tests {
                 "vm": "vm-42"
             })
         );
+    }
+
+    #[test]
+    fn decoding_nested_almost_maps_visits_each_value_once() {
+        // Each level is an array whose first item is a map entry and whose second is not: it
+        // decodes as an array, and the entry's value must not be decoded twice (which was
+        // 2^100 work here).
+        let mut v = json!(1);
+        for _ in 0..100 {
+            v = json!([{"STRUCTURE": {"map-entry": {"key": "k", "value": v}}}, 1]);
+        }
+        let mut out = decode(&v);
+        for _ in 0..100 {
+            let inner = out[0]["value"].take();
+            assert_eq!(out[0]["key"], "k");
+            assert_eq!(out[1], 1);
+            out = inner;
+        }
+        assert_eq!(out, 1);
+    }
+
+    #[test]
+    fn decoding_an_array_of_map_entries_gives_an_object() {
+        let v = json!([
+            {"STRUCTURE": {"map-entry": {"key": "a", "value": {"OPTIONAL": 1}}}},
+            {"STRUCTURE": {"map-entry": {"key": "b", "value": "x"}}}
+        ]);
+        assert_eq!(decode(&v), json!({"a": 1, "b": "x"}));
     }
 
     #[test]
