@@ -59,11 +59,6 @@ impl Blob {
         self.len() == 0
     }
 
-    /// The pattern byte at `offset` (for [`Blob::Pattern`]): printable, line-broken text.
-    pub fn pattern_byte(offset: u64) -> u8 {
-        PATTERN_LINE[(offset % PATTERN_LINE.len() as u64) as usize]
-    }
-
     /// Fills `buf` with the pattern bytes starting at `offset`.
     pub fn fill_pattern(offset: u64, buf: &mut [u8]) {
         let mut done = 0;
@@ -93,6 +88,28 @@ impl Blob {
         block.slice(start..start + len.min(PATTERN_CHUNK_MAX))
     }
 
+    /// At most `max` bytes from the start, reading no more than that (a spilled file is read
+    /// only as far as needed).
+    pub fn prefix(&self, max: usize) -> std::io::Result<Vec<u8>> {
+        let want = usize::try_from(self.len()).unwrap_or(usize::MAX).min(max);
+        match self {
+            Self::Bytes(b) => Ok(b[..want].to_vec()),
+            Self::Pattern { .. } => {
+                let mut v = vec![0; want];
+                Self::fill_pattern(0, &mut v);
+                Ok(v)
+            }
+            Self::Spilled(f) => {
+                use std::io::Read;
+                let mut v = Vec::with_capacity(want);
+                std::fs::File::open(&f.path)?
+                    .take(want as u64)
+                    .read_to_end(&mut v)?;
+                Ok(v)
+            }
+        }
+    }
+
     /// The whole content in memory, for small blobs (snapshots, the library's `read_file`):
     /// content over [`IN_MEMORY_MAX`] is refused rather than allocated.
     pub fn to_vec(&self) -> std::io::Result<Vec<u8>> {
@@ -113,6 +130,33 @@ impl Blob {
                 Ok(v)
             }
             Self::Spilled(f) => std::fs::read(&f.path),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_is_the_first_bytes_of_every_kind_of_content() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, b"spilled bytes").unwrap();
+        let spilled = Blob::Spilled(Arc::new(SpilledFile {
+            path: file.into_temp_path(),
+            len: 13,
+        }));
+        let blobs = [
+            (
+                Blob::Bytes(Bytes::from_static(b"memory bytes")),
+                &b"memory"[..],
+            ),
+            (Blob::Pattern { len: 100 }, &PATTERN_LINE[..6]),
+            (spilled, &b"spille"[..]),
+        ];
+        for (blob, first) in &blobs {
+            assert_eq!(blob.prefix(6).unwrap(), *first);
+            assert_eq!(blob.prefix(1 << 30).unwrap().len() as u64, blob.len());
         }
     }
 }

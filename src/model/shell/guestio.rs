@@ -240,22 +240,9 @@ pub fn message(family: Family, fault: &Fault) -> &'static str {
     }
 }
 
-/// At most `max` bytes from the start of `blob`.
+/// At most `max` bytes from the start of `blob` (none if its spill file cannot be read).
 pub fn prefix(blob: &Blob, max: usize) -> Vec<u8> {
-    let want = usize::try_from(blob.len()).unwrap_or(usize::MAX).min(max);
-    match blob {
-        Blob::Bytes(b) => b[..want.min(b.len())].to_vec(),
-        Blob::Pattern { .. } => {
-            let mut v = vec![0; want];
-            Blob::fill_pattern(0, &mut v);
-            v
-        }
-        Blob::Spilled(_) => {
-            let mut v = blob.to_vec().unwrap_or_default();
-            v.truncate(want);
-            v
-        }
-    }
+    blob.prefix(max).unwrap_or_default()
 }
 
 /// Reads at most `max` bytes of the file at `path` for `user` (links followed).

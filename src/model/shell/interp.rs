@@ -21,7 +21,7 @@ use super::program::{self, Program};
 use super::syntax::{Command, Connector, Line, Param, Redir, RedirOp, Seg, Word};
 use super::{
     CMD_NOT_FOUND_EXIT, Dialect, Env, Event, Guest, MAX_CAPTURE, MAX_DEPTH, MAX_HELD, MAX_OUTPUT,
-    MAX_SCRIPT, MAX_STEPS, MAX_WORDS, NOT_FOUND_EXIT, RUNAWAY_EXIT, cmd_parse, sh_parse,
+    MAX_SCRIPT, MAX_STEPS, MAX_WORDS, MAX_WORK, NOT_FOUND_EXIT, RUNAWAY_EXIT, cmd_parse, sh_parse,
 };
 use crate::model::fault::{Fault, FileReason};
 use crate::model::guest_fs::{
@@ -87,6 +87,9 @@ struct Io {
     opened: Vec<Opened>,
     captured: [Vec<u8>; 2],
     total: u64,
+    /// Bytes the process's commands have produced or read in, wherever they went
+    /// ([`MAX_WORK`] in all).
+    work: u64,
 }
 
 enum WriteFail {
@@ -532,6 +535,8 @@ impl Runner {
                     self.run_command(&cmd, guest, user, now);
                     if self.exit.is_none() && self.held_bytes() > MAX_HELD {
                         self.runaway(guest, now, "its memory limit");
+                    } else if self.exit.is_none() && self.io.work > MAX_WORK {
+                        self.runaway(guest, now, "its work limit");
                     }
                 }
                 Next::End if f.linger => self.wake = Wake::Never,
@@ -1099,6 +1104,7 @@ fn redirect(
                 let path = guestio::resolve(&f.cwd, &t).map_err(|e| fail(&t, &e))?;
                 let data = guestio::read(guest.fs, &path, user, MAX_OUTPUT as usize)
                     .map_err(|e| fail(&t, &e))?;
+                io.work += data.len() as u64;
                 In::Data(Arc::from(data))
             };
             if r.fd == 0 {
@@ -1203,6 +1209,7 @@ fn run_builtin(
             };
             (flow, ctx.out, ctx.err)
         };
+        io.work += (out.len() + err.len()) as u64;
         for (target, bytes) in [(fds.out, &out), (fds.err, &err)] {
             match io.write(guest.fs, target, bytes, now) {
                 Ok(()) => {}

@@ -5,7 +5,8 @@
 //!
 //! Every run is bounded: [`MAX_STEPS`] commands, [`MAX_DEPTH`] nested shells, [`MAX_OUTPUT`]
 //! bytes per redirection target, [`MAX_WORDS`] bytes of expanded words per command,
-//! [`MAX_HELD`] bytes of variables and [`MAX_SCRIPT`] bytes of script. A run that passes a bound ends with [`RUNAWAY_EXIT`].
+//! [`MAX_HELD`] bytes of variables, [`MAX_WORK`] bytes produced or read in and [`MAX_SCRIPT`]
+//! bytes of script. A run that passes a bound ends with [`RUNAWAY_EXIT`].
 
 mod builtins;
 mod cmd_builtins;
@@ -44,6 +45,9 @@ pub const MAX_SCRIPT: usize = 256 << 10;
 pub const MAX_WORDS: usize = 1 << 20;
 /// Most bytes one process's shells hold in variables and parameters together.
 pub const MAX_HELD: usize = 4 * MAX_WORDS;
+/// Most bytes one process's commands produce or read in, wherever they go (`/dev/null`
+/// included): the bound on the work one request can make a guest do.
+pub const MAX_WORK: u64 = 256 << 20;
 /// The exit code of a process stopped for passing a bound (as if killed by `SIGKILL`).
 pub const RUNAWAY_EXIT: i32 = 137;
 /// The status of a command the shell cannot find (`sh`).

@@ -1012,3 +1012,27 @@ fn a_redirection_through_a_directory_link_creates_the_file_in_the_linked_directo
     assert_eq!(done.code, 0, "{}", done.err);
     assert_eq!(g.text("/tmp/real/new").as_deref(), Some("hi\n"));
 }
+
+#[test]
+fn a_process_that_reads_and_discards_more_than_its_work_bound_is_stopped() {
+    let mut g = TestGuest::linux();
+    g.fs.insert_ignoring_permissions(
+        &lp("/tmp/big"),
+        NodeKind::File(Blob::Pattern { len: MAX_OUTPUT }),
+        meta(0, 0o644),
+    )
+    .unwrap();
+    let rounds = MAX_WORK / MAX_OUTPUT + 1;
+    let script = format!(
+        "{}echo never",
+        "cat /tmp/big > /dev/null; ".repeat(rounds as usize)
+    );
+    let done = sh(&mut g, &alice(), &script);
+    assert_eq!(done.code, RUNAWAY_EXIT);
+    assert!(done.err.contains("work limit"), "{}", done.err);
+    assert!(!done.out.contains("never"));
+
+    let within = "cat /tmp/big > /dev/null; cat /tmp/big > /dev/null; echo ok";
+    let done = sh(&mut g, &alice(), within);
+    assert_eq!((done.code, done.out.as_str()), (0, "ok\n"), "{}", done.err);
+}
