@@ -261,16 +261,29 @@ pub fn utc(t: OffsetDateTime) -> OffsetDateTime {
 /// Renders an instant in UTC with milliseconds, `YYYY-MM-DDTHH:MM:SS.sssZ`, the form vAPI uses
 /// and the journal and fixtures write.
 pub fn format_millis(t: OffsetDateTime) -> String {
+    format_fraction(t, 3)
+}
+
+/// `t` in UTC as RFC 3339 with microseconds and `Z`, as vim25 writes `xsd:dateTime`.
+pub fn format_micros(t: OffsetDateTime) -> String {
+    format_fraction(t, 6)
+}
+
+/// `t` in UTC as RFC 3339 with its fraction of a second in `digits` (3 or 6) digits.
+fn format_fraction(t: OffsetDateTime, digits: usize) -> String {
     let t = utc(t);
+    let fraction = match digits {
+        3 => u32::from(t.millisecond()),
+        _ => t.microsecond(),
+    };
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{fraction:0digits$}Z",
         t.year(),
         u8::from(t.month()),
         t.day(),
         t.hour(),
         t.minute(),
         t.second(),
-        t.millisecond()
     )
 }
 

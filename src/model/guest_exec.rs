@@ -354,36 +354,6 @@ impl Vcenter {
         }
         Ok(())
     }
-
-    /// `ShutdownGuest` (SOAP) and `Power.shutdown`.
-    pub fn guest_shutdown(
-        &self,
-        caller: &VcUser,
-        id: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), Fault> {
-        self.guest_power(caller, id, GuestPowerOp::Shutdown, now)
-    }
-
-    /// `RebootGuest` (SOAP) and `Power.reboot`.
-    pub fn guest_reboot(
-        &self,
-        caller: &VcUser,
-        id: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), Fault> {
-        self.guest_power(caller, id, GuestPowerOp::Reboot, now)
-    }
-
-    /// `StandbyGuest` (SOAP) and `Power.standby`.
-    pub fn guest_standby(
-        &self,
-        caller: &VcUser,
-        id: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), Fault> {
-        self.guest_power(caller, id, GuestPowerOp::Standby, now)
-    }
 }
 
 /// A process as the admin API reports it: its information, whether it runs and until when it

@@ -92,28 +92,17 @@ impl RawPath {
 
 fn linux_users() -> [GuestUser; 2] {
     let user = |name: &str, uid| GuestUser {
-        name: name.into(),
         password: format!("{name}pw"),
-        uid,
-        gid: uid,
-        groups: vec![],
-        admin: false,
-        interactive: false,
-        temp_dir: None,
+        ..GuestUser::plain(name, uid)
     };
     [user("root", 0), user("alice", 1000)]
 }
 
 fn windows_users() -> [GuestUser; 2] {
     let user = |name: &str, uid, admin| GuestUser {
-        name: name.into(),
         password: format!("{name}pw"),
-        uid,
-        gid: uid,
-        groups: vec![],
         admin,
-        interactive: false,
-        temp_dir: None,
+        ..GuestUser::plain(name, uid)
     };
     [user("Administrator", 500, true), user("bob", 1000, false)]
 }
@@ -385,12 +374,9 @@ fn guest(id: &str, family: Family, users: &[(&str, u32)]) -> super::VirtualMachi
         .iter()
         .map(|&(name, uid)| {
             let user = GuestUser {
-                name: name.into(),
                 password: format!("{name}pw"),
-                uid,
-                gid: uid,
                 admin: family == Family::Windows && name == "Administrator",
-                ..GuestUser::default()
+                ..GuestUser::plain(name, uid)
             };
             (user_key(family, name), user)
         })

@@ -301,6 +301,27 @@ pub fn task_info(t: &TaskRecord) -> Data {
         .set("eventChainId", t.chain)
 }
 
+/// `data` with the Tools state vim25 reports in `GuestInfo` and `VirtualMachineGuestSummary`
+/// alike.
+fn tools_state(data: Data, vm: &Vm) -> Data {
+    data.set(
+        "toolsStatus",
+        Value::en("VirtualMachineToolsStatus", tools_status(vm)),
+    )
+    .set(
+        "toolsVersionStatus",
+        Value::en("VirtualMachineToolsVersionStatus", version_status(vm)),
+    )
+    .opt(
+        "toolsVersionStatus2",
+        version_status2(vm).map(|s| Value::en("VirtualMachineToolsVersionStatus", s)),
+    )
+    .set(
+        "toolsRunningStatus",
+        Value::en("VirtualMachineToolsRunningStatus", running_status(vm)),
+    )
+}
+
 fn tools_status(vm: &Vm) -> &'static str {
     let t = &vm.tools;
     if !t.installed {
@@ -455,23 +476,7 @@ pub fn vm_guest(vm: &Vm) -> Data {
         })
         .collect();
     let ready = vm.guest_operations_ready();
-    Data::new("GuestInfo")
-        .set(
-            "toolsStatus",
-            Value::en("VirtualMachineToolsStatus", tools_status(vm)),
-        )
-        .set(
-            "toolsVersionStatus",
-            Value::en("VirtualMachineToolsVersionStatus", version_status(vm)),
-        )
-        .opt(
-            "toolsVersionStatus2",
-            version_status2(vm).map(|s| Value::en("VirtualMachineToolsVersionStatus", s)),
-        )
-        .set(
-            "toolsRunningStatus",
-            Value::en("VirtualMachineToolsRunningStatus", running_status(vm)),
-        )
+    tools_state(Data::new("GuestInfo"), vm)
         .set(
             "toolsVersion",
             if vm.tools.installed {
@@ -600,34 +605,21 @@ pub fn vm_summary(vm: &Vm) -> Data {
         .set("runtime", vm_runtime(vm))
         .set(
             "guest",
-            Data::new("VirtualMachineGuestSummary")
-                .set("guestId", guest_id(&vm.identity.guest_os))
-                .set("guestFullName", vm.identity.full_name.as_str())
-                .set(
-                    "toolsStatus",
-                    Value::en("VirtualMachineToolsStatus", tools_status(vm)),
-                )
-                .set(
-                    "toolsVersionStatus",
-                    Value::en("VirtualMachineToolsVersionStatus", version_status(vm)),
-                )
-                .opt(
-                    "toolsVersionStatus2",
-                    version_status2(vm).map(|s| Value::en("VirtualMachineToolsVersionStatus", s)),
-                )
-                .set(
-                    "toolsRunningStatus",
-                    Value::en("VirtualMachineToolsRunningStatus", running_status(vm)),
-                )
-                .opt(
-                    "hostName",
-                    vm.tools.running.then(|| vm.identity.host_name.clone()),
-                )
-                .opt(
-                    "ipAddress",
-                    vm.identity.ip_address.clone().filter(|_| vm.tools.running),
-                )
-                .set("hwVersion", "vmx-19"),
+            tools_state(
+                Data::new("VirtualMachineGuestSummary")
+                    .set("guestId", guest_id(&vm.identity.guest_os))
+                    .set("guestFullName", vm.identity.full_name.as_str()),
+                vm,
+            )
+            .opt(
+                "hostName",
+                vm.tools.running.then(|| vm.identity.host_name.clone()),
+            )
+            .opt(
+                "ipAddress",
+                vm.identity.ip_address.clone().filter(|_| vm.tools.running),
+            )
+            .set("hwVersion", "vmx-19"),
         )
         .set(
             "config",

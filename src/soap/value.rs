@@ -257,17 +257,7 @@ pub fn array_type(of: &str) -> String {
 
 /// `xsd:dateTime` as vCenter writes it: UTC with microseconds.
 pub fn datetime(t: OffsetDateTime) -> String {
-    let t = crate::clock::utc(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
-    )
+    crate::clock::format_micros(t)
 }
 
 fn scalar_text(v: &Value) -> Option<String> {

@@ -27,6 +27,18 @@ pub struct GuestUser {
 }
 
 impl GuestUser {
+    /// A Linux-style account for tests: `name` with uid and gid `uid`, no password, groups or
+    /// desktop session.
+    #[cfg(test)]
+    pub(crate) fn plain(name: &str, uid: u32) -> Self {
+        Self {
+            name: name.into(),
+            uid,
+            gid: uid,
+            ..Self::default()
+        }
+    }
+
     pub(super) fn is_superuser(&self, family: Family) -> bool {
         match family {
             Family::Linux => self.uid == 0,

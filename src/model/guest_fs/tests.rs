@@ -9,16 +9,7 @@ use super::path::{LINUX_PATH_MAX, WINDOWS_PATH_MAX};
 use crate::clock::DEFAULT_MANUAL_START as T0;
 use crate::model::fault::{Fault, FileReason};
 fn user(name: &str, uid: u32) -> GuestUser {
-    GuestUser {
-        name: name.into(),
-        password: String::new(),
-        uid,
-        gid: uid,
-        groups: vec![],
-        admin: false,
-        interactive: false,
-        temp_dir: None,
-    }
+    GuestUser::plain(name, uid)
 }
 
 #[test]

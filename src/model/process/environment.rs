@@ -102,16 +102,7 @@ mod tests {
     use super::*;
 
     fn user(name: &str, uid: u32) -> GuestUser {
-        GuestUser {
-            name: name.into(),
-            password: String::new(),
-            uid,
-            gid: uid,
-            groups: vec![],
-            admin: false,
-            interactive: false,
-            temp_dir: None,
-        }
+        GuestUser::plain(name, uid)
     }
 
     #[test]

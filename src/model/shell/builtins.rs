@@ -34,22 +34,32 @@ pub(super) enum Flow {
 
 /// Everything a built-in may touch.
 pub(super) struct Ctx<'a, 'g> {
+    /// The guest the command runs in: its filesystem, programs and system facts.
     pub guest: &'a mut Guest<'g>,
+    /// The guest account the process runs as.
     pub user: &'a GuestUser,
+    /// The time the command runs at.
     pub now: OffsetDateTime,
+    /// The shell's variables (or the environment an `env` command built).
     pub vars: &'a mut Env,
+    /// The shell's working directory.
     pub cwd: &'a mut GuestPath,
+    /// The command's standard input.
     pub stdin: &'a [u8],
+    /// Guest changes the command asked for (shutdown, reboot), in order.
     pub events: &'a mut Vec<Event>,
     /// The status of the last command (`$?`).
     pub status: i32,
     /// What shell built-ins put before their messages (`bash: line 2: `).
     pub prefix: String,
+    /// What the command wrote to standard output.
     pub out: Vec<u8>,
+    /// What the command wrote to standard error.
     pub err: Vec<u8>,
 }
 
 impl Ctx<'_, '_> {
+    /// The guest family (Linux or Windows).
     pub fn family(&self) -> Family {
         self.guest.system.family
     }
@@ -74,6 +84,7 @@ impl Ctx<'_, '_> {
         status
     }
 
+    /// `arg` as a path, relative ones taken from the working directory.
     pub fn path(&self, arg: &str) -> Result<GuestPath, Fault> {
         guestio::resolve(self.cwd, arg)
     }

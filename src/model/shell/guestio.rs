@@ -409,16 +409,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn user(name: &str, uid: u32) -> GuestUser {
-        GuestUser {
-            name: name.into(),
-            password: String::new(),
-            uid,
-            gid: uid,
-            groups: vec![],
-            admin: false,
-            interactive: false,
-            temp_dir: None,
-        }
+        GuestUser::plain(name, uid)
     }
 
     fn lp(s: &str) -> GuestPath {

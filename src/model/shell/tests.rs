@@ -13,14 +13,8 @@ use crate::model::guest_fs::{Blob, Family, GuestFs, GuestPath, GuestUser, Meta, 
 
 pub(crate) fn user(name: &str, uid: u32, admin: bool) -> GuestUser {
     GuestUser {
-        name: name.into(),
-        password: String::new(),
-        uid,
-        gid: uid,
-        groups: vec![],
         admin,
-        interactive: false,
-        temp_dir: None,
+        ..GuestUser::plain(name, uid)
     }
 }
 
