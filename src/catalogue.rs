@@ -598,6 +598,32 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
             none,
             None,
         ),
+        Fault::ProgramPathInvalid { path } => (
+            row!(
+                "ProgramPathInvalid",
+                E::InvalidArgument,
+                "vcmock.guest.process.path.invalid",
+                "The program path '{0}' is not a valid absolute path.",
+                "processes create: 400 INVALID_ARGUMENT if the program path is not a valid path; data = FileErrorDetails",
+                "InvalidArgument"
+            ),
+            vec![path.clone()],
+            Some(file_data(FileReason::NotAFile, path)),
+            None,
+        ),
+        Fault::ProgramNotRunnable { path } => (
+            row!(
+                "ProgramNotRunnable",
+                E::Unauthorized,
+                "vcmock.guest.process.not_runnable",
+                "The program '{0}' cannot be run by the guest user.",
+                "processes create: 403 UNAUTHORIZED if the program cannot be run because the credentials will not allow it",
+                "CannotAccessFile"
+            ),
+            vec![path.clone()],
+            none,
+            None,
+        ),
         Fault::EnvironmentVariableNotFound { name } => (
             row!(
                 "EnvironmentVariableNotFound",
@@ -1052,6 +1078,8 @@ fn samples() -> Vec<Fault> {
             path: p(),
             why: "x".into(),
         },
+        Fault::ProgramPathInvalid { path: "sh".into() },
+        Fault::ProgramNotRunnable { path: p() },
         Fault::EnvironmentVariableNotFound { name: "X".into() },
         file(FileFaultKind::NotFound, FileReason::FileNotFound),
     ];
@@ -1125,7 +1153,7 @@ fn samples() -> Vec<Fault> {
 
 /// How many variants [`Fault`] has; [`variant_index`] numbers them.
 #[cfg(test)]
-const VARIANTS: usize = 51;
+const VARIANTS: usize = 53;
 
 /// Numbers each [`Fault`] variant. The match is exhaustive, so a new variant does not compile
 /// until it is numbered here, and the catalogue test then fails until `samples()` lists it.
@@ -1155,34 +1183,36 @@ fn variant_index(f: &Fault) -> usize {
         Fault::NoInteractiveSession { .. } => 20,
         Fault::GuestAccessDenied { .. } => 21,
         Fault::GuestBusy { .. } => 22,
-        Fault::File { .. } => 23,
-        Fault::InvalidPath { .. } => 24,
-        Fault::InvalidName { .. } => 25,
-        Fault::AlreadyExists { .. } => 26,
-        Fault::DirectoryInUse { .. } => 27,
-        Fault::NoSpace { .. } => 28,
-        Fault::ContentTooLarge { .. } => 29,
-        Fault::AttributesNotApplicable { .. } => 30,
-        Fault::TransferRefused { .. } => 31,
-        Fault::TransferWrongMethod { .. } => 32,
-        Fault::UploadLengthMismatch { .. } => 33,
-        Fault::EmptyUpload => 34,
-        Fault::TransferAborted => 35,
-        Fault::ObjectNotFound { .. } => 36,
-        Fault::MethodNotFound { .. } => 37,
-        Fault::InvalidProperty { .. } => 38,
-        Fault::InvalidCollectorVersion => 39,
-        Fault::RequestCanceled => 40,
-        Fault::MalformedRequest { .. } => 41,
-        Fault::ToolsUnavailable { .. } => 42,
-        Fault::Injected { .. } => 43,
-        Fault::AdminTokenRequired => 44,
-        Fault::AdminNotFound { .. } => 45,
-        Fault::ProcessNotFound { .. } => 46,
-        Fault::ProcessTerminateDenied { .. } => 47,
-        Fault::StartMinimizedNotWindows => 48,
-        Fault::ProgramFailedToStart { .. } => 49,
-        Fault::EnvironmentVariableNotFound { .. } => 50,
+        Fault::ProcessNotFound { .. } => 23,
+        Fault::ProcessTerminateDenied { .. } => 24,
+        Fault::StartMinimizedNotWindows => 25,
+        Fault::ProgramFailedToStart { .. } => 26,
+        Fault::ProgramPathInvalid { .. } => 27,
+        Fault::ProgramNotRunnable { .. } => 28,
+        Fault::EnvironmentVariableNotFound { .. } => 29,
+        Fault::File { .. } => 30,
+        Fault::InvalidPath { .. } => 31,
+        Fault::InvalidName { .. } => 32,
+        Fault::AlreadyExists { .. } => 33,
+        Fault::DirectoryInUse { .. } => 34,
+        Fault::NoSpace { .. } => 35,
+        Fault::ContentTooLarge { .. } => 36,
+        Fault::AttributesNotApplicable { .. } => 37,
+        Fault::TransferRefused { .. } => 38,
+        Fault::TransferWrongMethod { .. } => 39,
+        Fault::UploadLengthMismatch { .. } => 40,
+        Fault::EmptyUpload => 41,
+        Fault::TransferAborted => 42,
+        Fault::ObjectNotFound { .. } => 43,
+        Fault::MethodNotFound { .. } => 44,
+        Fault::InvalidProperty { .. } => 45,
+        Fault::InvalidCollectorVersion => 46,
+        Fault::RequestCanceled => 47,
+        Fault::MalformedRequest { .. } => 48,
+        Fault::ToolsUnavailable { .. } => 49,
+        Fault::Injected { .. } => 50,
+        Fault::AdminTokenRequired => 51,
+        Fault::AdminNotFound { .. } => 52,
     }
 }
 

@@ -213,6 +213,17 @@ pub enum Fault {
         /// Why, in words.
         why: String,
     },
+    /// The program path is not a valid absolute path for the guest.
+    ProgramPathInvalid {
+        /// The path, as given.
+        path: String,
+    },
+    /// The program exists but the guest user may not run it (no execute permission on
+    /// Linux, no read access on Windows).
+    ProgramNotRunnable {
+        /// The program path.
+        path: String,
+    },
     /// The environment variable is not set for the guest user.
     EnvironmentVariableNotFound {
         /// The variable's name.

@@ -90,9 +90,10 @@ fn fields(f: &Fault, ty: &'static str, cx: Context<'_>) -> (Data, Option<&'stati
                 .set("privilegeId", *privilege),
             None,
         ),
-        Fault::InvalidInput { detail } => (d.set("invalidProperty", detail.as_str()), None),
+        Fault::InvalidInput { detail } => (d.opt("invalidProperty", property_named(detail)), None),
         Fault::MissingField { field, .. } => (d.set("invalidProperty", field.as_str()), None),
         Fault::InvalidPath { .. } => (d.set("invalidProperty", "path"), None),
+        Fault::ProgramPathInvalid { .. } => (d.set("invalidProperty", "programPath"), None),
         Fault::InvalidName { field, .. } => (d.set("invalidProperty", *field), None),
         Fault::OperationNotFound { operation } => (d.set("method", operation.as_str()), None),
         Fault::MethodNotFound { ty, id, method } => (
@@ -132,6 +133,7 @@ fn fields(f: &Fault, ty: &'static str, cx: Context<'_>) -> (Data, Option<&'stati
             (power_fields(d, "poweredOn", existing), Some(existing))
         }
         Fault::File { path, .. }
+        | Fault::ProgramNotRunnable { path }
         | Fault::AlreadyExists { path }
         | Fault::DirectoryInUse { path }
         | Fault::NoSpace { path, .. } => (d.set("file", path.as_str()), None),
@@ -143,6 +145,14 @@ fn fields(f: &Fault, ty: &'static str, cx: Context<'_>) -> (Data, Option<&'stati
         }
         _ => (d, None),
     }
+}
+
+/// The property an input problem is about, for `invalidProperty`: the name before `: ` in
+/// `detail` (`matchPattern: ...`), or `detail` itself when it is a bare name. The prose stays
+/// in the fault string.
+fn property_named(detail: &str) -> Option<&str> {
+    let name = detail.split_once(": ").map_or(detail, |(name, _)| name);
+    (!name.is_empty() && !name.contains(char::is_whitespace)).then_some(name)
 }
 
 /// vCenter's own SOAP message for a fault type, where it is known; the catalogue's message

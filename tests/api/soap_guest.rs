@@ -246,7 +246,7 @@ fn fault_rows() -> Vec<Row> {
         row("an empty path", "ListFilesInGuest", "vm-1001", r(), "<filePath></filePath>", "InvalidArgument", Some(("invalidProperty", "path"))),
         row("a relative path", "DeleteFileInGuest", "vm-1001", r(), "<filePath>tmp/x</filePath>", "InvalidArgument", Some(("invalidProperty", "path"))),
         row("a negative maxResults", "ListFilesInGuest", "vm-1001", r(), "<filePath>/tmp</filePath><maxResults>-1</maxResults>", "InvalidArgument", Some(("invalidProperty", "maxResults"))),
-        row("a matchPattern that is not a regular expression", "ListFilesInGuest", "vm-1001", r(), "<filePath>/tmp</filePath><matchPattern>(</matchPattern>", "InvalidArgument", None),
+        row("a matchPattern that is not a regular expression", "ListFilesInGuest", "vm-1001", r(), "<filePath>/tmp</filePath><matchPattern>(</matchPattern>", "InvalidArgument", Some(("invalidProperty", "matchPattern"))),
         row("a missing required parameter", "MoveFileInGuest", "vm-1001", r(), "<srcFilePath>/etc/motd</srcFilePath><overwrite>false</overwrite>", "InvalidArgument", Some(("invalidProperty", "dstFilePath"))),
         row("windows attributes on a Linux guest", "ChangeFileAttributesInGuest", "vm-1001", r(), r#"<guestFilePath>/etc/hosts</guestFilePath><fileAttributes xsi:type="GuestWindowsFileAttributes"><hidden>true</hidden></fileAttributes>"#, "OperationNotSupportedByGuest", None),
         row("posix attributes on a Windows guest", "InitiateFileTransferToGuest", "vm-1002", win(), r#"<guestFilePath>C:\Temp\x.txt</guestFilePath><fileAttributes xsi:type="GuestPosixFileAttributes"><permissions>420</permissions></fileAttributes><fileSize>1</fileSize><overwrite>false</overwrite>"#, "OperationNotSupportedByGuest", None),

@@ -355,6 +355,8 @@ async fn every_process_fault_condition_answers_its_vim25_fault_type_and_detail()
         ("another user's process", "TerminateProcessInGuest", "vm-1001", alice(), format!("<pid>{root_sleep}</pid>"), "GuestPermissionDenied", None),
         ("a missing program", "StartProgramInGuest", "vm-1001", r(), spec("/usr/bin/enoent", "", ""), "FileNotFound", Some(("file", "/usr/bin/enoent"))),
         ("a program that is a directory", "StartProgramInGuest", "vm-1001", r(), spec("/tmp", "", ""), "NotAFile", Some(("file", "/tmp"))),
+        ("a program the user may not run", "StartProgramInGuest", "vm-1001", r(), spec("/etc/hosts", "", ""), "CannotAccessFile", Some(("file", "/etc/hosts"))),
+        ("a relative program path", "StartProgramInGuest", "vm-1001", r(), spec("sh", "", ""), "InvalidArgument", Some(("invalidProperty", "programPath"))),
         ("a program in a directory the user may not enter", "StartProgramInGuest", "vm-1001", alice(), spec("/root/secret.txt", "", ""), "GuestPermissionDenied", None),
         ("a working directory that is missing", "StartProgramInGuest", "vm-1001", r(), spec("/bin/sh", "-c true", "<workingDirectory>/enoent</workingDirectory>"), "FileNotFound", Some(("file", "/enoent"))),
         ("startMinimized on Linux", "StartProgramInGuest", "vm-1001", r(), r#"<spec xsi:type="GuestWindowsProgramSpec"><programPath>/bin/sh</programPath><arguments></arguments><startMinimized>true</startMinimized></spec>"#.into(), "InvalidArgument", None),

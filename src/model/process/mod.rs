@@ -622,7 +622,9 @@ fn program_path(
     raw: &str,
 ) -> Result<GuestPath, Fault> {
     let path = GuestPath::parse(family, raw).map_err(|e| match e {
-        Fault::InvalidPath { .. } => Fault::invalid(FileReason::NotAFile, raw),
+        Fault::InvalidPath { .. } => Fault::ProgramPathInvalid {
+            path: raw.to_owned(),
+        },
         other => other,
     })?;
     let (_, info) = guestio::follow(guest.fs, &path, user).map_err(|e| match e {
@@ -630,7 +632,9 @@ fn program_path(
             reason: FileReason::FileNotFound,
             ..
         } => Fault::not_found(path.display()),
-        Fault::InvalidPath { .. } => Fault::invalid(FileReason::NotAFile, raw),
+        Fault::InvalidPath { .. } => Fault::ProgramPathInvalid {
+            path: raw.to_owned(),
+        },
         other => other,
     })?;
     if info.file_type == FileType::Directory {
@@ -641,7 +645,7 @@ fn program_path(
         Family::Windows => Want::Read,
     };
     if !guestio::may(family, &info.meta, info.file_type, user, want) {
-        return Err(Fault::GuestAccessDenied {
+        return Err(Fault::ProgramNotRunnable {
             path: path.display(),
         });
     }

@@ -76,7 +76,9 @@ fn create_refuses_in_vcenters_order() {
             "a relative program path is not a valid path",
             root(),
             spec("bin/bash"),
-            invalid(FileReason::NotAFile, "bin/bash"),
+            Fault::ProgramPathInvalid {
+                path: "bin/bash".into(),
+            },
         ),
         (
             "a missing program",
@@ -102,7 +104,7 @@ fn create_refuses_in_vcenters_order() {
             "a program without execute permission",
             alice(),
             spec("/etc/hosts"),
-            Fault::GuestAccessDenied {
+            Fault::ProgramNotRunnable {
                 path: "/etc/hosts".into(),
             },
         ),
