@@ -624,6 +624,19 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
             none,
             None,
         ),
+        Fault::TooManyGuestLogons { user } => (
+            row!(
+                "TooManyGuestLogons",
+                E::UnableToAllocateResource,
+                "vcmock.guest.credentials.too_many",
+                "The guest user '{0}' holds too many credential tickets; release one first.",
+                "AcquireCredentialsInGuest: the guest user already holds 64 tickets",
+                "TooManyGuestLogons"
+            ),
+            vec![user.clone()],
+            none,
+            None,
+        ),
         Fault::EnvironmentVariableNotFound { name } => (
             row!(
                 "EnvironmentVariableNotFound",
@@ -1080,6 +1093,7 @@ fn samples() -> Vec<Fault> {
         },
         Fault::ProgramPathInvalid { path: "sh".into() },
         Fault::ProgramNotRunnable { path: p() },
+        Fault::TooManyGuestLogons { user: "u".into() },
         Fault::EnvironmentVariableNotFound { name: "X".into() },
         file(FileFaultKind::NotFound, FileReason::FileNotFound),
     ];
@@ -1153,7 +1167,7 @@ fn samples() -> Vec<Fault> {
 
 /// How many variants [`Fault`] has; [`variant_index`] numbers them.
 #[cfg(test)]
-const VARIANTS: usize = 53;
+const VARIANTS: usize = 54;
 
 /// Numbers each [`Fault`] variant. The match is exhaustive, so a new variant does not compile
 /// until it is numbered here, and the catalogue test then fails until `samples()` lists it.
@@ -1189,30 +1203,31 @@ fn variant_index(f: &Fault) -> usize {
         Fault::ProgramFailedToStart { .. } => 26,
         Fault::ProgramPathInvalid { .. } => 27,
         Fault::ProgramNotRunnable { .. } => 28,
-        Fault::EnvironmentVariableNotFound { .. } => 29,
-        Fault::File { .. } => 30,
-        Fault::InvalidPath { .. } => 31,
-        Fault::InvalidName { .. } => 32,
-        Fault::AlreadyExists { .. } => 33,
-        Fault::DirectoryInUse { .. } => 34,
-        Fault::NoSpace { .. } => 35,
-        Fault::ContentTooLarge { .. } => 36,
-        Fault::AttributesNotApplicable { .. } => 37,
-        Fault::TransferRefused { .. } => 38,
-        Fault::TransferWrongMethod { .. } => 39,
-        Fault::UploadLengthMismatch { .. } => 40,
-        Fault::EmptyUpload => 41,
-        Fault::TransferAborted => 42,
-        Fault::ObjectNotFound { .. } => 43,
-        Fault::MethodNotFound { .. } => 44,
-        Fault::InvalidProperty { .. } => 45,
-        Fault::InvalidCollectorVersion => 46,
-        Fault::RequestCanceled => 47,
-        Fault::MalformedRequest { .. } => 48,
-        Fault::ToolsUnavailable { .. } => 49,
-        Fault::Injected { .. } => 50,
-        Fault::AdminTokenRequired => 51,
-        Fault::AdminNotFound { .. } => 52,
+        Fault::TooManyGuestLogons { .. } => 29,
+        Fault::EnvironmentVariableNotFound { .. } => 30,
+        Fault::File { .. } => 31,
+        Fault::InvalidPath { .. } => 32,
+        Fault::InvalidName { .. } => 33,
+        Fault::AlreadyExists { .. } => 34,
+        Fault::DirectoryInUse { .. } => 35,
+        Fault::NoSpace { .. } => 36,
+        Fault::ContentTooLarge { .. } => 37,
+        Fault::AttributesNotApplicable { .. } => 38,
+        Fault::TransferRefused { .. } => 39,
+        Fault::TransferWrongMethod { .. } => 40,
+        Fault::UploadLengthMismatch { .. } => 41,
+        Fault::EmptyUpload => 42,
+        Fault::TransferAborted => 43,
+        Fault::ObjectNotFound { .. } => 44,
+        Fault::MethodNotFound { .. } => 45,
+        Fault::InvalidProperty { .. } => 46,
+        Fault::InvalidCollectorVersion => 47,
+        Fault::RequestCanceled => 48,
+        Fault::MalformedRequest { .. } => 49,
+        Fault::ToolsUnavailable { .. } => 50,
+        Fault::Injected { .. } => 51,
+        Fault::AdminTokenRequired => 52,
+        Fault::AdminNotFound { .. } => 53,
     }
 }
 

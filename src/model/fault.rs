@@ -224,6 +224,11 @@ pub enum Fault {
         /// The program path.
         path: String,
     },
+    /// The guest user already holds the most credential tickets a guest hands out.
+    TooManyGuestLogons {
+        /// The guest user.
+        user: String,
+    },
     /// The environment variable is not set for the guest user.
     EnvironmentVariableNotFound {
         /// The variable's name.

@@ -4,7 +4,10 @@
 
 use std::collections::VecDeque;
 
-/// The most tickets one guest holds; acquiring another drops the oldest.
+use super::Fault;
+
+/// The most tickets one guest user holds at once; acquiring another is refused until one is
+/// released, so that no caller can end another user's tickets.
 pub const TICKETS_MAX: usize = 64;
 
 /// The tickets a guest has issued, oldest first, each with the guest user it stands for.
@@ -14,12 +17,15 @@ pub struct GuestTickets {
 }
 
 impl GuestTickets {
-    /// Records `ticket` for `user`, dropping the oldest ticket when [`TICKETS_MAX`] are held.
-    pub fn issue(&mut self, ticket: String, user: &str) {
-        if self.issued.len() >= TICKETS_MAX {
-            self.issued.pop_front();
+    /// Records `ticket` for `user`, or refuses it when `user` already holds [`TICKETS_MAX`].
+    pub fn issue(&mut self, ticket: String, user: &str) -> Result<(), Fault> {
+        if self.issued.iter().filter(|(_, u)| u == user).count() >= TICKETS_MAX {
+            return Err(Fault::TooManyGuestLogons {
+                user: user.to_owned(),
+            });
         }
         self.issued.push_back((ticket, user.to_owned()));
+        Ok(())
     }
 
     /// The guest user `ticket` stands for, if it is held.
@@ -58,20 +64,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_ticket_stands_for_its_user_until_released_and_the_oldest_goes_first_when_full() {
+    fn a_ticket_stands_for_its_user_until_released() {
         let mut t = GuestTickets::default();
-        t.issue("a".into(), "root");
+        t.issue("a".into(), "root").unwrap();
         assert_eq!(t.user("a"), Some("root"));
         assert!(t.release("a"));
         assert!(!t.release("a"));
         assert_eq!(t.user("a"), None);
-        for i in 0..=TICKETS_MAX {
-            t.issue(format!("t{i}"), "alice");
-        }
-        assert_eq!(t.len(), TICKETS_MAX);
-        assert_eq!(t.user("t0"), None, "the oldest was dropped");
-        assert_eq!(t.user(&format!("t{TICKETS_MAX}")), Some("alice"));
+        t.issue("b".into(), "root").unwrap();
         t.clear();
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn a_user_at_the_bound_is_refused_and_nobody_elses_tickets_end() {
+        let mut t = GuestTickets::default();
+        t.issue("roots".into(), "root").unwrap();
+        for i in 0..TICKETS_MAX {
+            t.issue(format!("t{i}"), "alice").unwrap();
+        }
+        assert_eq!(
+            t.issue("one more".into(), "alice"),
+            Err(Fault::TooManyGuestLogons {
+                user: "alice".into()
+            })
+        );
+        assert_eq!(t.user("roots"), Some("root"), "root's ticket stays");
+        assert_eq!(t.user("t0"), Some("alice"), "alice's stay too");
+        t.issue("root again".into(), "root").unwrap();
+        assert!(t.release("t0"));
+        t.issue("after a release".into(), "alice").unwrap();
     }
 }

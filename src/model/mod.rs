@@ -565,7 +565,7 @@ impl Vcenter {
     ) -> Result<String, Fault> {
         self.guest(caller, id, creds, inventory::GUEST_QUERY, |vm, user, _| {
             let ticket = ids.session_id();
-            vm.runtime.tickets.issue(ticket.clone(), &user.name);
+            vm.runtime.tickets.issue(ticket.clone(), &user.name)?;
             Ok(ticket)
         })
     }
