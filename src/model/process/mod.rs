@@ -671,7 +671,18 @@ fn working_directory(
             let p =
                 GuestPath::parse(family, w).map_err(|_| not_a_dir(FileReason::NotADirectory, w))?;
             match guestio::follow(guest.fs, &p, user) {
-                Ok((_, info)) if info.file_type == FileType::Directory => Ok(p),
+                // Starting there is a `chdir`: the user must be allowed to enter it.
+                Ok((_, info)) if info.file_type == FileType::Directory => {
+                    let enter = match family {
+                        Family::Linux => Want::Exec,
+                        Family::Windows => Want::Read,
+                    };
+                    if guestio::may(family, &info.meta, info.file_type, user, enter) {
+                        Ok(p)
+                    } else {
+                        Err(Fault::GuestAccessDenied { path: w.to_owned() })
+                    }
+                }
                 Err(Fault::File {
                     reason: FileReason::FileNotFound,
                     ..

@@ -127,6 +127,14 @@ fn create_refuses_in_vcenters_order() {
             bad_dir(FileReason::NotADirectory, "/etc/hosts"),
         ),
         (
+            "a working directory the user may not enter",
+            alice(),
+            with("/bin/bash", Some("/root"), None),
+            Fault::GuestAccessDenied {
+                path: "/root".into(),
+            },
+        ),
+        (
             "a declared program that fails to start",
             root(),
             spec("/opt/setup"),
