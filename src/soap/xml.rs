@@ -183,6 +183,7 @@ fn open(
             .decode_and_unescape_value(reader.decoder())
             .map_err(|e| XmlError(e.to_string()))?
             .into_owned();
+        legal(&value)?;
         attrs.push(Attr {
             ns,
             name: String::from_utf8_lossy(local.as_ref()).into_owned(),
@@ -255,6 +256,7 @@ pub fn parse(input: &[u8], bounds: Bounds) -> Result<Element, XmlError> {
             }
             Event::Text(t) => {
                 let s = t.xml10_content()?;
+                legal(&s)?;
                 match stack.last_mut() {
                     Some(top) => top.text.push_str(&s),
                     None if s.trim().is_empty() => {}
@@ -263,6 +265,7 @@ pub fn parse(input: &[u8], bounds: Bounds) -> Result<Element, XmlError> {
             }
             Event::CData(c) => {
                 let s = c.decode()?;
+                legal(&s)?;
                 if let Some(top) = stack.last_mut() {
                     top.text.push_str(&s);
                 }
@@ -277,6 +280,7 @@ pub fn parse(input: &[u8], bounds: Bounds) -> Result<Element, XmlError> {
                             .to_owned()
                     }
                 };
+                legal(&resolved)?;
                 if let Some(top) = stack.last_mut() {
                     top.text.push_str(&resolved);
                 }
@@ -294,6 +298,18 @@ pub fn parse(input: &[u8], bounds: Bounds) -> Result<Element, XmlError> {
         return Err(XmlError("the document ends inside an element".into()));
     }
     root.ok_or_else(|| XmlError("the document has no root element".into()))
+}
+
+/// Refuses text holding a character XML 1.0 does not allow (a raw or escaped control
+/// character): a name made of one could never be written back for the client to address.
+fn legal(text: &str) -> Result<(), XmlError> {
+    match text.chars().find(|&c| !xml_char(c)) {
+        None => Ok(()),
+        Some(c) => Err(XmlError(format!(
+            "the character U+{:04X} is not allowed in XML 1.0",
+            u32::from(c)
+        ))),
+    }
 }
 
 /// Whether `c` may appear in an XML 1.0 document.
@@ -446,6 +462,11 @@ mod tests {
             "<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>",
             "<a b=\"1\" b=\"2\"/>",
             "\u{0}",
+            "<a>\u{1}</a>",
+            "<a>&#1;</a>",
+            "<a>&#xFFFE;</a>",
+            "<a k=\"\u{1b}\"/>",
+            "<a><![CDATA[\u{8}]]></a>",
         ] {
             assert!(p(doc).is_err(), "{doc:?} should be refused");
         }
