@@ -613,6 +613,9 @@ impl ProcessTable {
     }
 }
 
+/// The interpreter Windows runs batch files with.
+const WINDOWS_SHELL: &str = "C:\\Windows\\System32\\cmd.exe";
+
 /// Checks the program path of a `create`: a valid absolute path, existing, reachable and
 /// runnable by `user`. Links are followed.
 fn program_path(
@@ -648,6 +651,22 @@ fn program_path(
         return Err(Fault::ProgramNotRunnable {
             path: path.display(),
         });
+    }
+    // Windows runs a batch file with `cmd.exe`: a user who may not run it may not run these.
+    let lower = raw.to_ascii_lowercase();
+    if family == Family::Windows && (lower.ends_with(".bat") || lower.ends_with(".cmd")) {
+        let cmd = GuestPath::parse(family, WINDOWS_SHELL)?;
+        let runs = match guestio::follow(guest.fs, &cmd, user) {
+            Ok((_, shell)) => guestio::may(family, &shell.meta, shell.file_type, user, want),
+            Err(Fault::GuestAccessDenied { .. }) => false,
+            // A guest without the file still runs its batch files with the built-in shell.
+            Err(_) => true,
+        };
+        if !runs {
+            return Err(Fault::ProgramNotRunnable {
+                path: path.display(),
+            });
+        }
     }
     Ok(path)
 }

@@ -562,3 +562,23 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_batch_file_does_not_run_for_a_user_who_may_not_run_cmd_exe() {
+    let (mut procs, mut g) = windows();
+    let cmd = crate::model::shell::tests::wp("C:\\Windows\\System32\\cmd.exe");
+    let mut shell = g.fs.stat_ignoring_permissions(&cmd).expect("cmd.exe").meta;
+    g.put("C:\\Users\\bob\\job.bat", "@echo ran\r\n", 0o755);
+    let job = spec("C:\\Users\\bob\\job.bat");
+    assert!(create(&mut procs, &mut g, &bob(), &job, T0).is_ok());
+
+    shell.acl = Some(vec!["Administrator".into()]);
+    g.fs.set_meta_ignoring_permissions(&cmd, shell);
+    assert_eq!(
+        create(&mut procs, &mut g, &bob(), &job, T0),
+        Err(Fault::ProgramNotRunnable {
+            path: "C:\\Users\\bob\\job.bat".into()
+        })
+    );
+    assert!(create(&mut procs, &mut g, &admin(), &job, T0).is_ok());
+}
