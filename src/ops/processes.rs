@@ -41,6 +41,9 @@ pub struct List {
     pub vm: String,
     /// Guest credentials.
     pub credentials: Credentials,
+    /// Only these processes (vim25's `pids`); every process when empty. An unknown pid is
+    /// left out, not refused.
+    pub pids: Vec<i64>,
 }
 
 impl Operation for List {
@@ -52,8 +55,13 @@ impl Operation for List {
     }
 
     fn run(self, cx: &Context<'_>) -> Result<Vec<ProcessInfo>, Fault> {
-        cx.vcenter()
-            .list_processes(cx.caller()?, &self.vm, &self.credentials, cx.now())
+        let mut all =
+            cx.vcenter()
+                .list_processes(cx.caller()?, &self.vm, &self.credentials, cx.now())?;
+        if !self.pids.is_empty() {
+            all.retain(|p| i64::try_from(p.pid).is_ok_and(|pid| self.pids.contains(&pid)));
+        }
+        Ok(all)
     }
 }
 

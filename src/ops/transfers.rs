@@ -3,6 +3,7 @@
 
 use super::{Context, Operation, Origin, Target};
 use crate::model::guest_fs::FileInfo;
+use crate::model::inventory::{GUEST_MODIFY, GUEST_QUERY};
 use crate::model::{Credentials, Fault, TransferRequest};
 use crate::state::Settings;
 
@@ -16,12 +17,6 @@ pub struct TransferSpec {
     pub credentials: Credentials,
     /// The path and direction.
     pub request: TransferRequest,
-    /// The privilege the transfer needs: `GuestOperations.Modify` for `Transfers.create` (both
-    /// directions), `GuestOperations.Query` for vim25's `InitiateFileTransferFromGuest`.
-    pub privilege: &'static str,
-    /// Whether a download's answer describes the file too (vim25's `FileTransferInformation`
-    /// carries its size and attributes; `Transfers.create` answers the URL alone).
-    pub describe: bool,
 }
 
 /// A transfer handed out: its URL and, for a described download, the file's information.
@@ -38,14 +33,21 @@ impl TransferSpec {
         Target::guest(&self.vm, &self.request.path)
     }
 
-    fn issue(self, cx: &Context<'_>) -> Result<TransferUrl, Fault> {
+    /// Issues the URL. `privilege` is the one the form needs, and `describe` whether a
+    /// download's answer describes the file too.
+    fn issue(
+        self,
+        cx: &Context<'_>,
+        privilege: &'static str,
+        describe: bool,
+    ) -> Result<TransferUrl, Fault> {
         let issued = cx.vcenter().create_transfer(
             cx.caller()?,
             &self.vm,
             &self.credentials,
             &self.request,
-            self.privilege,
-            self.describe,
+            privilege,
+            describe,
             cx.ids(),
             cx.now(),
         )?;
@@ -57,7 +59,7 @@ impl TransferSpec {
 }
 
 macro_rules! transfer_ops {
-    ($($(#[$doc:meta])* $ty:ident => $name:literal),* $(,)?) => {$(
+    ($($(#[$doc:meta])* $ty:ident => $name:literal, $privilege:expr, $describe:literal;)*) => {$(
         $(#[$doc])*
         #[derive(Debug, Clone)]
         pub struct $ty(pub TransferSpec);
@@ -71,19 +73,28 @@ macro_rules! transfer_ops {
             }
 
             fn run(self, cx: &Context<'_>) -> Result<TransferUrl, Fault> {
-                self.0.issue(cx)
+                self.0.issue(cx, $privilege, $describe)
             }
         }
     )*};
 }
 
+// Which privilege each form needs, and whether its answer describes a download, are vCenter's
+// rules: they live here, not in the wires.
 transfer_ops! {
-    /// `transfers.create`: checks the path and hands out a single-use URL.
-    Create => "transfers.create",
-    /// `transfers.previewGet`: the 7.0U1 preview download form.
-    PreviewGet => "transfers.previewGet",
-    /// `transfers.previewPut`: the 7.0U1 preview upload form.
-    PreviewPut => "transfers.previewPut",
+    /// `transfers.create`: checks the path and hands out a single-use URL, either way
+    /// (`GuestOperations.Modify`).
+    Create => "transfers.create", GUEST_MODIFY, false;
+    /// `transfers.previewGet`: the 7.0U1 preview download form (`GuestOperations.Modify`).
+    PreviewGet => "transfers.previewGet", GUEST_MODIFY, false;
+    /// `transfers.previewPut`: the 7.0U1 preview upload form (`GuestOperations.Modify`).
+    PreviewPut => "transfers.previewPut", GUEST_MODIFY, false;
+    /// vim25's `InitiateFileTransferFromGuest`, journalled as `transfers.create`: a download
+    /// that needs only `GuestOperations.Query` and describes the file (`FileTransferInformation`).
+    FromGuest => "transfers.create", GUEST_QUERY, true;
+    /// vim25's `InitiateFileTransferToGuest`, journalled as `transfers.create`
+    /// (`GuestOperations.Modify`).
+    ToGuest => "transfers.create", GUEST_MODIFY, false;
 }
 
 /// The port the client called: the port in `authority` (the `Host` header or the HTTP/2

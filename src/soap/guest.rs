@@ -9,7 +9,6 @@ use time::OffsetDateTime;
 use crate::model::guest_fs::{
     AttrUpdate, Family, FileInfo, FileType, ListEntry, ListPage, PosixAttrs, WindowsAttrs,
 };
-use crate::model::inventory::{GUEST_MODIFY, GUEST_QUERY};
 use crate::model::process::{ProcessInfo, StartSpec};
 use crate::model::transfer::UploadSpec;
 use crate::model::{Credentials, Fault, GuestAuth, TransferRequest};
@@ -260,21 +259,19 @@ impl<'a> Args<'a> {
         })
     }
 
-    fn transfer_from(&self) -> Result<transfers::Create, Fault> {
+    fn transfer_from(&self) -> Result<transfers::FromGuest, Fault> {
         let (vm, credentials) = self.vm_auth()?;
-        Ok(transfers::Create(TransferSpec {
+        Ok(transfers::FromGuest(TransferSpec {
             vm,
             credentials,
             request: TransferRequest {
                 path: self.required("guestFilePath")?,
                 upload: None,
             },
-            privilege: GUEST_QUERY,
-            describe: true,
         }))
     }
 
-    fn transfer_to(&self) -> Result<transfers::Create, Fault> {
+    fn transfer_to(&self) -> Result<transfers::ToGuest, Fault> {
         let (vm, credentials) = self.vm_auth()?;
         let path = self.required("guestFilePath")?;
         let el = self
@@ -284,7 +281,7 @@ impl<'a> Args<'a> {
         let attrs = attributes(el)?;
         let size = self.number("fileSize")?.ok_or_else(|| arg("fileSize"))?;
         let size = u64::try_from(size).map_err(|_| arg("fileSize"))?;
-        Ok(transfers::Create(TransferSpec {
+        Ok(transfers::ToGuest(TransferSpec {
             vm,
             credentials,
             request: TransferRequest {
@@ -295,8 +292,6 @@ impl<'a> Args<'a> {
                     attrs,
                 }),
             },
-            privilege: GUEST_MODIFY,
-            describe: false,
         }))
     }
 
@@ -310,14 +305,18 @@ impl<'a> Args<'a> {
         })
     }
 
-    fn list_processes(&self) -> Result<(processes::List, Vec<i64>), Fault> {
+    fn list_processes(&self) -> Result<processes::List, Fault> {
         let (vm, credentials) = self.vm_auth()?;
         let pids = self
             .body
             .all("pids")
             .map(|e| e.trimmed().parse::<i64>().map_err(|_| arg("pids")))
             .collect::<Result<_, _>>()?;
-        Ok((processes::List { vm, credentials }, pids))
+        Ok(processes::List {
+            vm,
+            credentials,
+            pids,
+        })
     }
 
     fn terminate(&self) -> Result<processes::Delete, Fault> {
@@ -399,14 +398,9 @@ fn process_info(p: &ProcessInfo) -> Value {
         .into()
 }
 
-/// The processes whose pid is in `pids` (all when it is empty), in pid order; an unknown pid
-/// is simply not listed.
-fn processes_answer(all: Vec<ProcessInfo>, pids: &[i64]) -> Answer {
-    let items: Vec<Value> = all
-        .iter()
-        .filter(|p| pids.is_empty() || i64::try_from(p.pid).is_ok_and(|pid| pids.contains(&pid)))
-        .map(process_info)
-        .collect();
+/// The processes `processes.list` answered, in pid order.
+fn processes_answer(all: Vec<ProcessInfo>) -> Answer {
+    let items: Vec<Value> = all.iter().map(process_info).collect();
     if items.is_empty() {
         return Answer::Void;
     }
@@ -680,10 +674,7 @@ pub async fn invoke(
             })
             .await
         }
-        "ListProcessesInGuest" => match a.list_processes() {
-            Ok((op, pids)) => run(on, Ok(op), |all| processes_answer(all, &pids)).await,
-            Err(f) => run::<processes::List>(on, Err(f), |_| Answer::Void).await,
-        },
+        "ListProcessesInGuest" => run(on, a.list_processes(), processes_answer).await,
         "TerminateProcessInGuest" => run(on, a.terminate(), void).await,
         "ReadEnvironmentVariableInGuest" => run(on, a.environment(), environment_answer).await,
         _ => return None,

@@ -11,7 +11,6 @@ use super::dto::{
     MoveDir, MoveFile, PreviewGet, PreviewPut, UpdateFile, VmFilterSpec,
 };
 use super::guest_exec::{self as gx, CreateProcess, ListEnvironment};
-use crate::model::inventory::GUEST_MODIFY;
 use crate::model::transfer::UploadSpec;
 use crate::model::vm::VmView;
 use crate::model::{Fault, TransferRequest};
@@ -436,8 +435,6 @@ impl Binding for transfers::Create {
                 path: b.spec.path,
                 upload,
             },
-            privilege: GUEST_MODIFY,
-            describe: false,
         }))
     }
 
@@ -460,8 +457,6 @@ impl Binding for transfers::PreviewGet {
                 path: b.path,
                 upload: None,
             },
-            privilege: GUEST_MODIFY,
-            describe: false,
         }))
     }
 
@@ -495,8 +490,6 @@ impl Binding for transfers::PreviewPut {
                     attrs,
                 }),
             },
-            privilege: GUEST_MODIFY,
-            describe: false,
         }))
     }
 
@@ -537,6 +530,7 @@ impl Binding for processes::List {
         Ok(Self {
             vm: vars.vm()?,
             credentials: b.credentials.validate()?,
+            pids: Vec::new(),
         })
     }
 
