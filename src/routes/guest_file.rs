@@ -265,7 +265,7 @@ impl Drop for UploadGuard {
 enum Sink {
     Memory {
         bytes: Vec<u8>,
-        /// Given back when the upload lands or fails.
+        /// Given back when the upload fails, or when the file it becomes is gone.
         _held: crate::state::MemoryReservation,
     },
     File(SpillWriter),
@@ -286,7 +286,12 @@ impl Sink {
     /// The received bytes as a blob of `len` bytes.
     async fn finish(self, len: u64) -> std::io::Result<Blob> {
         Ok(match self {
-            Self::Memory { bytes, .. } => Blob::Bytes(Bytes::from(bytes)),
+            // The content keeps its share of the memory uploads may hold for as long as the
+            // guest keeps it, so that uploads past the bound go to temporary files.
+            Self::Memory { mut bytes, _held } => {
+                bytes.shrink_to_fit();
+                Blob::Bytes(Bytes::from_owner(Held { bytes, _held }))
+            }
             Self::File(w) => Blob::Spilled(Arc::new(SpilledFile {
                 path: w.finish().await?.into_temp_path(),
                 len,
@@ -299,6 +304,18 @@ impl Sink {
         if let Self::File(w) = self {
             w.discard().await;
         }
+    }
+}
+
+/// Uploaded bytes in memory, with the share of the upload memory bound they count against.
+struct Held {
+    bytes: Vec<u8>,
+    _held: crate::state::MemoryReservation,
+}
+
+impl AsRef<[u8]> for Held {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
     }
 }
 
@@ -605,5 +622,39 @@ async fn upload(rest: RestCall, req: Request) -> Response {
             guard.armed = false;
             refused(&rest, f.into())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::UPLOAD_MEMORY_MAX;
+
+    #[tokio::test]
+    async fn an_uploaded_file_in_memory_counts_against_the_upload_memory_until_it_is_gone() {
+        let state = AppState::new(
+            crate::fixtures::Fixture::shared_default(),
+            crate::model::Limits::default(),
+            crate::clock::SwitchableClock::system(),
+            Some(1),
+            crate::state::Settings::default(),
+            None,
+            10,
+        );
+        let half = UPLOAD_MEMORY_MAX / 2;
+        let sink = Sink::Memory {
+            bytes: vec![7; 16],
+            _held: state.reserve_upload_memory(half).unwrap(),
+        };
+        let blob = sink.finish(16).await.unwrap();
+        let copy = blob.clone();
+        drop(blob);
+        assert!(
+            state.reserve_upload_memory(half + 1).is_none(),
+            "the file still holds its share"
+        );
+        assert_eq!(copy.prefix(16).unwrap(), vec![7; 16]);
+        drop(copy);
+        assert!(state.reserve_upload_memory(UPLOAD_MEMORY_MAX).is_some());
     }
 }
