@@ -10,8 +10,8 @@ Fixtures:
   start, `reset()`, no fault rules, an empty journal).
 - `vcenter_sdk`: a logged-in official SDK client (`create_vsphere_client`), when
   `vmware-vcenter` is installed; skipped otherwise.
-- `vcenter_pyvmomi`: a pyVmomi `ServiceInstance` connected over SOAP, when pyvmomi is
-  installed and the server has a SOAP API at `/sdk`; skipped otherwise.
+- `vcenter_pyvmomi`: a pyVmomi `ServiceInstance` connected over SOAP (`/sdk`), when pyvmomi
+  is installed; skipped otherwise.
 - `vcmock_options`: the `vcmock.Options` a test's `vcenter` is started with; override it in a
   `conftest.py` to choose them in code.
 
@@ -37,15 +37,6 @@ from ._server import Server, StopError, VcmockError
 
 _SERVER_KEY = pytest.StashKey[Server]()
 _DEFAULT_JOURNAL_LINES = 20
-
-_SOAP_PROBE = (
-    '<?xml version="1.0" encoding="UTF-8"?>'
-    '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"'
-    ' xmlns:vim25="urn:vim25"><soapenv:Body><vim25:RetrieveServiceContent>'
-    '<vim25:_this type="ServiceInstance">ServiceInstance</vim25:_this>'
-    "</vim25:RetrieveServiceContent></soapenv:Body></soapenv:Envelope>"
-)
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Registers the command-line and ini options."""
@@ -226,13 +217,6 @@ def vcenter_pyvmomi(vcenter: Server) -> Iterator[Any]:
         connect = importlib.import_module("pyVim.connect")
     except ImportError as e:
         pytest.skip(f"vcenter_pyvmomi needs pyvmomi (pip install pyvmomi): {e}")
-    probe = vcenter.new_session().post(
-        "/sdk",
-        data=_SOAP_PROBE,
-        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "urn:vim25"},
-    )
-    if probe.status_code == 404:
-        pytest.skip("vcenter_pyvmomi needs a SOAP API: this vcmock answers 404 on /sdk")
     context = None
     if vcenter.tls:
         context = ssl.create_default_context(cafile=vcenter.certificate_path)
