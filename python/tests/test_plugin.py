@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-import vcmock
-
 ONE_VM_FIXTURE = """{
     "format": "vcmock-fixture/v1",
     "roles": [{"name": "Admin", "privileges": ["*"]}],

@@ -38,6 +38,7 @@ from ._server import Server, StopError, VcmockError
 _SERVER_KEY = pytest.StashKey[Server]()
 _DEFAULT_JOURNAL_LINES = 20
 
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Registers the command-line and ini options."""
     group = parser.getgroup("vcmock", "vcmock: a mock vCenter server")
