@@ -931,10 +931,26 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
                 E::InvalidArgument,
                 "vcmock.soap.property.invalid",
                 "Invalid property: '{0}'",
-                "SOAP: InvalidProperty for a property path (Fetch, traversal) or token that does not exist",
+                "SOAP: InvalidProperty for a property path (Fetch, traversal) that does not exist",
                 "InvalidProperty"
             ),
             vec![name.clone()],
+            none,
+            None,
+        ),
+        // vim25 does not say what vCenter answers past its bounds on one retrieval: a spec
+        // vCenter cannot serve is an InvalidArgument (RetrievePropertiesEx declares it, with
+        // CreateFilter's conditions), so that is the answer, naming specSet.
+        Fault::RetrievalTooLarge { what, limit } => (
+            row!(
+                "RetrievalTooLarge",
+                E::UnableToAllocateResource,
+                "vcmock.soap.retrieve.too_large",
+                "The retrieval passes the bound on {0}, {1}.",
+                "vcmock: a RetrieveProperties[Ex] reaching more objects, answering more bytes at once, or keeping more for its continuation than one retrieval may; SOAP InvalidArgument on specSet",
+                "InvalidArgument"
+            ),
+            vec![(*what).into(), limit.to_string()],
             none,
             None,
         ),
@@ -1155,6 +1171,10 @@ fn samples() -> Vec<Fault> {
             method: "CloneVM_Task".into(),
         },
         Fault::InvalidProperty { name: "x".into() },
+        Fault::RetrievalTooLarge {
+            what: "bytes in one answer",
+            limit: 1,
+        },
         Fault::InvalidCollectorVersion,
         Fault::RequestCanceled,
         Fault::MalformedRequest { detail: "x".into() },
@@ -1167,7 +1187,7 @@ fn samples() -> Vec<Fault> {
 
 /// How many variants [`Fault`] has; [`variant_index`] numbers them.
 #[cfg(test)]
-const VARIANTS: usize = 54;
+const VARIANTS: usize = 55;
 
 /// Numbers each [`Fault`] variant. The match is exhaustive, so a new variant does not compile
 /// until it is numbered here, and the catalogue test then fails until `samples()` lists it.
@@ -1228,6 +1248,7 @@ fn variant_index(f: &Fault) -> usize {
         Fault::Injected { .. } => 51,
         Fault::AdminTokenRequired => 52,
         Fault::AdminNotFound { .. } => 53,
+        Fault::RetrievalTooLarge { .. } => 54,
     }
 }
 

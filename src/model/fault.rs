@@ -337,10 +337,17 @@ pub enum Fault {
         /// The method.
         method: String,
     },
-    /// A property path or continuation token does not exist.
+    /// A property path does not exist.
     InvalidProperty {
         /// The path or name.
         name: String,
+    },
+    /// A property retrieval passes one of the bounds on what one retrieval may reach or answer.
+    RetrievalTooLarge {
+        /// What is counted, e.g. `bytes in one answer`.
+        what: &'static str,
+        /// The bound.
+        limit: u64,
     },
     /// `WaitForUpdates` got a version its collector never returned.
     InvalidCollectorVersion,

@@ -13,7 +13,7 @@ use super::xml::Element;
 use crate::model::Fault;
 
 /// A `PropertySpec`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PropertySpec {
     /// The managed type it applies to (and its subtypes).
     pub ty: String,
@@ -24,7 +24,7 @@ pub struct PropertySpec {
 }
 
 /// A `TraversalSpec`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TraversalSpec {
     /// Its name, for references from SelectionSpecs.
     pub name: Option<String>,
@@ -39,7 +39,7 @@ pub struct TraversalSpec {
 }
 
 /// An entry of a `selectSet`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Selection {
     /// A `SelectionSpec` naming a TraversalSpec.
     Ref(String),
@@ -48,7 +48,7 @@ pub enum Selection {
 }
 
 /// An `ObjectSpec`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ObjectSpec {
     /// The starting object.
     pub obj: MoRef,
@@ -59,7 +59,7 @@ pub struct ObjectSpec {
 }
 
 /// A `PropertyFilterSpec`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FilterSpec {
     /// What to read.
     pub props: Vec<PropertySpec>,
@@ -261,7 +261,7 @@ impl FilterSpec {
 
     /// The paths wanted on an object of type `ty`: `None` when no PropertySpec matches it,
     /// `Some(None)` when one asks for `all`.
-    fn paths_for(&self, ty: &str) -> Option<Option<Vec<&str>>> {
+    pub fn paths_for(&self, ty: &str) -> Option<Option<Vec<&str>>> {
         let matching: Vec<&PropertySpec> = self
             .props
             .iter()
@@ -293,47 +293,37 @@ pub fn retrieve(w: &World<'_>, spec: &FilterSpec) -> Result<Vec<ObjectContent>, 
         let Some(paths) = spec.paths_for(World::type_of(&obj)) else {
             continue;
         };
-        let mut oc = ObjectContent {
-            obj: World::moref(&obj),
-            props: Vec::new(),
-            missing: Vec::new(),
-        };
-        match paths {
-            None => oc.props = w.all(&obj),
-            Some(paths) => {
-                for p in paths {
-                    match w.property(&obj, p) {
-                        Prop::Set(v) => oc.props.push((p.to_owned(), v)),
-                        Prop::Unset => {}
-                        Prop::Invalid => oc
-                            .missing
-                            .push((p.to_owned(), Fault::InvalidProperty { name: p.to_owned() })),
-                    }
-                }
-            }
-        }
-        out.push(oc);
+        out.push(read(w, &obj, paths.as_deref()));
     }
     Ok(out)
 }
 
-/// The answer to a caller without a session: each starting object, with every path it asks
-/// for in `missingSet` as `NotAuthenticated` (what govc's session check expects).
-pub fn unauthenticated(spec: &FilterSpec) -> Vec<ObjectContent> {
-    spec.objects
-        .iter()
-        .map(|os| ObjectContent {
-            obj: os.obj.clone(),
-            props: Vec::new(),
-            missing: spec
-                .props
-                .iter()
-                .filter(|p| types::is_a(&os.obj.ty, &p.ty))
-                .flat_map(|p| p.paths.iter())
-                .map(|p| (p.clone(), Fault::SessionRequired))
-                .collect(),
-        })
-        .collect()
+/// Reads one object: every set property when `paths` is `None`, else those paths in order (an
+/// invalid one goes to `missingSet`, an unset one is left out).
+pub fn read(w: &World<'_>, obj: &Obj, paths: Option<&[&str]>) -> ObjectContent {
+    let mut oc = ObjectContent {
+        obj: World::moref(obj),
+        props: Vec::new(),
+        missing: Vec::new(),
+    };
+    match paths {
+        None => oc.props = w.all(obj),
+        Some(paths) => {
+            for p in paths {
+                match w.property(obj, p) {
+                    Prop::Set(v) => oc.props.push(((*p).to_owned(), v)),
+                    Prop::Unset => {}
+                    Prop::Invalid => oc.missing.push((
+                        (*p).to_owned(),
+                        Fault::InvalidProperty {
+                            name: (*p).to_owned(),
+                        },
+                    )),
+                }
+            }
+        }
+    }
+    oc
 }
 
 fn missing_value(obj: &MoRef, missing: &[(String, Fault)]) -> Value {
@@ -362,6 +352,26 @@ fn missing_value(obj: &MoRef, missing: &[(String, Fault)]) -> Value {
 }
 
 impl ObjectContent {
+    /// About how many bytes this object's `ObjectContent` takes in an answer (see
+    /// [`super::value::written_len`]), without building it.
+    pub fn written_len(&self) -> usize {
+        // `<objects>` and `</objects>`, and `<obj type="T">id</obj>`.
+        let mut n = 19 + 19 + self.obj.ty.len() + self.obj.value.len();
+        for (name, v) in &self.props {
+            // `<propSet>`, `<name>name</name>`, `<val xsi:type="T">value</val>`.
+            n += 19 + 13 + name.len() + super::value::written_len("val", v, true);
+        }
+        // One entry at a time, so that estimating never holds them all.
+        for entry in &self.missing {
+            n += super::value::written_len(
+                "missingSet",
+                &missing_value(&self.obj, std::slice::from_ref(entry)),
+                false,
+            );
+        }
+        n
+    }
+
     /// The `ObjectContent` data object.
     pub fn to_value(&self) -> Value {
         Data::new("ObjectContent")

@@ -104,6 +104,7 @@ fn fields(f: &Fault, ty: &'static str, cx: Context<'_>) -> (Data, Option<&'stati
         Fault::VmNotFound { vm } => (d.set("obj", MoRef::new("VirtualMachine", vm)), None),
         Fault::ObjectNotFound { ty, id } => (d.set("obj", MoRef::new(ty, id)), None),
         Fault::InvalidProperty { name } => (d.set("name", name.as_str()), None),
+        Fault::RetrievalTooLarge { .. } => (d.set("invalidProperty", "specSet"), None),
         // `requestedState` is the state the operation needs the VM in: powering on a running
         // VM needs it off; powering off, suspending or resetting needs it on.
         Fault::AlreadyInPowerState { state, .. } => {

@@ -16,6 +16,7 @@ use super::collector::{self, FilterSpec, ObjectContent, opt_bool, parse_moref};
 use super::envelope::Answer;
 use super::fault::{method_not_found, not_found};
 use super::inventory::{self, Config, Obj, Prop, World};
+use super::retrieve::{self, Plan};
 use super::store::{Store, TaskRecord};
 use super::types;
 use super::value::{Array, Data, MoRef, Value};
@@ -316,7 +317,10 @@ fn answer(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
         "Fetch" => fetch(ctx, this.as_ref().expect("resolved")),
         "RetrievePropertiesEx" => retrieve_ex(ctx),
         "RetrieveProperties" => {
-            let found = retrieve_all(ctx)?;
+            let found = match retrieval(ctx)? {
+                Retrieval::Anonymous(found) => found,
+                Retrieval::Planned(mut plan) => plan.next_page(&ctx.world(), usize::MAX, false)?,
+            };
             if found.is_empty() {
                 return Ok(Answer::Void);
             }
@@ -325,25 +329,23 @@ fn answer(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
                 items: found.iter().map(ObjectContent::to_value).collect(),
             })))
         }
+        // vim25: InvalidArgument "if the token does not match the token from the previous
+        // RetrieveResult returned on the same session by the same PropertyCollector".
         "ContinueRetrievePropertiesEx" => {
             let s = ctx.session_id()?;
             let token = ctx.required("token")?;
-            let (page, rest) =
-                ctx.store
-                    .take_token(&s, token)
-                    .ok_or_else(|| Fault::InvalidProperty {
-                        name: "token".into(),
-                    })?;
-            Ok(one(page_result(ctx, &s, page, rest)))
+            let (page, rest) = ctx
+                .store
+                .take_token(&s, token, ctx.now)
+                .ok_or_else(|| arg("token"))?;
+            Ok(one(page_result(ctx, &s, page, rest)?))
         }
         "CancelRetrievePropertiesEx" => {
             let s = ctx.session_id()?;
             let token = ctx.required("token")?;
             ctx.store
-                .take_token(&s, token)
-                .ok_or_else(|| Fault::InvalidProperty {
-                    name: "token".into(),
-                })?;
+                .take_token(&s, token, ctx.now)
+                .ok_or_else(|| arg("token"))?;
             Ok(Answer::Void)
         }
         "CreateFilter" => {
@@ -473,27 +475,35 @@ fn fetch(ctx: &Ctx, obj: &Obj) -> Result<Answer, Fault> {
     }
 }
 
-fn retrieve_all(ctx: &Ctx) -> Result<Vec<ObjectContent>, Fault> {
-    let specs = ctx.specs()?;
-    if ctx.session.is_none() {
-        return Ok(specs.iter().flat_map(collector::unauthenticated).collect());
-    }
-    ctx.require(SYSTEM_READ)?;
-    let w = ctx.world();
-    let mut out = Vec::new();
-    for spec in &specs {
-        out.extend(collector::retrieve(&w, spec)?);
-    }
-    Ok(out)
+/// A retrieval's objects: answered at once to a caller without a session, else planned to be
+/// read page by page.
+enum Retrieval {
+    Anonymous(Vec<ObjectContent>),
+    Planned(Plan),
 }
 
-fn page_result(ctx: &Ctx, session: &str, page: usize, mut objects: Vec<ObjectContent>) -> Value {
-    let rest = if objects.len() > page {
-        objects.split_off(page)
+fn retrieval(ctx: &Ctx) -> Result<Retrieval, Fault> {
+    let specs = ctx.specs()?;
+    if ctx.session.is_none() {
+        return retrieve::anonymous(specs).map(Retrieval::Anonymous);
+    }
+    ctx.require(SYSTEM_READ)?;
+    Plan::new(&ctx.world(), specs).map(Retrieval::Planned)
+}
+
+/// A `RetrieveResult`: the next page of `plan` (at most `page` objects), and a token for the
+/// rest when there is one.
+fn page_result(ctx: &Ctx, session: &str, page: usize, mut plan: Plan) -> Result<Value, Fault> {
+    let objects = plan.next_page(&ctx.world(), page, true)?;
+    let token = if plan.is_empty() {
+        None
     } else {
-        Vec::new()
+        Some(ctx.store.add_token(session, page, plan, ctx.now)?)
     };
-    let token = (!rest.is_empty()).then(|| ctx.store.add_token(session, page, rest));
+    Ok(result_value(token, &objects))
+}
+
+fn result_value(token: Option<String>, objects: &[ObjectContent]) -> Value {
     Data::new("RetrieveResult")
         .opt("token", token)
         .set(
@@ -507,10 +517,6 @@ fn page_result(ctx: &Ctx, session: &str, page: usize, mut objects: Vec<ObjectCon
 }
 
 fn retrieve_ex(ctx: &Ctx) -> Result<Answer, Fault> {
-    let found = retrieve_all(ctx)?;
-    if found.is_empty() {
-        return Ok(Answer::Void);
-    }
     let max = match ctx
         .body
         .child("options")
@@ -525,10 +531,16 @@ fn retrieve_ex(ctx: &Ctx) -> Result<Answer, Fault> {
         }
         None => None,
     };
-    match (max, ctx.session.as_ref()) {
-        (Some(page), Some((s, _))) => Ok(one(page_result(ctx, s, page, found))),
-        _ => Ok(one(page_result(ctx, "", usize::MAX, found))),
-    }
+    let value = match (retrieval(ctx)?, ctx.session.as_ref()) {
+        (Retrieval::Anonymous(found), _) if found.is_empty() => return Ok(Answer::Void),
+        (Retrieval::Anonymous(found), _) => result_value(None, &found),
+        (Retrieval::Planned(plan), _) if plan.is_empty() => return Ok(Answer::Void),
+        (Retrieval::Planned(plan), Some((s, _))) => {
+            page_result(ctx, s, max.unwrap_or(usize::MAX), plan)?
+        }
+        (Retrieval::Planned(_), None) => return Err(Fault::SessionRequired),
+    };
+    Ok(one(value))
 }
 
 fn wait_options(el: Option<&Element>) -> Result<(Option<Duration>, Option<usize>), Fault> {

@@ -1,14 +1,15 @@
 //! Owns the state `/sdk` keeps beside the model: the bounded task table, and the per-session
 //! objects (container views, extra property collectors, property filters with their update
-//! baselines, and `RetrievePropertiesEx` continuation tokens). Everything a session owns ends
-//! with it.
+//! baselines, and `RetrievePropertiesEx` continuation tokens, bounded in number and bytes and
+//! ended when idle). Everything a session owns ends with it.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use time::OffsetDateTime;
 
-use super::collector::{FilterSpec, ObjectContent};
+use super::collector::FilterSpec;
+use super::retrieve::Plan;
 use super::value::{MoRef, Value};
 use crate::model::Fault;
 
@@ -16,11 +17,18 @@ use crate::model::Fault;
 pub const TASK_CAP: usize = 1000;
 /// Views, filters or collectors one session may hold at once (its oldest is dropped).
 pub const PER_SESSION_CAP: usize = 256;
-/// Continuation tokens one session may hold at once.
+/// Continuation tokens one session may hold at once (its oldest is dropped).
 pub const TOKEN_CAP: usize = 16;
-/// Continuation tokens kept in all (each may hold a large part of the inventory; the oldest
-/// goes first).
+/// Continuation tokens kept in all (the oldest goes first).
 pub const TOKENS_IN_ALL: usize = 256;
+/// Bytes the tokens of one session may hold (what is left to read: object references and the
+/// specSets; see [`Plan::held_bytes`]). Its oldest tokens go to make room; a retrieval whose
+/// rest alone is larger is refused.
+pub const TOKEN_BYTES_PER_SESSION: usize = 16 << 20;
+/// Bytes all tokens together may hold (the oldest go first).
+pub const TOKEN_BYTES_IN_ALL: usize = 64 << 20;
+/// How long a token lasts unused; after that `ContinueRetrievePropertiesEx` does not know it.
+pub const TOKEN_IDLE: time::Duration = time::Duration::minutes(10);
 /// Session objects kept in all before dead sessions' objects are swept.
 pub const SWEEP_AT: usize = 20_000;
 
@@ -93,7 +101,10 @@ pub struct CollectorRecord {
 struct TokenRecord {
     session: String,
     page: usize,
-    rest: Vec<ObjectContent>,
+    rest: Plan,
+    bytes: usize,
+    /// When it was issued (a token is used once, so this is also its last use).
+    issued: OffsetDateTime,
     seq: u64,
 }
 
@@ -116,6 +127,39 @@ impl Inner {
 
     fn objects(&self) -> usize {
         self.views.len() + self.collectors.len() + self.filters.len() + self.tokens.len()
+    }
+
+    /// Drops the tokens unused for [`TOKEN_IDLE`].
+    fn expire_tokens(&mut self, now: OffsetDateTime) {
+        self.tokens.retain(|_, t| now - t.issued < TOKEN_IDLE);
+    }
+
+    /// Drops the oldest tokens `owner` picks until they hold fewer than `count` tokens and
+    /// `bytes` more would fit under `cap`.
+    fn trim_tokens(
+        &mut self,
+        owner: impl Fn(&TokenRecord) -> bool,
+        count: usize,
+        bytes: usize,
+        cap: usize,
+    ) {
+        loop {
+            let mine = self.tokens.iter().filter(|(_, t)| owner(t));
+            let (n, held, oldest) =
+                mine.fold((0, 0, None::<(&String, u64)>), |(n, b, o), (k, t)| {
+                    let o = match o {
+                        Some((_, seq)) if seq <= t.seq => o,
+                        _ => Some((k, t.seq)),
+                    };
+                    (n + 1, b + t.bytes, o)
+                });
+            if n < count && held + bytes <= cap {
+                return;
+            }
+            let Some((k, _)) = oldest else { return };
+            let k = k.clone();
+            self.tokens.remove(&k);
+        }
     }
 }
 
@@ -389,17 +433,33 @@ impl Store {
         }
     }
 
-    /// Keeps the rest of a paged retrieval, and its page size, under a new token.
-    pub fn add_token(&self, session: &str, page: usize, rest: Vec<ObjectContent>) -> String {
+    /// Keeps the rest of a paged retrieval, and its page size, under a new token. The
+    /// session's oldest tokens, then anyone's, make room (see [`TOKEN_CAP`] and
+    /// [`TOKEN_BYTES_PER_SESSION`]); a rest larger than one session may keep is refused.
+    pub fn add_token(
+        &self,
+        session: &str,
+        page: usize,
+        rest: Plan,
+        now: OffsetDateTime,
+    ) -> Result<String, Fault> {
+        let bytes = rest.held_bytes();
+        if bytes > TOKEN_BYTES_PER_SESSION {
+            return Err(Fault::RetrievalTooLarge {
+                what: "bytes kept for its continuation",
+                limit: TOKEN_BYTES_PER_SESSION as u64,
+            });
+        }
         let mut g = self.lock();
-        let seq = g.next();
-        make_room(
-            &mut g.tokens,
+        g.expire_tokens(now);
+        g.trim_tokens(
+            |t| t.session == session,
             TOKEN_CAP,
-            |_, t| t.session == session,
-            |t| t.seq,
+            bytes,
+            TOKEN_BYTES_PER_SESSION,
         );
-        make_room(&mut g.tokens, TOKENS_IN_ALL, |_, _| true, |t| t.seq);
+        g.trim_tokens(|_| true, TOKENS_IN_ALL, bytes, TOKEN_BYTES_IN_ALL);
+        let seq = g.next();
         let id = format!("{seq}");
         g.tokens.insert(
             id.clone(),
@@ -407,20 +467,39 @@ impl Store {
                 session: session.to_owned(),
                 page,
                 rest,
+                bytes,
+                issued: now,
                 seq,
             },
         );
-        id
+        Ok(id)
     }
 
-    /// Takes the rest of a paged retrieval, with its page size.
-    pub fn take_token(&self, session: &str, token: &str) -> Option<(usize, Vec<ObjectContent>)> {
+    /// Takes the rest of a paged retrieval, with its page size; `None` when `session` has no
+    /// such token (never issued, used, dropped for room, or idle too long).
+    pub fn take_token(
+        &self,
+        session: &str,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Option<(usize, Plan)> {
         let mut g = self.lock();
+        g.expire_tokens(now);
         if g.tokens.get(token).is_some_and(|t| t.session == session) {
             g.tokens.remove(token).map(|t| (t.page, t.rest))
         } else {
             None
         }
+    }
+
+    /// How many bytes the tokens hold: `session`'s, and everyone's.
+    #[cfg(test)]
+    pub fn token_bytes(&self, session: &str) -> (usize, usize) {
+        let g = self.lock();
+        g.tokens.values().fold((0, 0), |(mine, all), t| {
+            let m = if t.session == session { t.bytes } else { 0 };
+            (mine + m, all + t.bytes)
+        })
     }
 
     /// Drops everything `session` owns (logout).
@@ -465,6 +544,26 @@ mod tests {
         assert!(s.view("a", &v).is_none());
     }
 
+    /// A real retrieval's plan: vm-1001, for a specSet asking `paths` property paths (so that
+    /// the plan holds about 30 bytes a path).
+    fn plan(paths: usize) -> Plan {
+        use crate::soap::xml::{Bounds, parse};
+        let vc =
+            crate::fixtures::Fixture::shared_default().build(crate::model::Limits::default(), T0);
+        let store = Store::default();
+        let cfg = crate::soap::inventory::Config::default();
+        let w = crate::soap::inventory::World::new(&vc, &store, None, &cfg, T0);
+        let xml = r#"<specSet><propSet><type>VirtualMachine</type></propSet><objectSet><obj type="VirtualMachine">vm-1001</obj></objectSet></specSet>"#;
+        let mut spec = crate::soap::collector::parse_filter_spec(
+            &parse(xml.as_bytes(), Bounds::default()).unwrap(),
+        )
+        .unwrap();
+        spec.props[0].paths = (0..paths).map(|i| format!("p{i:07}")).collect();
+        Plan::new(&w, vec![spec]).unwrap()
+    }
+
+    const T0: OffsetDateTime = crate::clock::DEFAULT_MANUAL_START;
+
     #[test]
     fn a_session_holds_at_most_its_cap_of_views_and_tokens() {
         let s = Store::default();
@@ -474,8 +573,9 @@ mod tests {
         }
         assert_eq!(s.views_of("a").len(), PER_SESSION_CAP);
         assert!(s.view("a", &first).is_none());
+        let p = plan(1);
         for _ in 0..TOKEN_CAP * 3 {
-            s.add_token("a", 1, vec![]);
+            s.add_token("a", 1, p.clone(), T0).unwrap();
         }
         assert_eq!(s.object_count(), PER_SESSION_CAP + TOKEN_CAP);
     }
@@ -483,8 +583,9 @@ mod tests {
     #[test]
     fn tokens_are_bounded_in_all_whatever_the_number_of_sessions() {
         let s = Store::default();
+        let p = plan(1);
         for i in 0..TOKENS_IN_ALL * 2 {
-            s.add_token(&format!("s{i}"), 1, vec![]);
+            s.add_token(&format!("s{i}"), 1, p.clone(), T0).unwrap();
         }
         assert_eq!(s.object_count(), TOKENS_IN_ALL);
     }
@@ -492,10 +593,66 @@ mod tests {
     #[test]
     fn a_token_is_used_once_and_only_by_its_session() {
         let s = Store::default();
-        let t = s.add_token("a", 1, vec![]);
-        assert!(s.take_token("b", &t).is_none());
-        assert!(s.take_token("a", &t).is_some());
-        assert!(s.take_token("a", &t).is_none());
+        let t = s.add_token("a", 1, plan(1), T0).unwrap();
+        assert!(s.take_token("b", &t, T0).is_none());
+        assert!(s.take_token("a", &t, T0).is_some());
+        assert!(s.take_token("a", &t, T0).is_none());
+    }
+
+    #[test]
+    fn the_bytes_tokens_hold_stay_within_the_session_and_global_bounds() {
+        let s = Store::default();
+        // About 3 MiB each: five fit in one session, the sixth pushes the oldest out.
+        let big = plan(100_000);
+        let size = big.held_bytes();
+        assert!(
+            size > 2 << 20 && size < TOKEN_BYTES_PER_SESSION / 5,
+            "{size}"
+        );
+        let first = s.add_token("a", 1, big.clone(), T0).unwrap();
+        for _ in 0..TOKEN_BYTES_PER_SESSION / size {
+            s.add_token("a", 1, big.clone(), T0).unwrap();
+        }
+        let (mine, all) = s.token_bytes("a");
+        assert!(mine <= TOKEN_BYTES_PER_SESSION && mine > TOKEN_BYTES_PER_SESSION - size);
+        assert_eq!(mine, all);
+        assert!(
+            s.take_token("a", &first, T0).is_none(),
+            "the oldest made room"
+        );
+        // Other sessions fill the global bound; it holds, and the oldest tokens go first.
+        for i in 0..2 * TOKEN_BYTES_IN_ALL / size {
+            s.add_token(&format!("s{i}"), 1, big.clone(), T0).unwrap();
+        }
+        let (mine, all) = s.token_bytes("a");
+        assert!(
+            all <= TOKEN_BYTES_IN_ALL && all > TOKEN_BYTES_IN_ALL - size,
+            "{all}"
+        );
+        assert_eq!(mine, 0, "session a's tokens were the oldest");
+    }
+
+    #[test]
+    fn a_rest_larger_than_one_session_may_keep_is_refused_and_nothing_is_kept() {
+        let s = Store::default();
+        let huge = plan(TOKEN_BYTES_PER_SESSION / 24);
+        assert!(huge.held_bytes() > TOKEN_BYTES_PER_SESSION);
+        assert!(matches!(
+            s.add_token("a", 1, huge, T0),
+            Err(Fault::RetrievalTooLarge { .. })
+        ));
+        assert_eq!(s.token_bytes("a"), (0, 0));
+    }
+
+    #[test]
+    fn a_token_unused_for_the_idle_time_is_gone() {
+        let s = Store::default();
+        let old = s.add_token("a", 1, plan(1), T0).unwrap();
+        let fresh = s.add_token("a", 1, plan(1), T0 + TOKEN_IDLE / 2).unwrap();
+        let later = T0 + TOKEN_IDLE;
+        assert!(s.take_token("a", &old, later).is_none());
+        assert!(s.take_token("a", &fresh, later).is_some());
+        assert_eq!(s.token_bytes("a"), (0, 0));
     }
 
     #[test]

@@ -324,6 +324,56 @@ pub fn write(w: &mut XmlWriter, name: &str, value: &Value, typed: bool) {
     }
 }
 
+/// About how many bytes [`write`] makes of `value` as element `name`: the markup and the text,
+/// without the growth escaping may add. Cheap (nothing is formatted), so that an answer can be
+/// bounded before it is written.
+pub fn written_len(name: &str, value: &Value, typed: bool) -> usize {
+    // `<name>` and `</name>`, and ` xsi:type="..."` when typed.
+    let element = 2 * name.len() + 5;
+    let xsi = |ty: usize| if typed { 12 + ty } else { 0 };
+    match value {
+        Value::Any(inner) => written_len(name, inner, true),
+        Value::Array(a) if typed => {
+            // `ArrayOf` and the item type.
+            element
+                + 12
+                + 7
+                + a.of.len()
+                + a.items
+                    .iter()
+                    .map(|item| written_len(a.of, item, false))
+                    .sum::<usize>()
+        }
+        Value::Array(a) => a
+            .items
+            .iter()
+            .map(|item| written_len(name, item, false))
+            .sum(),
+        Value::Data(d) => element + xsi(d.ty.len()) + fields_len(d),
+        Value::MoRef(m) => element + 8 + m.ty.len() + xsi(22) + m.value.len(),
+        scalar => {
+            let (ty, text) = match scalar {
+                Value::Str(s) => (10, s.len()),
+                Value::Bool(_) => (11, 5),
+                Value::Int(_) => (7, 11),
+                Value::Long(_) => (8, 20),
+                Value::Time(_) => (12, 27),
+                Value::Enum(t, e) => (t.len(), e.len()),
+                _ => (0, 0),
+            };
+            element + xsi(ty) + text
+        }
+    }
+}
+
+/// [`written_len`] of a data object's set fields.
+pub fn fields_len(d: &Data) -> usize {
+    d.fields
+        .iter()
+        .filter_map(|(name, v)| v.as_ref().map(|v| written_len(name, v, false)))
+        .sum()
+}
+
 /// Writes a data object's set fields, in order.
 pub fn write_fields(w: &mut XmlWriter, d: &Data) {
     for (name, v) in &d.fields {
@@ -392,6 +442,33 @@ mod tests {
             render(&d.into(), false),
             r#"<val><a>p</a><a>q</a><c xsi:type="Sub"><n>1</n></c></val>"#
         );
+    }
+
+    #[test]
+    fn the_written_length_of_text_references_and_objects_is_exact_and_of_numbers_an_upper_bound() {
+        let exact = Data::new("X")
+            .set("a", Value::strings(["p".to_owned(), "qq".to_owned()]))
+            .unset("b")
+            .set("c", Value::any(Data::new("Sub").set("s", "text")))
+            .set("d", MoRef::new("Folder", "group-d1"))
+            .set("e", Value::any(MoRef::new("VirtualMachine", "vm-1")))
+            .set("f", Value::any(Value::strings(["x".to_owned()])))
+            .set("g", Value::en("VirtualMachinePowerState", "poweredOn"))
+            .set("h", time::macros::datetime!(2024-01-01 00:00:00.5 UTC))
+            .into();
+        for typed in [false, true] {
+            let rendered = render(&exact, typed).len();
+            assert_eq!(
+                written_len("val", &exact, typed),
+                rendered,
+                "typed: {typed}"
+            );
+        }
+        for v in [Value::Int(7), Value::Long(-3), Value::Bool(true)] {
+            for typed in [false, true] {
+                assert!(written_len("val", &v, typed) >= render(&v, typed).len());
+            }
+        }
     }
 
     #[test]

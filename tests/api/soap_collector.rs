@@ -202,8 +202,11 @@ async fn max_objects_pages_through_a_token_that_works_once() {
         &format!("<token>{token}</token>"),
     )
     .await;
-    assert_eq!(again.fault().as_deref(), Some("InvalidProperty"));
-    assert_eq!(text_of(again.detail(), "name").as_deref(), Some("token"));
+    assert_eq!(again.fault().as_deref(), Some("InvalidArgument"));
+    assert_eq!(
+        text_of(again.detail(), "invalidProperty").as_deref(),
+        Some("token")
+    );
     // Another session cannot use a session's token.
     let first = rpex(&app, &c, spec, "<maxObjects>1</maxObjects>").await;
     let token = text_of(first.returnval(), "token").unwrap();
@@ -216,7 +219,148 @@ async fn max_objects_pages_through_a_token_that_works_once() {
         &format!("<token>{token}</token>"),
     )
     .await;
-    assert_eq!(stolen.fault().as_deref(), Some("InvalidProperty"));
+    assert_eq!(stolen.fault().as_deref(), Some("InvalidArgument"));
+}
+
+/// From the root folder through every folder and the datacenter's VM folder.
+const WALK: &str = r#"<objectSet><obj type="Folder">group-d1</obj><skip>false</skip><selectSet xsi:type="TraversalSpec"><name>t</name><type>Folder</type><path>childEntity</path><selectSet><name>t</name></selectSet><selectSet><name>d</name></selectSet></selectSet><selectSet xsi:type="TraversalSpec"><name>d</name><type>Datacenter</type><path>vmFolder</path><selectSet><name>t</name></selectSet></selectSet></objectSet>"#;
+
+async fn continue_with(app: &TestApp, cookie: &str, token: &str) -> Answer {
+    call(
+        app,
+        Some(cookie),
+        "ContinueRetrievePropertiesEx",
+        PC,
+        &format!("<token>{token}</token>"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn thousands_of_identical_spec_sets_answer_each_object_once() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let spec = format!(
+        "<specSet><propSet><type>ManagedEntity</type><pathSet>name</pathSet><pathSet>nope</pathSet></propSet>{WALK}</specSet>"
+    );
+    let once = call(&app, Some(&c), "RetrievePropertiesEx", PC, &spec).await;
+    let copies = spec.repeat(2000);
+    let many = call(&app, Some(&c), "RetrievePropertiesEx", PC, &copies).await;
+    assert_eq!(many.status, StatusCode::OK, "{}", many.text);
+    let ids = objects(&many);
+    assert_eq!(ids, objects(&once));
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "each object once");
+    assert_eq!(many.text.len(), once.text.len(), "the same answer");
+    // The legacy method blends them the same way.
+    let legacy = call(&app, Some(&c), "RetrieveProperties", PC, &copies).await;
+    assert_eq!(find(legacy.body(), "returnval").len(), ids.len());
+}
+
+#[tokio::test]
+async fn a_retrieval_answering_more_than_the_byte_bound_at_once_is_invalid_argument_on_spec_set() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    // 30,000 invalid paths: each object answers as many MissingProperty entries, about 10 MB.
+    let paths: String = (0..30_000)
+        .map(|i| format!("<pathSet>p{i}</pathSet>"))
+        .collect();
+    let spec =
+        format!("<specSet><propSet><type>ManagedEntity</type>{paths}</propSet>{WALK}</specSet>");
+    let a = call(&app, Some(&c), "RetrieveProperties", PC, &spec).await;
+    assert_eq!(
+        a.fault().as_deref(),
+        Some("InvalidArgument"),
+        "{}",
+        &a.text[..a.text.len().min(2000)]
+    );
+    assert_eq!(
+        text_of(a.detail(), "invalidProperty").as_deref(),
+        Some("specSet")
+    );
+    assert!(a.text.len() < 4096, "the refusal is small");
+}
+
+#[tokio::test]
+async fn a_token_unused_for_ten_minutes_is_gone() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let spec = format!(
+        "<specSet><propSet><type>ManagedEntity</type><pathSet>name</pathSet></propSet>{WALK}</specSet>"
+    );
+    let paged = "<options><maxObjects>1</maxObjects></options>";
+    let first = call(
+        &app,
+        Some(&c),
+        "RetrievePropertiesEx",
+        PC,
+        &format!("{spec}{paged}"),
+    )
+    .await;
+    let stale = text_of(first.returnval(), "token").expect("a token");
+    app.clock.advance(std::time::Duration::from_secs(9 * 60));
+    let second = call(
+        &app,
+        Some(&c),
+        "RetrievePropertiesEx",
+        PC,
+        &format!("{spec}{paged}"),
+    )
+    .await;
+    let fresh = text_of(second.returnval(), "token").expect("a token");
+    app.clock.advance(std::time::Duration::from_secs(2 * 60));
+    let gone = continue_with(&app, &c, &stale).await;
+    assert_eq!(gone.fault().as_deref(), Some("InvalidArgument"));
+    assert_eq!(
+        text_of(gone.detail(), "invalidProperty").as_deref(),
+        Some("token")
+    );
+    let next = continue_with(&app, &c, &fresh).await;
+    assert_eq!(objects(&next).len(), 1, "{}", next.text);
+}
+
+#[tokio::test]
+async fn a_session_s_oldest_token_goes_when_its_tokens_hold_more_than_the_byte_bound() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    // The first page is the root folder's name; what is left is kept with the specSet,
+    // whose 46,000 property paths (for the VMs) make each token hold about 1.2 MB.
+    let names: String = (0..46_000)
+        .map(|i| {
+            let d = |n: usize| char::from_digit((n % 36) as u32, 36).unwrap();
+            format!("<pathSet>{}{}{}</pathSet>", d(i / 1296), d(i / 36), d(i))
+        })
+        .collect();
+    let spec = format!(
+        "<specSet><propSet><type>Folder</type><pathSet>name</pathSet></propSet><propSet><type>VirtualMachine</type>{names}</propSet>{WALK}</specSet><options><maxObjects>1</maxObjects></options>"
+    );
+    let mut tokens = Vec::new();
+    // Fewer than the 16 tokens a session may hold: only their bytes can push one out.
+    for _ in 0..15 {
+        let a = call(&app, Some(&c), "RetrievePropertiesEx", PC, &spec).await;
+        assert_eq!(
+            objects(&a).len(),
+            1,
+            "{}",
+            &a.text[..a.text.len().min(2000)]
+        );
+        tokens.push(text_of(a.returnval(), "token").expect("a token"));
+    }
+    let first = continue_with(&app, &c, &tokens[0]).await;
+    assert_eq!(first.fault().as_deref(), Some("InvalidArgument"));
+    // The newest is kept (cancelled here: its next page would be a large answer to read).
+    let last = call(
+        &app,
+        Some(&c),
+        "CancelRetrievePropertiesEx",
+        PC,
+        &format!("<token>{}</token>", tokens[14]),
+    )
+    .await;
+    assert_eq!(last.status, StatusCode::OK, "{}", last.text);
+    assert!(last.fault().is_none());
 }
 
 #[tokio::test]
