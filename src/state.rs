@@ -14,7 +14,7 @@ use crate::ids::IdGen;
 use crate::injection::Injections;
 use crate::journal::Journal;
 use crate::metrics::Metrics;
-use crate::model::{Limits, Vcenter};
+use crate::model::{Changes, Limits, Vcenter};
 use crate::tls::CertInfo;
 
 /// Settings fixed at start.
@@ -89,6 +89,11 @@ struct Inner {
     injections: Injections,
     metrics: Metrics,
     ready: AtomicBool,
+    /// Where the model and the `/sdk` state count the changes a property filter could see
+    /// (kept across resets).
+    changes: Arc<Changes>,
+    /// Told of each change: blocked `WaitForUpdates` calls wait on it.
+    changed: Arc<tokio::sync::Notify>,
     /// Bytes of uploads held in memory right now.
     upload_memory: Arc<AtomicU64>,
 }
@@ -104,10 +109,17 @@ impl AppState {
         cert: Option<CertInfo>,
         journal_size: usize,
     ) -> Self {
-        let vc = fixture.build(limits.clone(), clock.now());
+        let changed = Arc::new(tokio::sync::Notify::new());
+        let changes = Arc::new(Changes::default());
+        let notify = changed.clone();
+        changes.listen(Box::new(move || notify.notify_waiters()));
+        let vc = fixture
+            .build(limits.clone(), clock.now())
+            .with_changes(changes.clone());
+        let store = crate::soap::store::Store::for_fixture(&fixture, changes.clone());
         Self(Arc::new(Inner {
             vc: RwLock::new(Arc::new(vc)),
-            soap: RwLock::new(Arc::new(crate::soap::store::Store::for_fixture(&fixture))),
+            soap: RwLock::new(Arc::new(store)),
             fixture: RwLock::new(fixture),
             limits,
             clock,
@@ -120,6 +132,8 @@ impl AppState {
             metrics: Metrics::default(),
             ready: AtomicBool::new(false),
             upload_memory: Arc::default(),
+            changes,
+            changed,
         }))
     }
 
@@ -139,6 +153,17 @@ impl AppState {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// The count of the changes a property filter could see (the current vCenter's and its
+    /// `/sdk` state's).
+    pub fn changes(&self) -> &Changes {
+        &self.0.changes
+    }
+
+    /// Notified after each change and each wake of [`AppState::changes`].
+    pub fn changed(&self) -> &tokio::sync::Notify {
+        &self.0.changed
     }
 
     /// The instant to use for this request.
@@ -211,7 +236,11 @@ impl AppState {
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(f);
         }
-        let fresh = Arc::new(self.shared_fixture().build(self.0.limits.clone(), now));
+        let fresh = Arc::new(
+            self.shared_fixture()
+                .build(self.0.limits.clone(), now)
+                .with_changes(self.0.changes.clone()),
+        );
         let old = std::mem::replace(
             &mut *self
                 .0
@@ -225,10 +254,12 @@ impl AppState {
             .soap
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(
-            crate::soap::store::Store::for_fixture(&self.shared_fixture()),
+            crate::soap::store::Store::for_fixture(&self.shared_fixture(), self.0.changes.clone()),
         );
         old.revoke_all("reset", now);
         self.0.ids.reset();
+        // Everything changed: blocked waits look again (and find their session gone).
+        self.0.changes.bump();
     }
 
     /// A fixture describing the current state (refused when it would carry more content than

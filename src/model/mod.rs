@@ -2,6 +2,7 @@
 //! It never reads a clock or a random source itself: `now` and the id generator come in as
 //! arguments.
 
+pub mod changes;
 pub mod fault;
 mod guest_exec;
 pub mod guest_fs;
@@ -12,6 +13,7 @@ pub mod session;
 pub mod shell;
 pub mod transfer;
 pub mod vm;
+mod vms;
 
 #[cfg(test)]
 mod proptests;
@@ -20,10 +22,10 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use dashmap::DashMap;
 use time::OffsetDateTime;
 
 use crate::ids::IdGen;
+pub use changes::Changes;
 pub use fault::{Fault, FileFaultKind, FileReason, Refusal};
 pub use guest_exec::{GuestPowerOp, ProcessReport, REBOOT_TOOLS_DOWN};
 use guest_fs::{AttrUpdate, Blob, FileInfo, GuestPath, GuestUser, ListPage, Meta};
@@ -31,6 +33,7 @@ use inventory::VcUser;
 use session::{Session, SessionTable};
 use transfer::{Direction, Redeem, Transfer, TransferTable, UploadSpec};
 pub use vm::{PowerOp, PowerState, VirtualMachine};
+use vms::Vms;
 
 /// The most VMs one list call returns before vCenter refuses with `UNABLE_TO_ALLOCATE_RESOURCE`.
 pub const VM_LIST_LIMIT: usize = 4000;
@@ -154,11 +157,12 @@ pub struct Ticket {
 /// The emulated vCenter: VMs, users, sessions and transfers.
 #[derive(Debug)]
 pub struct Vcenter {
-    vms: DashMap<String, VirtualMachine>,
+    vms: Vms,
     /// By lower-cased login; shared so that authenticating a request copies nothing.
     users: BTreeMap<String, std::sync::Arc<VcUser>>,
     sessions: Mutex<SessionTable>,
     transfers: Mutex<TransferTable>,
+    changes: std::sync::Arc<Changes>,
 }
 
 /// Anything lockable with a mutex, recovering from poisoning (a panicking request must not
@@ -170,8 +174,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Vcenter {
     /// A vCenter holding `vms` and `users`.
     pub fn new(vms: Vec<VirtualMachine>, users: Vec<VcUser>, limits: Limits) -> Self {
+        let changes = std::sync::Arc::new(Changes::default());
         Self {
-            vms: vms.into_iter().map(|v| (v.id.clone(), v)).collect(),
+            vms: Vms::new(vms, changes.clone()),
+            changes,
             users: users
                 .into_iter()
                 .map(|u| (u.login.to_lowercase(), std::sync::Arc::new(u)))
@@ -182,6 +188,19 @@ impl Vcenter {
                     .with_byte_cap(limits.max_live_transfer_bytes),
             ),
         }
+    }
+
+    /// The same vCenter, counting its changes in `changes` (shared with the `/sdk` state, and
+    /// kept across resets, so that the generation only moves forward).
+    pub fn with_changes(mut self, changes: std::sync::Arc<Changes>) -> Self {
+        self.vms.count_in(changes.clone());
+        self.changes = changes;
+        self
+    }
+
+    /// The count of the changes a reader of the inventory could see.
+    pub fn changes(&self) -> &std::sync::Arc<Changes> {
+        &self.changes
     }
 
     // ----------------------------------------------------------------- sessions
@@ -203,6 +222,7 @@ impl Vcenter {
         let id = ids.session_id();
         // Sessions keep the lookup key, so authenticating a request needs no case folding.
         lock(&self.sessions).create(id.clone(), &key, &user.display, now);
+        self.changes.bump();
         Ok(id)
     }
 
@@ -225,6 +245,7 @@ impl Vcenter {
     /// `DELETE /api/session`.
     pub fn logout(&self, id: &str, now: OffsetDateTime) -> Result<(), Fault> {
         if lock(&self.sessions).delete(id, now) {
+            self.changes.bump();
             Ok(())
         } else {
             Err(Fault::SessionRequired)
@@ -410,13 +431,12 @@ impl Vcenter {
     /// Registers a VM (admin). Replaces one with the same id, revoking its transfers.
     pub fn add_vm(&self, vm: VirtualMachine, now: OffsetDateTime) {
         lock(&self.transfers).revoke_vm(&vm.id, "unregistered", now);
-        self.vms.insert(vm.id.clone(), vm);
+        self.vms.insert(vm);
     }
 
     /// Unregisters a VM (admin), revoking its transfers.
     pub fn unregister(&self, id: &str, now: OffsetDateTime) -> Result<(), Fault> {
-        let (_, _vm) = self
-            .vms
+        self.vms
             .remove(id)
             .ok_or_else(|| Fault::VmNotFound { vm: id.to_owned() })?;
         lock(&self.transfers).revoke_vm(id, "unregistered", now);

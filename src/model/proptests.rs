@@ -347,7 +347,7 @@ fn family_of(vm: usize) -> Family {
 /// A running guest of `family` with a small disk, `users` (name, uid; the password is the name
 /// followed by `pw`; uid 0 and Windows' Administrator are superusers), its temporary directory
 /// and a file `a` holding `hello`, built from model parts alone.
-fn guest(id: &str, family: Family, users: &[(&str, u32)]) -> super::VirtualMachine {
+pub(super) fn guest(id: &str, family: Family, users: &[(&str, u32)]) -> super::VirtualMachine {
     use super::vm::{GuestIdentity, Tools, VirtualMachine, user_key};
     let mut fs = GuestFs::new(family, CAPACITY, T0);
     let (temp, file) = match family {
@@ -417,7 +417,7 @@ fn guest(id: &str, family: Family, users: &[(&str, u32)]) -> super::VirtualMachi
 }
 
 /// Two running guests, one of each family, with small disks, and an administrator.
-fn vcenter(max_live_transfers: usize) -> Vcenter {
+pub(super) fn vcenter(max_live_transfers: usize) -> Vcenter {
     let vms = vec![
         guest(VMS[0], Family::Linux, &[("root", 0), ("alice", 1000)]),
         guest(

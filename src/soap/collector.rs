@@ -432,7 +432,7 @@ pub struct ObjectUpdate {
 
 /// The updates from `old` to `new`, at most `limit` of them; `old` moves forward by exactly
 /// the updates returned, so that the rest come next time. Returns whether some were held back.
-pub fn diff(old: &mut Baseline, new: &Baseline, limit: usize) -> (Vec<ObjectUpdate>, bool) {
+pub fn diff(old: &mut Baseline, new: Baseline, limit: usize) -> (Vec<ObjectUpdate>, bool) {
     let mut out = Vec::new();
     let mut truncated = false;
     let gone: Vec<MoRef> = old
@@ -449,7 +449,7 @@ pub fn diff(old: &mut Baseline, new: &Baseline, limit: usize) -> (Vec<ObjectUpda
         true
     };
     for (obj, props) in new {
-        let update = match old.get(obj) {
+        let update = match old.get(&obj) {
             None => ObjectUpdate {
                 kind: Kind::Enter,
                 obj: obj.clone(),
@@ -483,7 +483,7 @@ pub fn diff(old: &mut Baseline, new: &Baseline, limit: usize) -> (Vec<ObjectUpda
         if !push(update, &mut out) {
             break;
         }
-        old.insert(obj.clone(), props.clone());
+        old.insert(obj, props);
     }
     for obj in gone {
         let u = ObjectUpdate {
@@ -609,17 +609,17 @@ mod tests {
         let mut now = Baseline::new();
         now.insert(a.clone(), [("info".to_owned(), Value::Int(1))].into());
         now.insert(b.clone(), [("info".to_owned(), Value::Int(1))].into());
-        let (u, t) = diff(&mut base, &now, 1);
+        let (u, t) = diff(&mut base, now.clone(), 1);
         assert_eq!((u.len(), t), (1, true));
         assert_eq!(u[0].kind, Kind::Enter);
-        let (u, t) = diff(&mut base, &now, 10);
+        let (u, t) = diff(&mut base, now.clone(), 10);
         assert_eq!((u.len(), t), (1, false));
         assert_eq!(u[0].obj, b);
-        let (u, _) = diff(&mut base, &now, 10);
+        let (u, _) = diff(&mut base, now.clone(), 10);
         assert!(u.is_empty());
         now.insert(a.clone(), [("info".to_owned(), Value::Int(2))].into());
         now.remove(&b);
-        let (u, _) = diff(&mut base, &now, 10);
+        let (u, _) = diff(&mut base, now.clone(), 10);
         assert_eq!(
             u.iter().map(|x| x.kind).collect::<Vec<_>>(),
             [Kind::Modify, Kind::Leave]

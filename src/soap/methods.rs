@@ -24,8 +24,6 @@ use super::xml::Element;
 
 /// The longest a `WaitForUpdates[Ex]` call blocks, whatever it asks for.
 pub const WAIT_CAP: Duration = Duration::from_secs(300);
-/// How often a blocked wait looks for changes.
-pub const POLL: Duration = Duration::from_millis(100);
 
 /// Every method served, with the managed object types it is served on.
 pub const METHODS: &[(&str, &[&str])] = &[
@@ -391,7 +389,7 @@ fn answer(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
         "CancelWaitForUpdates" => {
             let s = ctx.session_id()?;
             let cid = ctx.collector_id()?;
-            ctx.store.collector(&s, &cid, |c| c.cancelled = true);
+            ctx.store.cancel_wait(&s, &cid);
             Ok(Answer::Void)
         }
         "CreateContainerView" => create_view(ctx),
@@ -566,6 +564,8 @@ fn wait_options(el: Option<&Element>) -> Result<(Option<Duration>, Option<usize>
 }
 
 /// One pass over a collector's filters: the updates since each baseline, baselines moved on.
+/// Each filter's current state is read outside the store's lock, then compared with its
+/// baseline under it (baselines are never copied).
 fn updates_once(
     ctx: &Ctx,
     session: &str,
@@ -575,18 +575,21 @@ fn updates_once(
     let mut sets = Vec::new();
     let mut left = limit.unwrap_or(usize::MAX);
     let mut truncated = false;
-    for (fid, f) in ctx.store.filters_of(session, cid) {
-        let w = ctx.world();
-        let now = match collector::snapshot(&w, &f.spec) {
+    let w = ctx.world();
+    for (fid, spec) in ctx.store.filters_of(session, cid) {
+        let now = match collector::snapshot(&w, &spec) {
             Ok(s) => s,
             Err(Fault::ObjectNotFound { .. }) => Default::default(),
             Err(e) => return Err(e),
         };
-        let mut base = f.baseline.clone();
-        let (ups, t) = collector::diff(&mut base, &now, left);
+        let Some((ups, t)) = ctx
+            .store
+            .with_baseline(&fid, |base| collector::diff(base, now, left))
+        else {
+            continue;
+        };
         truncated |= t;
         left = left.saturating_sub(ups.len());
-        ctx.store.update_baseline(&fid, |b| *b = base);
         if !ups.is_empty() {
             sets.push(
                 Data::new("PropertyFilterUpdate")
@@ -622,6 +625,9 @@ pub struct Waiting {
     pub max_updates: Option<usize>,
     /// Whether the legacy `WaitForUpdates` (no `truncated` field).
     pub legacy: bool,
+    /// The generation of the changes (see [`crate::model::Changes`]) its last pass saw: it
+    /// need not look again until that moves.
+    pub generation: u64,
 }
 
 /// What a method answers: now, or after waiting for a change.
@@ -673,6 +679,8 @@ fn wait(
 ) -> Result<Reply, Fault> {
     let s = ctx.session_id()?;
     let cid = ctx.collector_id()?;
+    // Read before the first pass: a change made during it moves the generation past this.
+    let generation = ctx.vc.changes().generation();
     let current = ctx.store.collector(&s, &cid, |c| {
         c.cancelled = false;
         c.version
@@ -680,7 +688,7 @@ fn wait(
     match version.as_deref().map(str::trim) {
         None | Some("") => {
             for (fid, _) in ctx.store.filters_of(&s, &cid) {
-                ctx.store.update_baseline(&fid, |b| b.clear());
+                ctx.store.with_baseline(&fid, |b| b.clear());
             }
         }
         Some(v) if v == current.to_string() => {}
@@ -692,6 +700,7 @@ fn wait(
         max_wait: max_wait.unwrap_or(WAIT_CAP),
         max_updates,
         legacy,
+        generation,
     };
     Ok(match wait_pass(ctx, &w)? {
         Some(answer) => Reply::Now(answer),

@@ -140,8 +140,10 @@ fn stop_response(stop: Stop, cx: fault::Context<'_>) -> Response {
     }
 }
 
-/// Keeps polling a `WaitForUpdates[Ex]` that found nothing on its first pass, until a change,
-/// a cancel, or the end of its wait.
+/// Keeps a `WaitForUpdates[Ex]` that found nothing on its first pass waiting, until a change,
+/// a cancel, a later wait on the same collector, or the end of its wait. It sleeps until the
+/// model or the `/sdk` state is changed (or its time is up), and looks at its filters again
+/// only when the change generation moved: an idle wait costs nothing.
 async fn keep_waiting(
     state: &AppState,
     w: &methods::Waiting,
@@ -149,28 +151,57 @@ async fn keep_waiting(
 ) -> Result<Answer, Fault> {
     let started = crate::clock::Stopwatch::start();
     let limit_ms = w.max_wait.as_secs_f64() * 1000.0;
+    let ticket = call.store.claim_wait(&w.session, &w.collector);
+    let mut seen = w.generation;
     loop {
-        if started.elapsed_ms() >= limit_ms {
+        // Registered before anything is looked at, so that no wake in between is missed.
+        let changed = state.changed().notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        match call.store.wait_state(&w.session, &w.collector, ticket) {
+            store::Wait::Waiting => {}
+            // vim25 lets a wait end empty "due to PropertyCollector policy".
+            store::Wait::Superseded => return Ok(Answer::Void),
+            // vim25: RequestCanceled after CancelWaitForUpdates, or when "the session was
+            // closed or the PropertyCollector was destroyed".
+            store::Wait::Cancelled => {
+                call.store
+                    .collector(&w.session, &w.collector, |c| c.cancelled = false);
+                return Err(Fault::RequestCanceled);
+            }
+            store::Wait::Gone => return Err(Fault::RequestCanceled),
+        }
+        let generation = state.changes().generation();
+        if generation != seen {
+            seen = generation;
+            let vc = state.vcenter();
+            let ctx = methods::Ctx::new(
+                &vc,
+                state.ids(),
+                &call.store,
+                &call.cfg,
+                state.now(),
+                Some(&w.session),
+                &call.method,
+                &call.this,
+                &call.body,
+            );
+            if ctx.session.is_none() {
+                return Err(Fault::SessionRequired);
+            }
+            if let Some(answer) = methods::wait_pass(&ctx, w)? {
+                return Ok(answer);
+            }
+        }
+        let left_ms = limit_ms - started.elapsed_ms();
+        if left_ms <= 0.0 {
             return Ok(Answer::Void);
         }
-        tokio::time::sleep(methods::POLL).await;
-        let vc = state.vcenter();
-        let ctx = methods::Ctx::new(
-            &vc,
-            state.ids(),
-            &call.store,
-            &call.cfg,
-            state.now(),
-            Some(&w.session),
-            &call.method,
-            &call.this,
-            &call.body,
-        );
-        if ctx.session.is_none() {
-            return Err(Fault::SessionRequired);
-        }
-        if let Some(answer) = methods::wait_pass(&ctx, w)? {
-            return Ok(answer);
+        tokio::select! {
+            () = &mut changed => {}
+            () = tokio::time::sleep(std::time::Duration::from_secs_f64(left_ms / 1000.0)) => {
+                return Ok(Answer::Void);
+            }
         }
     }
 }

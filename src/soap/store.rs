@@ -3,15 +3,15 @@
 //! baselines, and `RetrievePropertiesEx` continuation tokens, bounded in number and bytes and
 //! ended when idle). Everything a session owns ends with it.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use time::OffsetDateTime;
 
-use super::collector::FilterSpec;
+use super::collector::{Baseline, FilterSpec};
 use super::retrieve::Plan;
 use super::value::{MoRef, Value};
-use crate::model::Fault;
+use crate::model::{Changes, Fault};
 
 /// Tasks kept for `Task.info` reads (oldest dropped first).
 pub const TASK_CAP: usize = 1000;
@@ -71,7 +71,8 @@ pub struct ViewRecord {
     seq: u64,
 }
 
-/// A property filter and what its collector last reported for it.
+/// A property filter (what its collector last reported for it, its baseline, is kept apart and
+/// read under the store's lock, never copied out).
 #[derive(Debug, Clone)]
 pub struct FilterRecord {
     /// The owning session.
@@ -82,9 +83,20 @@ pub struct FilterRecord {
     pub spec: Arc<FilterSpec>,
     /// `partialUpdates` as given.
     pub partial_updates: bool,
-    /// Per object, the property values last reported by a wait.
-    pub baseline: BTreeMap<MoRef, BTreeMap<String, Value>>,
     seq: u64,
+}
+
+/// Where a blocked `WaitForUpdates[Ex]` stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Still the collector's wait.
+    Waiting,
+    /// `CancelWaitForUpdates` was called.
+    Cancelled,
+    /// A later wait on the same collector took over.
+    Superseded,
+    /// The collector, or its session, ended.
+    Gone,
 }
 
 /// A collector's per-session state.
@@ -94,6 +106,8 @@ pub struct CollectorRecord {
     pub version: u64,
     /// Set by `CancelWaitForUpdates`; the wait in progress ends with `RequestCanceled`.
     pub cancelled: bool,
+    /// The wait that blocks on this collector now (0: none), numbered from `seq`.
+    waiter: u64,
     seq: u64,
 }
 
@@ -116,6 +130,8 @@ struct Inner {
     /// By (session, collector id).
     collectors: HashMap<(String, String), CollectorRecord>,
     filters: HashMap<String, FilterRecord>,
+    /// Per filter id, the property values a wait last reported for each object.
+    baselines: HashMap<String, Baseline>,
     tokens: HashMap<String, TokenRecord>,
 }
 
@@ -127,6 +143,12 @@ impl Inner {
 
     fn objects(&self) -> usize {
         self.views.len() + self.collectors.len() + self.filters.len() + self.tokens.len()
+    }
+
+    /// Drops the baselines of filters that are gone.
+    fn forget_baselines(&mut self) {
+        let filters = &self.filters;
+        self.baselines.retain(|id, _| filters.contains_key(id));
     }
 
     /// Drops the tokens unused for [`TOKEN_IDLE`].
@@ -189,15 +211,30 @@ pub struct Store {
     inner: Mutex<Inner>,
     /// The datacenter's name, from the fixture.
     datacenter: Option<String>,
+    /// Where the changes a property filter could see are counted: tasks, views, filters and
+    /// collectors made or ended (the model counts its own in the same place).
+    changes: Arc<Changes>,
 }
 
 impl Store {
-    /// An empty store for a vCenter built from `fixture` (its datacenter name).
-    pub fn for_fixture(fixture: &crate::fixtures::Fixture) -> Self {
+    /// An empty store for a vCenter built from `fixture` (its datacenter name), counting its
+    /// changes in `changes`.
+    pub fn for_fixture(fixture: &crate::fixtures::Fixture, changes: Arc<Changes>) -> Self {
         Self {
             datacenter: fixture.datacenter.clone(),
+            changes,
             ..Self::default()
         }
+    }
+
+    /// Runs `f` on the locked state, then counts a change when it says it made one (after the
+    /// lock is released, so that whoever is told can read the store).
+    fn change<R>(&self, f: impl FnOnce(&mut Inner) -> (R, bool)) -> R {
+        let (r, changed) = f(&mut self.lock());
+        if changed {
+            self.changes.bump();
+        }
+        r
     }
 
     /// The datacenter's name: the fixture's, or `DC0`.
@@ -211,15 +248,16 @@ impl Store {
 
     /// Records a finished task and returns its id.
     pub fn add_task(&self, make: impl FnOnce(String, i32) -> TaskRecord) -> String {
-        let mut g = self.lock();
-        let n = g.next();
-        let id = format!("task-{n}");
-        let chain = i32::try_from(n % i32::MAX as u64).unwrap_or(0);
-        g.tasks.push_back(make(id.clone(), chain));
-        while g.tasks.len() > TASK_CAP {
-            g.tasks.pop_front();
-        }
-        id
+        self.change(|g| {
+            let n = g.next();
+            let id = format!("task-{n}");
+            let chain = i32::try_from(n % i32::MAX as u64).unwrap_or(0);
+            g.tasks.push_back(make(id.clone(), chain));
+            while g.tasks.len() > TASK_CAP {
+                g.tasks.pop_front();
+            }
+            (id, true)
+        })
     }
 
     /// A task by id.
@@ -242,26 +280,27 @@ impl Store {
         types: Vec<String>,
         recursive: bool,
     ) -> String {
-        let mut g = self.lock();
-        let seq = g.next();
-        make_room(
-            &mut g.views,
-            PER_SESSION_CAP,
-            |_, v| v.session == session,
-            |v| v.seq,
-        );
-        let id = format!("session-view-{seq}");
-        g.views.insert(
-            id.clone(),
-            ViewRecord {
-                session: session.to_owned(),
-                container,
-                types,
-                recursive,
-                seq,
-            },
-        );
-        id
+        self.change(|g| {
+            let seq = g.next();
+            make_room(
+                &mut g.views,
+                PER_SESSION_CAP,
+                |_, v| v.session == session,
+                |v| v.seq,
+            );
+            let id = format!("session-view-{seq}");
+            g.views.insert(
+                id.clone(),
+                ViewRecord {
+                    session: session.to_owned(),
+                    container,
+                    types,
+                    recursive,
+                    seq,
+                },
+            );
+            (id, true)
+        })
     }
 
     /// A view `session` owns.
@@ -288,34 +327,35 @@ impl Store {
 
     /// Destroys a view; false when `session` has no such view.
     pub fn remove_view(&self, session: &str, id: &str) -> bool {
-        let mut g = self.lock();
-        if g.views.get(id).is_some_and(|v| v.session == session) {
-            g.views.remove(id);
-            true
-        } else {
-            false
-        }
+        self.change(|g| {
+            let found = g.views.get(id).is_some_and(|v| v.session == session);
+            if found {
+                g.views.remove(id);
+            }
+            (found, found)
+        })
     }
 
     /// Creates an extra property collector for `session`.
     pub fn add_collector(&self, session: &str) -> String {
-        let mut g = self.lock();
-        let seq = g.next();
-        make_room(
-            &mut g.collectors,
-            PER_SESSION_CAP,
-            |k, _| k.0 == session && k.1 != "propertyCollector",
-            |c| c.seq,
-        );
-        let id = format!("session-collector-{seq}");
-        g.collectors.insert(
-            (session.to_owned(), id.clone()),
-            CollectorRecord {
-                seq,
-                ..CollectorRecord::default()
-            },
-        );
-        id
+        self.change(|g| {
+            let seq = g.next();
+            make_room(
+                &mut g.collectors,
+                PER_SESSION_CAP,
+                |k, _| k.0 == session && k.1 != "propertyCollector",
+                |c| c.seq,
+            );
+            let id = format!("session-collector-{seq}");
+            g.collectors.insert(
+                (session.to_owned(), id.clone()),
+                CollectorRecord {
+                    seq,
+                    ..CollectorRecord::default()
+                },
+            );
+            (id, true)
+        })
     }
 
     /// Whether `id` is a collector `session` may use (`propertyCollector` always is).
@@ -329,14 +369,16 @@ impl Store {
 
     /// Destroys an extra collector and its filters.
     pub fn remove_collector(&self, session: &str, id: &str) -> bool {
-        let mut g = self.lock();
-        let found = g
-            .collectors
-            .remove(&(session.to_owned(), id.to_owned()))
-            .is_some();
-        g.filters
-            .retain(|_, f| !(f.session == session && f.collector == id));
-        found
+        self.change(|g| {
+            let found = g
+                .collectors
+                .remove(&(session.to_owned(), id.to_owned()))
+                .is_some();
+            g.filters
+                .retain(|_, f| !(f.session == session && f.collector == id));
+            g.forget_baselines();
+            (found, true)
+        })
     }
 
     /// Reads (and creates on first use) a collector's state.
@@ -358,6 +400,47 @@ impl Store {
         f(c)
     }
 
+    /// `CancelWaitForUpdates`: the collector's wait in progress ends with `RequestCanceled`
+    /// (its waiter is woken to notice).
+    pub fn cancel_wait(&self, session: &str, id: &str) {
+        self.collector(session, id, |c| c.cancelled = true);
+        self.changes.wake();
+    }
+
+    /// Makes the caller the collector's one blocked wait and returns its number; a wait that
+    /// blocked on it before is woken and, seeing [`Wait::Superseded`], ends (vim25: concurrent
+    /// waits on a collector "may cause suspended change calculations to be discarded").
+    pub fn claim_wait(&self, session: &str, id: &str) -> u64 {
+        let n = {
+            let mut g = self.lock();
+            let n = g.next();
+            g.collectors
+                .entry((session.to_owned(), id.to_owned()))
+                .or_insert_with(|| CollectorRecord {
+                    seq: n,
+                    ..CollectorRecord::default()
+                })
+                .waiter = n;
+            n
+        };
+        self.changes.wake();
+        n
+    }
+
+    /// Where blocked wait `n` on a collector stands.
+    pub fn wait_state(&self, session: &str, id: &str, n: u64) -> Wait {
+        match self
+            .lock()
+            .collectors
+            .get(&(session.to_owned(), id.to_owned()))
+        {
+            None => Wait::Gone,
+            Some(c) if c.waiter != n => Wait::Superseded,
+            Some(c) if c.cancelled => Wait::Cancelled,
+            Some(_) => Wait::Waiting,
+        }
+    }
+
     /// Creates a filter on `collector` for `session`.
     pub fn add_filter(
         &self,
@@ -366,27 +449,28 @@ impl Store {
         spec: FilterSpec,
         partial_updates: bool,
     ) -> String {
-        let mut g = self.lock();
-        let seq = g.next();
-        make_room(
-            &mut g.filters,
-            PER_SESSION_CAP,
-            |_, f| f.session == session,
-            |f| f.seq,
-        );
-        let id = format!("session-filter-{seq}");
-        g.filters.insert(
-            id.clone(),
-            FilterRecord {
-                session: session.to_owned(),
-                collector: collector.to_owned(),
-                spec: Arc::new(spec),
-                partial_updates,
-                baseline: BTreeMap::new(),
-                seq,
-            },
-        );
-        id
+        self.change(|g| {
+            let seq = g.next();
+            make_room(
+                &mut g.filters,
+                PER_SESSION_CAP,
+                |_, f| f.session == session,
+                |f| f.seq,
+            );
+            g.forget_baselines();
+            let id = format!("session-filter-{seq}");
+            g.filters.insert(
+                id.clone(),
+                FilterRecord {
+                    session: session.to_owned(),
+                    collector: collector.to_owned(),
+                    spec: Arc::new(spec),
+                    partial_updates,
+                    seq,
+                },
+            );
+            (id, true)
+        })
     }
 
     /// A filter `session` owns.
@@ -398,39 +482,39 @@ impl Store {
             .cloned()
     }
 
-    /// The filters of one collector, oldest first.
-    pub fn filters_of(&self, session: &str, collector: &str) -> Vec<(String, FilterRecord)> {
+    /// The filters of one collector, oldest first: their ids and specs.
+    pub fn filters_of(&self, session: &str, collector: &str) -> Vec<(String, Arc<FilterSpec>)> {
         let g = self.lock();
-        let mut v: Vec<(String, FilterRecord)> = g
+        let mut v: Vec<(u64, String, Arc<FilterSpec>)> = g
             .filters
             .iter()
             .filter(|(_, f)| f.session == session && f.collector == collector)
-            .map(|(k, f)| (k.clone(), f.clone()))
+            .map(|(k, f)| (f.seq, k.clone(), f.spec.clone()))
             .collect();
-        v.sort_by_key(|(_, f)| f.seq);
-        v
+        v.sort_by_key(|(seq, _, _)| *seq);
+        v.into_iter().map(|(_, k, spec)| (k, spec)).collect()
     }
 
-    /// Changes a filter's baseline.
-    pub fn update_baseline(
-        &self,
-        id: &str,
-        f: impl FnOnce(&mut BTreeMap<MoRef, BTreeMap<String, Value>>),
-    ) {
-        if let Some(rec) = self.lock().filters.get_mut(id) {
-            f(&mut rec.baseline);
+    /// Runs `f` on a filter's baseline (empty until a wait reports something), under the
+    /// store's lock; `None` when the filter is gone.
+    pub fn with_baseline<R>(&self, id: &str, f: impl FnOnce(&mut Baseline) -> R) -> Option<R> {
+        let mut g = self.lock();
+        if !g.filters.contains_key(id) {
+            return None;
         }
+        Some(f(g.baselines.entry(id.to_owned()).or_default()))
     }
 
     /// Destroys a filter.
     pub fn remove_filter(&self, session: &str, id: &str) -> bool {
-        let mut g = self.lock();
-        if g.filters.get(id).is_some_and(|f| f.session == session) {
-            g.filters.remove(id);
-            true
-        } else {
-            false
-        }
+        self.change(|g| {
+            let found = g.filters.get(id).is_some_and(|f| f.session == session);
+            if found {
+                g.filters.remove(id);
+                g.baselines.remove(id);
+            }
+            (found, found)
+        })
     }
 
     /// Keeps the rest of a paged retrieval, and its page size, under a new token. The
@@ -504,23 +588,29 @@ impl Store {
 
     /// Drops everything `session` owns (logout).
     pub fn end_session(&self, session: &str) {
-        let mut g = self.lock();
-        g.views.retain(|_, v| v.session != session);
-        g.collectors.retain(|k, _| k.0 != session);
-        g.filters.retain(|_, f| f.session != session);
-        g.tokens.retain(|_, t| t.session != session);
+        self.change(|g| {
+            g.views.retain(|_, v| v.session != session);
+            g.collectors.retain(|k, _| k.0 != session);
+            g.filters.retain(|_, f| f.session != session);
+            g.forget_baselines();
+            g.tokens.retain(|_, t| t.session != session);
+            ((), true)
+        });
     }
 
     /// Drops the objects of sessions that `alive` says are gone, once the store is large.
     pub fn sweep(&self, alive: impl Fn(&str) -> bool) {
-        let mut g = self.lock();
-        if g.objects() < SWEEP_AT {
-            return;
-        }
-        g.views.retain(|_, v| alive(&v.session));
-        g.collectors.retain(|k, _| alive(&k.0));
-        g.filters.retain(|_, f| alive(&f.session));
-        g.tokens.retain(|_, t| alive(&t.session));
+        self.change(|g| {
+            if g.objects() < SWEEP_AT {
+                return ((), false);
+            }
+            g.views.retain(|_, v| alive(&v.session));
+            g.collectors.retain(|k, _| alive(&k.0));
+            g.filters.retain(|_, f| alive(&f.session));
+            g.forget_baselines();
+            g.tokens.retain(|_, t| alive(&t.session));
+            ((), true)
+        });
     }
 
     /// How many session objects exist (for the sweep's trigger).
@@ -653,6 +743,83 @@ mod tests {
         assert!(s.take_token("a", &old, later).is_none());
         assert!(s.take_token("a", &fresh, later).is_some());
         assert_eq!(s.token_bytes("a"), (0, 0));
+    }
+
+    #[test]
+    fn what_a_filter_could_see_moves_the_generation_and_a_wait_s_bookkeeping_does_not() {
+        let changes = Arc::new(Changes::default());
+        let s = Store::for_fixture(&crate::fixtures::Fixture::default(), changes.clone());
+        let spec = plan_spec();
+        let mut last = changes.generation();
+        let mut moved = |what: &str, expected: bool| {
+            let now = changes.generation();
+            assert_eq!(now != last, expected, "{what}");
+            last = now;
+        };
+        let f = s.add_filter("a", "propertyCollector", spec, false);
+        moved("a filter made", true);
+        s.with_baseline(&f, |b| {
+            b.insert(MoRef::new("Folder", "group-d1"), Default::default())
+        });
+        s.collector("a", "propertyCollector", |c| c.version += 1);
+        s.claim_wait("a", "propertyCollector");
+        s.add_token("a", 1, plan(1), T0).unwrap();
+        moved("baselines, versions, waits and tokens", false);
+        let c = s.add_collector("a");
+        moved("a collector made", true);
+        let v = s.add_view("a", MoRef::new("Folder", "group-d1"), vec![], true);
+        moved("a view made", true);
+        assert!(!s.remove_view("b", &v));
+        moved("another session's view is not removed", false);
+        assert!(s.remove_view("a", &v));
+        moved("a view ended", true);
+        s.remove_collector("a", &c);
+        moved("a collector ended", true);
+        assert!(s.remove_filter("a", &f));
+        moved("a filter ended", true);
+        assert!(
+            s.with_baseline(&f, |_| ()).is_none(),
+            "its baseline went with it"
+        );
+        s.end_session("a");
+        moved("a session's objects ended", true);
+    }
+
+    #[test]
+    fn a_later_wait_supersedes_a_blocked_one_and_a_cancel_or_the_collector_s_end_stops_it() {
+        let s = Store::default();
+        let first = s.claim_wait("a", "propertyCollector");
+        assert_eq!(s.wait_state("a", "propertyCollector", first), Wait::Waiting);
+        let second = s.claim_wait("a", "propertyCollector");
+        assert_eq!(
+            s.wait_state("a", "propertyCollector", first),
+            Wait::Superseded
+        );
+        s.cancel_wait("a", "propertyCollector");
+        assert_eq!(
+            s.wait_state("a", "propertyCollector", second),
+            Wait::Cancelled
+        );
+        let c = s.add_collector("a");
+        let third = s.claim_wait("a", &c);
+        assert_eq!(s.wait_state("a", &c, third), Wait::Waiting);
+        assert_eq!(
+            s.wait_state("b", &c, third),
+            Wait::Gone,
+            "another session's"
+        );
+        s.remove_collector("a", &c);
+        assert_eq!(s.wait_state("a", &c, third), Wait::Gone);
+        assert!(!s.has_collector("a", &c), "a wait does not bring it back");
+    }
+
+    fn plan_spec() -> FilterSpec {
+        use crate::soap::xml::{Bounds, parse};
+        let xml = r#"<spec><propSet><type>VirtualMachine</type><pathSet>name</pathSet></propSet><objectSet><obj type="VirtualMachine">vm-1001</obj></objectSet></spec>"#;
+        crate::soap::collector::parse_filter_spec(
+            &parse(xml.as_bytes(), Bounds::default()).unwrap(),
+        )
+        .unwrap()
     }
 
     #[test]

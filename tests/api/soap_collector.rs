@@ -640,6 +640,167 @@ async fn a_wait_sees_a_change_made_over_rest_as_a_modify() {
     assert_eq!(text_of(a.returnval(), "val").as_deref(), Some("poweredOn"));
 }
 
+/// Starts a `WaitForUpdatesEx` on `collector` and lets it block; its answer comes from the
+/// handle (a correctness guard: a wait nothing wakes would end empty after `max_wait` s).
+async fn blocked_wait(
+    app: &TestApp,
+    cookie: &str,
+    collector: &str,
+    version: &str,
+    max_wait: u32,
+) -> tokio::task::JoinHandle<Answer> {
+    let (url, client, cookie) = (app.url("/sdk"), app.client.clone(), cookie.to_owned());
+    let body = crate::soap::envelope(
+        "WaitForUpdatesEx",
+        ("PropertyCollector", collector),
+        &format!(
+            "<version>{version}</version><options><maxWaitSeconds>{max_wait}</maxWaitSeconds></options>"
+        ),
+    );
+    let handle = tokio::spawn(async move {
+        let r = client
+            .post(url)
+            .header("cookie", format!("vmware_soap_session={cookie}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        crate::soap::read(r).await
+    });
+    // Long enough for its first pass to find nothing and the wait to block.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    handle
+}
+
+/// The answer of a blocked wait, which must come within 20 s.
+async fn woken(handle: tokio::task::JoinHandle<Answer>) -> Answer {
+    tokio::time::timeout(std::time::Duration::from_secs(20), handle)
+        .await
+        .expect("the wait was woken")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_blocked_wait_is_woken_by_a_change_made_over_rest_soap_or_the_admin_api() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    call(&app, Some(&c), "CreateFilter", PC,
+        r#"<spec><propSet><type>VirtualMachine</type><pathSet>runtime.powerState</pathSet></propSet><objectSet><obj type="VirtualMachine">vm-1003</obj></objectSet></spec><partialUpdates>false</partialUpdates>"#).await;
+    let first = wait_ex(
+        &app,
+        &c,
+        "propertyCollector",
+        "",
+        "<maxWaitSeconds>0</maxWaitSeconds>",
+    )
+    .await;
+    let mut version = text_of(first.returnval(), "version").unwrap();
+    let sid = app.login().await;
+    // vm-1003 starts powered off; each wire changes it once, while a wait blocks for 60 s.
+    for (wire, want) in [
+        ("REST", "poweredOn"),
+        ("SOAP", "poweredOff"),
+        ("admin API", "poweredOn"),
+    ] {
+        let waiter = blocked_wait(&app, &c, "propertyCollector", &version, 60).await;
+        match wire {
+            "REST" => crate::helpers::power(&app, &sid, "vm-1003", "start").await,
+            "SOAP" => {
+                let t = call(
+                    &app,
+                    Some(&c),
+                    "PowerOffVM_Task",
+                    ("VirtualMachine", "vm-1003"),
+                    "",
+                )
+                .await;
+                assert_eq!(t.status, StatusCode::OK, "{}", t.text);
+            }
+            _ => {
+                let r = app
+                    .client
+                    .put(app.url("/_mock/vms/vm-1003/power"))
+                    .json(&json!({"state": "POWERED_ON"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::NO_CONTENT);
+            }
+        }
+        let a = woken(waiter).await;
+        assert_eq!(
+            text_of(a.returnval(), "kind").as_deref(),
+            Some("modify"),
+            "{wire}: {}",
+            a.text
+        );
+        assert_eq!(
+            text_of(a.returnval(), "val").as_deref(),
+            Some(want),
+            "{wire}"
+        );
+        version = text_of(a.returnval(), "version").unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_later_wait_on_a_collector_ends_the_blocked_one_empty_and_logout_cancels_it() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    call(&app, Some(&c), "CreateFilter", PC,
+        r#"<spec><propSet><type>VirtualMachine</type><pathSet>name</pathSet></propSet><objectSet><obj type="VirtualMachine">vm-1001</obj></objectSet></spec><partialUpdates>false</partialUpdates>"#).await;
+    let first = wait_ex(
+        &app,
+        &c,
+        "propertyCollector",
+        "",
+        "<maxWaitSeconds>0</maxWaitSeconds>",
+    )
+    .await;
+    let v = text_of(first.returnval(), "version").unwrap();
+    let older = blocked_wait(&app, &c, "propertyCollector", &v, 60).await;
+    let newer = blocked_wait(&app, &c, "propertyCollector", &v, 60).await;
+    let a = woken(older).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(a.body().children.is_empty(), "an empty answer: {}", a.text);
+    // The newer one is the collector's wait now; the session's end cancels it.
+    let out = call(
+        &app,
+        Some(&c),
+        "Logout",
+        ("SessionManager", "SessionManager"),
+        "",
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.text);
+    let b = woken(newer).await;
+    assert_eq!(b.fault().as_deref(), Some("RequestCanceled"), "{}", b.text);
+}
+
+#[tokio::test]
+async fn destroying_a_collector_cancels_the_wait_blocked_on_it() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let pc = call(&app, Some(&c), "CreatePropertyCollector", PC, "").await;
+    let id = pc.returnval().trimmed().to_owned();
+    call(&app, Some(&c), "CreateFilter", ("PropertyCollector", &id),
+        r#"<spec><propSet><type>VirtualMachine</type><pathSet>name</pathSet></propSet><objectSet><obj type="VirtualMachine">vm-1001</obj></objectSet></spec><partialUpdates>false</partialUpdates>"#).await;
+    let first = wait_ex(&app, &c, &id, "", "<maxWaitSeconds>0</maxWaitSeconds>").await;
+    let v = text_of(first.returnval(), "version").unwrap();
+    let waiter = blocked_wait(&app, &c, &id, &v, 60).await;
+    let d = call(
+        &app,
+        Some(&c),
+        "DestroyPropertyCollector",
+        ("PropertyCollector", &id),
+        "",
+    )
+    .await;
+    assert_eq!(d.status, StatusCode::OK, "{}", d.text);
+    let a = woken(waiter).await;
+    assert_eq!(a.fault().as_deref(), Some("RequestCanceled"), "{}", a.text);
+}
+
 #[tokio::test]
 async fn powering_on_a_running_vm_ends_its_task_with_invalid_power_state() {
     let app = TestApp::spawn().await;
