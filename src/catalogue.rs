@@ -1035,6 +1035,26 @@ fn describe_parts(fault: &Fault) -> (Row, Vec<String>, Option<Value>, Option<Sta
     }
 }
 
+/// The vim25 faults a `…_Task` method raises itself rather than reporting them in its task's
+/// `TaskInfo.error`. vCenter checks the session, the privilege and the object the call names
+/// (and reads its arguments) before it creates the task; what goes wrong after that (the VM's
+/// power state, a busy VM, a server-side failure a rule injects) ends the task in error
+/// (soap-vim25.md §3: a power operation into the current state is a task error).
+pub const TASK_METHOD_FAULTS: &[&str] = &[
+    "NotAuthenticated",
+    "NoPermission",
+    "ManagedObjectNotFound",
+    "MethodNotFound",
+    "InvalidArgument",
+    "InvalidRequest",
+];
+
+/// Whether `/sdk` raises `fault` from a `…_Task` method itself (see [`TASK_METHOD_FAULTS`]),
+/// by the vim25 type the catalogue gives it.
+pub fn faults_the_task_method(fault: &Fault) -> bool {
+    TASK_METHOD_FAULTS.contains(&describe(fault).row.soap_fault)
+}
+
 /// The vim25 fault a failure rule's vAPI error type stands for on `/sdk`: `RESOURCE_BUSY` is
 /// `TaskInProgress`, `UNAUTHENTICATED` is `NotAuthenticated`; the rest are `SystemError`s.
 pub fn injected_soap_type(error_type: &str) -> &'static str {
@@ -1299,6 +1319,48 @@ mod tests {
         for (et, api, rest) in table {
             assert_eq!(et.api_status().as_u16(), *api, "{et:?} on /api");
             assert_eq!(et.rest_status().as_u16(), *rest, "{et:?} on /rest");
+        }
+    }
+
+    #[test]
+    fn a_task_method_raises_the_call_s_own_faults_and_its_task_reports_the_rest() {
+        let method = [
+            Fault::SessionRequired,
+            Fault::PrivilegeMissing {
+                privilege: "VirtualMachine.Interact.PowerOff",
+            },
+            Fault::VmNotFound { vm: "vm-9".into() },
+            Fault::InvalidInput { detail: "x".into() },
+            Fault::Injected {
+                error_type: "UNAUTHORIZED".into(),
+                message: "x".into(),
+            },
+        ];
+        let task = [
+            Fault::AlreadyInPowerState {
+                vm: "vm-1".into(),
+                state: "POWERED_OFF",
+            },
+            Fault::PowerOpNotAllowed {
+                vm: "vm-1".into(),
+                op: "reset",
+                state: "POWERED_OFF",
+            },
+            Fault::GuestBusy { vm: "vm-1".into() },
+            Fault::Injected {
+                error_type: "RESOURCE_BUSY".into(),
+                message: "x".into(),
+            },
+            Fault::Injected {
+                error_type: "ERROR".into(),
+                message: "x".into(),
+            },
+        ];
+        for f in &method {
+            assert!(faults_the_task_method(f), "{f:?}");
+        }
+        for f in &task {
+            assert!(!faults_the_task_method(f), "{f:?}");
         }
     }
 

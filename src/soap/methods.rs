@@ -10,14 +10,14 @@ use time::OffsetDateTime;
 use crate::ids::IdGen;
 use crate::model::inventory::{SYSTEM_READ, VcUser};
 use crate::model::session::Session;
-use crate::model::{Fault, GuestPowerOp, PowerOp, Vcenter};
+use crate::model::{Fault, Vcenter};
 
 use super::collector::{self, FilterSpec, ObjectContent, opt_bool, parse_moref};
 use super::envelope::Answer;
 use super::fault::{method_not_found, not_found};
 use super::inventory::{self, Config, Obj, Prop, World};
 use super::retrieve::{self, Plan};
-use super::store::{Store, TaskRecord};
+use super::store::Store;
 use super::types;
 use super::value::{Array, Data, MoRef, Value};
 use super::xml::Element;
@@ -105,9 +105,6 @@ pub struct Ctx<'a> {
     pub this: &'a MoRef,
     /// The method element.
     pub body: &'a Element,
-    /// The operation layer's context, when the call runs as an operation (power tasks run the
-    /// REST power operations through it).
-    pub ops: Option<&'a crate::ops::Context<'a>>,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -149,7 +146,6 @@ impl<'a> Ctx<'a> {
             method,
             this,
             body,
-            ops: None,
         }
     }
 }
@@ -431,13 +427,6 @@ fn answer(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
                 None => Answer::Void,
             })
         }
-        "PowerOnVM_Task" => power_task(ctx, PowerOp::Start, "PowerOnVM_Task", "powerOn"),
-        "PowerOffVM_Task" => power_task(ctx, PowerOp::Stop, "PowerOffVM_Task", "powerOff"),
-        "ResetVM_Task" => power_task(ctx, PowerOp::Reset, "ResetVM_Task", "reset"),
-        "SuspendVM_Task" => power_task(ctx, PowerOp::Suspend, "SuspendVM_Task", "suspend"),
-        "ShutdownGuest" => guest_power(ctx, GuestPowerOp::Shutdown),
-        "RebootGuest" => guest_power(ctx, GuestPowerOp::Reboot),
-        "StandbyGuest" => guest_power(ctx, GuestPowerOp::Standby),
         _ => Err(method_not_found(ctx.this.clone(), ctx.method.to_owned())),
     }
 }
@@ -794,89 +783,4 @@ fn by_path(w: &World<'_>, path: &str) -> Option<Obj> {
         cur = child_named(w, &cur, &name)?;
     }
     Some(cur)
-}
-
-fn vm_id<'a>(ctx: &Ctx<'a>) -> &'a str {
-    &ctx.this.value
-}
-
-/// Runs a power change as the REST operation of the same name does (so transfers are revoked
-/// the same way), through the operation layer's context when there is one.
-fn power_op(ctx: &Ctx, caller: &VcUser, op: PowerOp) -> Result<(), Fault> {
-    use crate::ops::Operation as _;
-    use crate::ops::vm;
-    let id = vm_id(ctx).to_owned();
-    match ctx.ops {
-        Some(cx) => match op {
-            PowerOp::Start => vm::Start { vm: id }.run(cx),
-            PowerOp::Stop => vm::Stop { vm: id }.run(cx),
-            PowerOp::Suspend => vm::Suspend { vm: id }.run(cx),
-            PowerOp::Reset => vm::Reset { vm: id }.run(cx),
-        },
-        None => ctx.vc.power(caller, &id, op, ctx.now),
-    }
-}
-
-fn power_task(
-    ctx: &Ctx,
-    op: PowerOp,
-    method: &'static str,
-    action: &'static str,
-) -> Result<Answer, Fault> {
-    let caller = ctx.caller()?;
-    let id = vm_id(ctx);
-    let name = ctx.vc.with_vm(id, |v| v.name.clone())?;
-    let error = match power_op(ctx, &caller, op) {
-        Ok(()) => None,
-        Err(e @ Fault::PrivilegeMissing { .. }) => return Err(e),
-        Err(Fault::VmNotFound { .. }) => {
-            return Err(not_found(ctx.this));
-        }
-        Err(f) => Some(f),
-    };
-    let description_id = match action {
-        "powerOn" => "VirtualMachine.powerOn",
-        "powerOff" => "VirtualMachine.powerOff",
-        "reset" => "VirtualMachine.reset",
-        _ => "VirtualMachine.suspend",
-    };
-    let user = ctx
-        .session
-        .as_ref()
-        .map(|(_, s)| s.user.clone())
-        .unwrap_or_default();
-    let entity = ctx.this.clone();
-    let time = ctx.now;
-    let task = ctx.store.add_task(|id, chain| TaskRecord {
-        id,
-        method,
-        description_id,
-        entity,
-        entity_name: name,
-        error,
-        result: None,
-        user,
-        time,
-        chain,
-    });
-    Ok(one(MoRef::new("Task", task)))
-}
-
-/// `ShutdownGuest`, `RebootGuest`, `StandbyGuest`: the guest power operations REST serves
-/// (the same checks, the same power path: transfers revoked, processes ended, a reboot keeps
-/// the VM on with Tools down for a moment).
-fn guest_power(ctx: &Ctx, op: GuestPowerOp) -> Result<Answer, Fault> {
-    use crate::ops::Operation as _;
-    use crate::ops::guest_power as gp;
-    let caller = ctx.caller()?;
-    let vm = vm_id(ctx).to_owned();
-    match ctx.ops {
-        Some(cx) => match op {
-            GuestPowerOp::Shutdown => gp::Shutdown { vm }.run(cx),
-            GuestPowerOp::Reboot => gp::Reboot { vm }.run(cx),
-            GuestPowerOp::Standby => gp::Standby { vm }.run(cx),
-        },
-        None => ctx.vc.guest_power(&caller, &vm, op, ctx.now),
-    }?;
-    Ok(Answer::Void)
 }

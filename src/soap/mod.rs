@@ -9,6 +9,7 @@ pub mod guest;
 pub mod inventory;
 pub mod methods;
 pub mod ops;
+pub mod power;
 pub mod retrieve;
 pub mod store;
 pub mod types;

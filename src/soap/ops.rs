@@ -52,7 +52,7 @@ impl SoapCall {
 
     fn run(self, cx: &Context<'_>) -> Result<Outcome, Fault> {
         let session = cx.session().ok();
-        let mut ctx = Ctx::new(
+        let ctx = Ctx::new(
             cx.vcenter(),
             cx.ids(),
             &self.store,
@@ -63,7 +63,6 @@ impl SoapCall {
             &self.this,
             &self.body,
         );
-        ctx.ops = Some(cx);
         let mut effects = Effects::default();
         let reply = methods::call(&ctx, &mut effects)?;
         Ok(Outcome {
@@ -100,15 +99,18 @@ macro_rules! soap_ops {
         pub const OPERATIONS: &[(&str, bool)] = &[$(($method, matches!(Access::$access, Access::Session))),*];
 
         /// Invokes the operation of `call.method` through the operation layer; `None` when no
-        /// operation has that name. The guest managers' methods run the operations REST runs
-        /// for the same thing (see [`super::guest`]).
+        /// operation has that name. The power methods and the guest managers' methods run the
+        /// operations REST runs for the same thing (see [`super::power`], [`super::guest`]).
         pub async fn invoke(on: &Call<'_>, call: SoapCall) -> Option<Result<Outcome, Stop>> {
+            let now = |a: Result<super::envelope::Answer, Stop>| {
+                a.map(|a| Outcome { reply: Reply::Now(a), login: None })
+            };
             Some(match call.method.as_str() {
                 $($method => on.invoke(Ok($ty(call))).await,)*
-                _ => {
-                    let answer = super::guest::invoke(on, &call.method, &call.this, &call.body).await?;
-                    answer.map(|a| Outcome { reply: Reply::Now(a), login: None })
+                m if call.this.ty == "VirtualMachine" && super::power::METHODS.iter().any(|(p, _)| *p == m) => {
+                    now(super::power::invoke(on, m, &call.this, &call.store).await?)
                 }
+                _ => now(super::guest::invoke(on, &call.method, &call.this, &call.body).await?),
             })
         }
     };
@@ -143,13 +145,6 @@ soap_ops! {
     FindByIp = "FindByIp", Session;
     FindAllByIp = "FindAllByIp", Session;
     FindChild = "FindChild", Session;
-    PowerOnVmTask = "PowerOnVM_Task", Session;
-    PowerOffVmTask = "PowerOffVM_Task", Session;
-    ResetVmTask = "ResetVM_Task", Session;
-    SuspendVmTask = "SuspendVM_Task", Session;
-    ShutdownGuest = "ShutdownGuest", Session;
-    RebootGuest = "RebootGuest", Session;
-    StandbyGuest = "StandbyGuest", Session;
 }
 
 #[cfg(test)]
@@ -158,7 +153,12 @@ mod tests {
 
     #[test]
     fn every_served_method_is_an_operation_and_only_the_anonymous_ones_skip_the_session_check() {
-        let mut served: Vec<&str> = methods::METHODS.iter().map(|(m, _)| *m).collect();
+        // The power methods are the REST power operations (super::power).
+        let mut served: Vec<&str> = methods::METHODS
+            .iter()
+            .map(|(m, _)| *m)
+            .filter(|m| !super::super::power::METHODS.iter().any(|(p, _)| p == m))
+            .collect();
         served.push("Fetch");
         served.sort_unstable();
         let mut ops: Vec<&str> = OPERATIONS.iter().map(|(m, _)| *m).collect();

@@ -504,27 +504,13 @@ async fn a_failure_rule_on_a_soap_operation_answers_a_soap_fault() {
     let r = app
         .client
         .post(app.url("/_mock/faults"))
-        .json(&json!({"operation": "soap.PowerOffVM_Task", "vm": "vm-1001", "effect": {"kind": "error", "error_type": "RESOURCE_BUSY"}, "times": 1}))
+        .json(&json!({"operation": "soap.Fetch", "vm": "vm-1001", "effect": {"kind": "error", "error_type": "RESOURCE_BUSY"}, "times": 1}))
         .send()
         .await
         .unwrap();
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-    let a = call(
-        &app,
-        Some(&cookie),
-        "PowerOffVM_Task",
-        ("VirtualMachine", "vm-1001"),
-        "",
-    )
-    .await;
+    let a = fetch(&app, &cookie, ("VirtualMachine", "vm-1001"), "name").await;
     assert_eq!(a.fault().as_deref(), Some("TaskInProgress"), "{}", a.text);
-    let b = call(
-        &app,
-        Some(&cookie),
-        "PowerOffVM_Task",
-        ("VirtualMachine", "vm-1001"),
-        "",
-    )
-    .await;
+    let b = fetch(&app, &cookie, ("VirtualMachine", "vm-1001"), "name").await;
     assert_eq!(b.status, StatusCode::OK, "{}", b.text);
 }

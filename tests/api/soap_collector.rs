@@ -1053,11 +1053,102 @@ async fn max_object_updates_holds_the_rest_back_for_the_next_wait() {
 }
 
 #[tokio::test]
-async fn a_not_allowed_rule_on_power_answers_invalid_state_and_the_journal_says_which_rule() {
+async fn a_rule_on_a_power_operation_fires_for_rest_and_for_its_soap_method_and_counts_both() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    let sid = app.login().await;
+    // (rule's operation, the REST call, the SOAP method, whether SOAP answers a task)
+    for (operation, rest, method, task) in [
+        (
+            "vm.power.stop",
+            "/api/vcenter/vm/vm-1006/power?action=stop",
+            "PowerOffVM_Task",
+            true,
+        ),
+        (
+            "vm.guest.power.shutdown",
+            "/api/vcenter/vm/vm-1001/guest/power?action=shutdown",
+            "ShutdownGuest",
+            false,
+        ),
+    ] {
+        let vm = rest.split('/').nth(4).unwrap();
+        let r = app.client.post(app.url("/_mock/faults"))
+            .json(&json!({"operation": operation, "effect": {"kind": "error", "error_type": "RESOURCE_BUSY"}}))
+            .send().await.unwrap();
+        assert!(r.status().is_success());
+        let id = r.json::<serde_json::Value>().await.unwrap()["id"].clone();
+        let over_rest = app
+            .send(reqwest::Method::POST, rest, Some(&sid), None)
+            .await;
+        assert_eq!(over_rest.error_type(), "RESOURCE_BUSY", "{operation}");
+        let a = call(&app, Some(&c), method, ("VirtualMachine", vm), "").await;
+        if task {
+            // A server-side failure after the call was accepted ends the task in error.
+            assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+            let t = a.returnval().trimmed().to_owned();
+            let info = fetch(&app, &c, ("Task", &t), "info").await;
+            assert_eq!(
+                info.returnval().child_text("state"),
+                Some("error"),
+                "{}",
+                info.text
+            );
+            let error = info.returnval().child("error").unwrap();
+            assert_eq!(
+                error.child("fault").unwrap().xsi_type(),
+                Some("TaskInProgress")
+            );
+        } else {
+            assert_eq!(a.fault().as_deref(), Some("TaskInProgress"), "{}", a.text);
+        }
+        let power = app
+            .get(&format!("/api/vcenter/vm/{vm}/power"), &sid)
+            .await
+            .json();
+        assert_eq!(power["state"], "POWERED_ON", "{operation}: nothing changed");
+        let rules = app
+            .client
+            .get(app.url("/_mock/faults"))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap();
+        let rule = rules
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap();
+        assert_eq!(rule["fired"], 2, "{operation}: REST and SOAP: {rule}");
+        let entry = app
+            .mock
+            .journal()
+            .requests()
+            .into_iter()
+            .rev()
+            .find(|e| e.path == "/sdk" && e.operation == operation)
+            .expect("the SOAP call is journaled under the operation's name");
+        assert_eq!(entry.vm.as_deref(), Some(vm));
+        assert!(entry.note.unwrap_or_default().contains("fault rule"));
+        let clear = app
+            .client
+            .delete(app.url(&format!("/_mock/faults/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert!(clear.status().is_success());
+    }
+}
+
+#[tokio::test]
+async fn a_rule_that_faults_the_call_itself_is_the_power_method_s_fault_not_its_task_s() {
     let app = TestApp::spawn().await;
     let c = login(&app).await;
     let r = app.client.post(app.url("/_mock/faults"))
-        .json(&json!({"operation": "soap.PowerOnVM_Task", "effect": {"kind": "error", "error_type": "NOT_ALLOWED_IN_CURRENT_STATE"}}))
+        .json(&json!({"operation": "vm.power.start", "effect": {"kind": "error", "error_type": "UNAUTHORIZED"}}))
         .send().await.unwrap();
     assert!(r.status().is_success());
     let a = call(
@@ -1068,17 +1159,7 @@ async fn a_not_allowed_rule_on_power_answers_invalid_state_and_the_journal_says_
         "",
     )
     .await;
-    assert_eq!(a.fault().as_deref(), Some("InvalidState"), "{}", a.text);
-    let entry = app
-        .mock
-        .journal()
-        .requests()
-        .into_iter()
-        .rev()
-        .find(|e| e.operation == "soap.PowerOnVM_Task")
-        .expect("journaled");
-    assert_eq!(entry.vm.as_deref(), Some("vm-1003"));
-    assert!(entry.note.unwrap_or_default().contains("fault rule"));
+    assert_eq!(a.fault().as_deref(), Some("NoPermission"), "{}", a.text);
 }
 
 #[tokio::test]
