@@ -1,865 +1,324 @@
-//! The vcmock benchmark: starts vcmock and two baselines (a bare axum JSON handler and a bare
-//! hyper streaming/draining handler, on vcmock's own TLS stack) on loopback, drives them with an
-//! async keep-alive client, and prints each measure beside its baseline with the ratio.
+//! The vcmock benchmark: starts the release binary and baselines on standard stacks on
+//! loopback, loads them from wrk and curl (processes of their own), alternating vcmock and its
+//! baseline over rounds, and prints each measure beside its baseline with the ratio, the load
+//! generator's CPU share and the machine's load, as a markdown table and a JSON file.
 //!
-//! `vcmock-bench run --vcmock PATH` runs everything; `baseline-axum` and `baseline-hyper` are the
-//! baseline servers, started by `run` as separate processes.
+//! `vcmock-bench run [--vcmock PATH] [--out FILE]` runs the rows; `baseline-axum` and
+//! `baseline-hyper` are the baseline servers, which `run` starts as processes of their own.
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::SocketAddr;
+mod baseline;
+mod cert;
+mod inproc;
+mod load;
+mod procfs;
+mod rows;
+mod stats;
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bytes::Bytes;
-use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
-const CONNECTIONS: usize = 64;
-const GIB: u64 = 1 << 30;
-
-fn env_secs(name: &str, default: u64) -> Duration {
-    Duration::from_secs(
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default),
-    )
-}
+/// Keep-alive connections of every load row.
+pub const CONNECTIONS: usize = 64;
+/// One GiB.
+pub const GIB: u64 = 1 << 30;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    let rest = args.get(2..).unwrap_or_default();
     match args.get(1).map(String::as_str) {
-        Some("baseline-axum") => baseline(false),
-        Some("baseline-hyper") => baseline(true),
+        Some("baseline-axum") => baseline::axum(rest),
+        Some("baseline-hyper") => baseline::hyper(rest),
         Some("run") => {
-            let vcmock = args
-                .iter()
-                .position(|a| a == "--vcmock")
-                .and_then(|i| args.get(i + 1))
-                .cloned()
-                .unwrap_or_else(|| "target/release/vcmock".into());
-            let out = args
-                .iter()
-                .position(|a| a == "--out")
-                .and_then(|i| args.get(i + 1))
-                .cloned()
-                .unwrap_or_else(|| "target/bench/results.json".into());
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(run(&vcmock, &out));
+            let flag = |name: &str, default: &str| {
+                rest.iter()
+                    .position(|a| a == name)
+                    .and_then(|i| rest.get(i + 1))
+                    .cloned()
+                    .unwrap_or_else(|| default.to_owned())
+            };
+            let vcmock = flag("--vcmock", "target/release/vcmock");
+            let out = flag("--out", "target/bench/results.json");
+            run(Path::new(&vcmock), Path::new(&out));
         }
         _ => {
             eprintln!(
-                "usage: vcmock-bench run [--vcmock PATH] [--out FILE] | baseline-axum | baseline-hyper"
+                "usage: vcmock-bench run [--vcmock PATH] [--out FILE] | baseline-axum ... | baseline-hyper ..."
             );
             std::process::exit(2);
         }
     }
 }
 
-// ------------------------------------------------------------------------------- baselines
-
-/// A JSON body of the same shape and size as a 20-entry files list.
-fn list_body() -> Value {
-    let files: Vec<Value> = (0..20)
-        .map(|i| json!({"filename": format!("file-{i:02}.dat"), "type": "FILE", "size": 1000 + i}))
-        .collect();
-    json!({"files": files, "total": 20, "start_index": 0, "end_index": 19, "status": "END_OF_DATA"})
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
-/// Serves a baseline over the same TLS configuration and accept loop as vcmock, printing a ready
-/// line with its address and certificate path.
-fn baseline(hyper_only: bool) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async move {
-        let material = vcmock::bench::self_signed(&vcmock::bench::default_sans(&[])).unwrap();
-        let cert_path =
-            std::env::temp_dir().join(format!("vcmock-bench-baseline-{}.pem", std::process::id()));
-        std::fs::write(&cert_path, &material.info.pem).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        println!(
-            "{}",
-            json!({"event": "ready", "address": addr.to_string(), "certificate_path": cert_path})
-        );
-        std::io::stdout().flush().unwrap();
-        if hyper_only {
-            serve_hyper(listener, material.config).await;
-        } else {
-            let body = serde_json::to_vec(&list_body()).unwrap();
-            let app = axum::Router::new().route(
-                "/list",
-                axum::routing::post(move |_b: Bytes| {
-                    let body = body.clone();
-                    async move {
-                        (
-                            [(axum::http::header::CONTENT_TYPE, "application/json")],
-                            body,
-                        )
-                    }
-                }),
-            );
-            vcmock::bench::serve(listener, app, Some(material.config), vcmock::bench::Timeouts::default(), std::future::pending())
-                .await
-                .unwrap();
+/// What every row can reach: the settings of the run, its files and certificate, the binaries.
+pub struct Bench {
+    /// The run's temporary directory (fixtures, scripts, certificate, logs).
+    pub dir: PathBuf,
+    /// The certificate every server serves.
+    pub cert: cert::CertFiles,
+    /// The vcmock binary.
+    pub vcmock: PathBuf,
+    /// This binary (the baselines).
+    pub me: PathBuf,
+    /// Seconds each load runs.
+    pub duration: Duration,
+    /// Seconds of warm-up before the first round of each server.
+    pub warmup: Duration,
+    /// Rounds of each compared row.
+    pub rounds: usize,
+    /// A client for setting up the rows (logins, transfer URLs); never for the load.
+    pub http: reqwest::blocking::Client,
+    /// The rows so far.
+    pub rows: Vec<Row>,
+}
+
+/// One line of the table.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// P1..P9, S1..
+    pub id: &'static str,
+    /// What is measured.
+    pub measure: String,
+    /// vcmock's figure.
+    pub vcmock: String,
+    /// The baseline's figure.
+    pub baseline: String,
+    /// vcmock against the baseline.
+    pub ratio: String,
+    /// The target.
+    pub target: &'static str,
+    /// Whether it was met (`None`: nothing to meet).
+    pub met: Option<bool>,
+    /// Who used the CPU: the load generator, the server and everything else, in percent of
+    /// both cores (vcmock's runs; the baseline's after a semicolon).
+    pub cpu: String,
+    /// `/proc/loadavg` when the row started.
+    pub load: String,
+    /// The raw figures, for the JSON file.
+    pub data: Value,
+}
+
+impl Row {
+    /// A row with only a figure of vcmock's.
+    pub fn new(id: &'static str, measure: impl Into<String>, vcmock: impl Into<String>) -> Self {
+        Self {
+            id,
+            measure: measure.into(),
+            vcmock: vcmock.into(),
+            baseline: String::new(),
+            ratio: String::new(),
+            target: "report",
+            met: None,
+            cpu: String::new(),
+            load: procfs::loadavg(),
+            data: Value::Null,
         }
-    });
-}
-
-/// Bare hyper: `GET /stream?bytes=N` streams N generated bytes in 256 KiB chunks; `PUT /drain`
-/// reads and drops the body; `PUT /store` writes it to a temporary file.
-async fn serve_hyper(listener: tokio::net::TcpListener, tls: Arc<rustls::ServerConfig>) {
-    use http_body_util::{BodyExt as _, StreamBody};
-    use hyper::body::{Frame, Incoming};
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    loop {
-        let (stream, _) = listener.accept().await.unwrap();
-        let acceptor = acceptor.clone();
-        tokio::spawn(async move {
-            let Ok(tls) = acceptor.accept(stream).await else {
-                return;
-            };
-            let svc = hyper::service::service_fn(|req: hyper::Request<Incoming>| async move {
-                type Body = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
-                let resp: hyper::Response<Body> = if req.method() == hyper::Method::PUT {
-                    // `/store` keeps the bytes, as vcmock must: each frame is written to a
-                    // temporary file as it comes. `/drain` drops them.
-                    let mut store = (req.uri().path() == "/store")
-                        .then(|| tempfile::tempfile().expect("a temporary file"));
-                    let mut body = req.into_body();
-                    while let Some(frame) = body.frame().await {
-                        let Ok(frame) = frame else { break };
-                        if let (Some(file), Some(data)) = (store.as_mut(), frame.data_ref()) {
-                            std::io::Write::write_all(file, data).expect("write");
-                        }
-                    }
-                    hyper::Response::new(
-                        http_body_util::Empty::new()
-                            .map_err(|never| match never {})
-                            .boxed(),
-                    )
-                } else {
-                    let n: u64 = req
-                        .uri()
-                        .query()
-                        .and_then(|q| q.strip_prefix("bytes="))
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0);
-                    let chunk = Bytes::from(vec![b'x'; 256 * 1024]);
-                    let stream = futures_util::stream::unfold(0u64, move |sent| {
-                        let chunk = chunk.clone();
-                        async move {
-                            (sent < n).then(|| {
-                                let len = (n - sent).min(chunk.len() as u64) as usize;
-                                (
-                                    Ok::<_, std::io::Error>(Frame::data(chunk.slice(..len))),
-                                    sent + len as u64,
-                                )
-                            })
-                        }
-                    });
-                    let mut r = hyper::Response::new(http_body_util::BodyExt::boxed(
-                        StreamBody::new(stream),
-                    ));
-                    r.headers_mut()
-                        .insert(hyper::header::CONTENT_LENGTH, n.into());
-                    r
-                };
-                Ok::<_, std::convert::Infallible>(resp)
-            });
-            let _ =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
-                    .await;
-        });
     }
 }
 
-// ------------------------------------------------------------------------------- processes
-
-struct Server {
+/// A server process: vcmock or a baseline, started and waited for until its ready line.
+pub struct Server {
     child: Child,
-    ready: Value,
-    client: reqwest::Client,
+    /// Its ready line, with `startup_ms` (exec to ready line) added.
+    pub ready: Value,
+    /// The port it listens on.
+    pub port: u16,
 }
 
 impl Server {
-    fn start(cmd: &mut Command) -> Self {
-        let started = Instant::now();
+    /// Starts `cmd` and waits for its ready line on stdout; stderr goes to `log` (or nowhere).
+    pub fn start(cmd: &mut Command, log: Option<&Path>) -> Self {
+        let stderr = match log {
+            Some(p) => Stdio::from(std::fs::File::create(p).expect("a log file")),
+            None => Stdio::null(),
+        };
+        let started = crate::stats::now();
         let mut child = cmd
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("server starts");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
+        BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
-            .unwrap();
+            .expect("a ready line");
+        let startup = started.elapsed();
         let mut ready: Value =
             serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line ({e}): {line}"));
-        ready["startup_ms"] = json!(started.elapsed().as_secs_f64() * 1000.0);
-        let pem = std::fs::read(ready["certificate_path"].as_str().unwrap()).unwrap();
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .http1_only()
-            .pool_max_idle_per_host(CONNECTIONS)
-            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-            .build()
-            .unwrap();
-        Self {
-            child,
-            ready,
-            client,
-        }
+        ready["startup_ms"] = json!(startup.as_secs_f64() * 1000.0);
+        let port = ready["address"]
+            .as_str()
+            .and_then(|a| a.rsplit_once(':'))
+            .and_then(|(_, p)| p.parse().ok())
+            .expect("a port in the ready line");
+        Self { child, ready, port }
     }
 
-    fn base(&self) -> String {
-        let addr: SocketAddr = self.ready["address"].as_str().unwrap().parse().unwrap();
-        format!("https://localhost:{}", addr.port())
+    /// `https://localhost:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://localhost:{}", self.port)
     }
 
-    fn pid(&self) -> u32 {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
         self.child.id()
     }
 }
 
 impl Drop for Server {
-    /// Stops the server with SIGTERM, so that vcmock removes its spilled uploads (a killed
-    /// one would leave a 1 GiB file per run in the temporary directory), and kills it if it
-    /// has not exited within 10 s. The baselines' certificates are removed too.
+    /// Stops the server with SIGTERM, so that vcmock removes its spilled uploads, and kills it
+    /// if it has not exited within 10 s.
     fn drop(&mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
+        let deadline = crate::stats::now() + Duration::from_secs(10);
+        while crate::stats::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
-                break;
+                return;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if let Some(pem) = self.ready["certificate_path"].as_str() {
-            if pem.contains("vcmock-bench-baseline-") {
-                let _ = std::fs::remove_file(pem);
-            }
-        }
     }
 }
 
-/// VmRSS and VmHWM of a process, in KiB.
-fn rss(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-/// Samples VmRSS every 50 ms until stopped; returns the peak in KiB.
-fn sample_rss(pid: u32) -> (Arc<AtomicBool>, tokio::task::JoinHandle<u64>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    let handle = tokio::spawn(async move {
-        let mut peak = 0;
-        while !s.load(Ordering::Relaxed) {
-            peak = peak.max(rss(pid).0);
-            tokio::time::sleep(Duration::from_millis(50)).await;
+impl Bench {
+    /// Starts vcmock with `args` (after `--listen 127.0.0.1:0`, the run's certificate and
+    /// `--log-level warn` unless `args` sets one), stderr to `log`.
+    pub fn vcmock(&self, args: &[&str], log: Option<&Path>) -> Server {
+        let mut cmd = Command::new(&self.vcmock);
+        cmd.args(["--listen", "127.0.0.1:0"])
+            .arg("--tls-cert")
+            .arg(&self.cert.cert)
+            .arg("--tls-key")
+            .arg(&self.cert.key)
+            .arg("--cert-out")
+            .arg(self.dir.join("served-{port}.pem"));
+        if !args.contains(&"--log-level") {
+            cmd.args(["--log-level", "warn"]);
         }
-        peak.max(rss(pid).0)
-    });
-    (stop, handle)
-}
-
-// ------------------------------------------------------------------------------- load
-
-/// Requests per second and p99 latency (ms) of `make` sent by 64 keep-alive connections for
-/// `duration`, after `warmup`.
-async fn load<F>(
-    client: &reqwest::Client,
-    make: F,
-    warmup: Duration,
-    duration: Duration,
-) -> (f64, f64)
-where
-    F: Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + Sync + 'static,
-{
-    let make = Arc::new(make);
-    for phase in 0..2 {
-        let (limit, record) = if phase == 0 {
-            (warmup, false)
-        } else {
-            (duration, true)
-        };
-        let count = Arc::new(AtomicU64::new(0));
-        let mut tasks = Vec::new();
-        let started = Instant::now();
-        for _ in 0..CONNECTIONS {
-            let (client, make, count) = (client.clone(), make.clone(), count.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                while started.elapsed() < limit {
-                    let t = Instant::now();
-                    let r = make(&client).send().await.expect("request");
-                    assert!(r.status().is_success(), "status {}", r.status());
-                    r.bytes().await.unwrap();
-                    if record {
-                        lat.push(t.elapsed().as_micros() as u32);
-                    }
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
-                lat
-            }));
-        }
-        let mut all = Vec::new();
-        for t in tasks {
-            all.extend(t.await.unwrap());
-        }
-        if record {
-            let secs = started.elapsed().as_secs_f64();
-            all.sort_unstable();
-            let p99 = all.get(all.len() * 99 / 100).copied().unwrap_or(0) as f64 / 1000.0;
-            return (count.load(Ordering::Relaxed) as f64 / secs, p99);
-        }
+        Server::start(cmd.args(args), log)
     }
-    unreachable!()
-}
 
-/// Downloads `url`, returning MiB/s.
-async fn download(client: &reqwest::Client, url: &str, expect: u64) -> f64 {
-    let started = Instant::now();
-    let mut body = client.get(url).send().await.unwrap().bytes_stream();
-    let mut got = 0u64;
-    while let Some(chunk) = body.next().await {
-        got += chunk.unwrap().len() as u64;
-    }
-    assert_eq!(got, expect, "downloaded bytes");
-    expect as f64 / (1 << 20) as f64 / started.elapsed().as_secs_f64()
-}
-
-/// Uploads `n` generated bytes to `url`, returning MiB/s.
-async fn upload(client: &reqwest::Client, url: &str, n: u64) -> f64 {
-    let chunk = Bytes::from(vec![b'u'; 256 * 1024]);
-    let stream = futures_util::stream::unfold(0u64, move |sent| {
-        let chunk = chunk.clone();
-        async move {
-            (sent < n).then(|| {
-                let len = (n - sent).min(chunk.len() as u64) as usize;
-                (
-                    Ok::<_, std::io::Error>(chunk.slice(..len)),
-                    sent + len as u64,
-                )
-            })
-        }
-    });
-    let started = Instant::now();
-    let r = client
-        .put(url)
-        .header("content-length", n.to_string())
-        .body(reqwest::Body::wrap_stream(stream))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "upload status {}", r.status());
-    n as f64 / (1 << 20) as f64 / started.elapsed().as_secs_f64()
-}
-
-/// The median of `v` (sorted in place).
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// "median (low–high)" of per-round ratios, in percent or as a factor.
-fn ratio_text(ratios: &mut [f64], percent: bool) -> String {
-    let m = median(ratios);
-    let (lo, hi) = (ratios[0], ratios[ratios.len() - 1]);
-    if percent {
-        format!("{:.0} % ({:.0}–{:.0} %)", 100.0 * m, 100.0 * lo, 100.0 * hi)
-    } else {
-        format!("{m:.2}x ({lo:.2}–{hi:.2}x)")
+    /// Starts a baseline (`baseline-axum` or `baseline-hyper`) with `args`.
+    pub fn baseline(&self, kind: &str, args: &[String]) -> Server {
+        let mut cmd = Command::new(&self.me);
+        cmd.arg(kind)
+            .arg("--cert")
+            .arg(&self.cert.cert)
+            .arg("--key")
+            .arg(&self.cert.key)
+            .args(args);
+        Server::start(&mut cmd, None)
     }
 }
 
-// ------------------------------------------------------------------------------- fixtures
-
-fn write_fixture(dir: &std::path::Path, name: &str, vms: Vec<Value>) -> std::path::PathBuf {
-    let f = json!({
-        "format": "vcmock-fixture/v1",
-        "roles": [{"name": "Admin", "privileges": ["*"]}],
-        "users": [{"login": "administrator@vsphere.local", "password": "VMware1!", "role": "Admin"}],
-        "vms": vms,
-    });
-    let p = dir.join(name);
-    std::fs::write(&p, serde_json::to_vec(&f).unwrap()).unwrap();
-    p
-}
-
-fn bench_vm(id: &str, files: Vec<Value>) -> Value {
-    json!({"id": id, "name": id, "guest_family": "linux", "power_state": "POWERED_ON",
-           "disk_capacity": 4 * GIB, "guest_users": [{"name": "root", "password": "rootpw", "uid": 0}], "files": files})
-}
-
-fn creds() -> Value {
-    json!({"interactive_session": false, "type": "USERNAME_PASSWORD", "user_name": "root", "password": "rootpw"})
-}
-
-async fn login(s: &Server) -> String {
-    s.client
-        .post(format!("{}/api/session", s.base()))
-        .basic_auth("administrator@vsphere.local", Some("VMware1!"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn transfer(s: &Server, sid: &str, spec: Value) -> String {
-    let url: String = s
-        .client
-        .post(format!(
-            "{}/api/vcenter/vm/vm-1/guest/filesystem?action=create",
-            s.base()
-        ))
-        .header("vmware-api-session-id", sid)
-        .json(&json!({"credentials": creds(), "spec": spec}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    url.replacen('*', "localhost", 1)
-}
-
-// ------------------------------------------------------------------------------- the run
-
-struct Row {
-    id: &'static str,
-    measure: &'static str,
-    vcmock: String,
-    baseline: String,
-    ratio: String,
-    target: &'static str,
-    met: Option<bool>,
-}
-
-async fn run(vcmock: &str, out: &str) {
-    let warmup = env_secs("BENCH_WARMUP", 3);
-    let duration = env_secs("BENCH_SECONDS", 10);
-    // Each compared row alternates vcmock and its baseline this many times, so that drift in
-    // the machine's speed hits both alike; figures are medians, ratios per round.
-    let rounds: usize = std::env::var("BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
-        .max(1);
-    let logins_total: u64 = std::env::var("BENCH_P6_LOGINS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+fn run(vcmock: &Path, out: &Path) {
     let dir = std::env::temp_dir().join(format!("vcmock-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let me = std::env::current_exe().unwrap();
-    let mut rows = Vec::new();
-    // BENCH_ROWS=P1,P7 runs only those rows.
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let cert = cert::generate(&dir);
+    let root = reqwest::Certificate::from_pem(&std::fs::read(&cert.cert).expect("read cert"))
+        .expect("PEM");
+    let http = reqwest::blocking::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(root)
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("a client");
+    let mut bench = Bench {
+        dir: dir.clone(),
+        cert,
+        vcmock: vcmock.to_owned(),
+        me: std::env::current_exe().expect("this binary"),
+        duration: Duration::from_secs(env_u64("BENCH_SECONDS", 10)),
+        warmup: Duration::from_secs(env_u64("BENCH_WARMUP", 3)),
+        rounds: env_u64("BENCH_ROUNDS", 3).max(1) as usize,
+        http,
+        rows: Vec::new(),
+    };
     let only = std::env::var("BENCH_ROWS").ok();
     let want = |id: &str| {
-        only.as_deref()
-            .is_none_or(|o| o.split(',').any(|x| x.trim() == id))
+        only.as_deref().is_none_or(|o| {
+            o.split(',')
+                .any(|x| x.trim() == id || (x.trim().len() == 1 && id.starts_with(x.trim())))
+        })
     };
+    let started = crate::stats::now();
+    let load_at_start = procfs::loadavg();
+    eprintln!("vcmock-bench: load average {load_at_start} at the start");
+    if load::have_wrk() {
+        rows::load_rows(&mut bench, &want);
+    } else {
+        eprintln!("vcmock-bench: wrk is not installed: the load rows are skipped");
+        bench.rows.push(Row::new(
+            "P1",
+            "load rows (P1, P2, P6, P9) skipped: wrk is not installed",
+            "-",
+        ));
+    }
+    rows::transfer_rows(&mut bench, &want);
+    rows::startup_row(&mut bench, &want);
+    inproc::rows(&mut bench, &want);
+    if want("S") {
+        rows::soap_rows(&mut bench);
+    }
+    report(&bench, out, &load_at_start, started.elapsed());
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
-    // Fixture: one VM with a 20-entry directory and a 1 GiB generated file.
-    let mut files = vec![
-        json!({"path": "/bench", "type": "directory"}),
-        json!({"path": "/data/big.bin", "size": GIB}),
-        json!({"path": "/tmp", "type": "directory", "mode": "1777"}),
-    ];
-    files.extend((0..20).map(
-        |i| json!({"path": format!("/bench/file-{i:02}.dat"), "content": "x".repeat(1000 + i)}),
-    ));
-    let fx = write_fixture(&dir, "bench.json", vec![bench_vm("vm-1", files)]);
-    let vc = Server::start(
-        Command::new(vcmock)
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--log-level",
-                "warn",
-                "--journal-size",
-                "1000",
-            ])
-            .arg("--fixtures")
-            .arg(&fx)
-            .arg("--cert-out")
-            .arg(dir.join("vc-{port}.pem")),
+fn report(bench: &Bench, out: &Path, load_at_start: &str, took: Duration) {
+    println!(
+        "| id | measure | vcmock | baseline | ratio | target | met | CPU: load generator / server / others | load avg |"
     );
-    let axum_b = Server::start(Command::new(&me).arg("baseline-axum"));
-    let hyper_b = Server::start(Command::new(&me).arg("baseline-hyper"));
-
-    if want("P1") {
-        // P1
-        eprintln!("P1: files list under load ...");
-        let sid = login(&vc).await;
-        let (mut rps, mut p99s, mut base_rps, mut base_p99s) = (vec![], vec![], vec![], vec![]);
-        let (mut rps_ratio, mut p99_ratio) = (vec![], vec![]);
-        for round in 0..rounds {
-            // Only the first round of each server warms up.
-            let warm = if round == 0 { warmup } else { Duration::ZERO };
-            let (base, s2) = (vc.base(), sid.clone());
-            let body = json!({"credentials": creds(), "path": "/bench"});
-            let (vc_rps, vc_p99) = load(
-                &vc.client,
-                move |c| {
-                    c.post(format!(
-                        "{base}/api/vcenter/vm/vm-1/guest/filesystem/files?action=list"
-                    ))
-                    .header("vmware-api-session-id", &s2)
-                    .json(&body)
-                },
-                warm,
-                duration,
-            )
-            .await;
-            let ab = axum_b.base();
-            let (ax_rps, ax_p99) = load(
-                &axum_b.client,
-                move |c| {
-                    c.post(format!("{ab}/list"))
-                        .json(&json!({"credentials": creds(), "path": "/bench"}))
-                },
-                warm,
-                duration,
-            )
-            .await;
-            eprintln!("  round {round}: {vc_rps:.0} vs {ax_rps:.0} req/s, p99 {vc_p99:.2} vs {ax_p99:.2} ms");
-            rps.push(vc_rps);
-            p99s.push(vc_p99);
-            base_rps.push(ax_rps);
-            base_p99s.push(ax_p99);
-            rps_ratio.push(vc_rps / ax_rps);
-            p99_ratio.push(vc_p99 / ax_p99);
-        }
-        let rps_met = median(&mut rps_ratio) >= 0.8;
-        let p99_met = median(&mut p99_ratio) <= 2.0;
-        rows.push(Row {
-            id: "P1",
-            measure: "authenticated files?action=list (20 entries), HTTPS, req/s",
-            vcmock: format!("{:.0}", median(&mut rps)),
-            baseline: format!("{:.0}", median(&mut base_rps)),
-            ratio: ratio_text(&mut rps_ratio, true),
-            target: ">= 80 % of bare axum",
-            met: Some(rps_met),
-        });
-        rows.push(Row {
-            id: "P1",
-            measure: "same, p99 latency (ms)",
-            vcmock: format!("{:.2}", median(&mut p99s)),
-            baseline: format!("{:.2}", median(&mut base_p99s)),
-            ratio: ratio_text(&mut p99_ratio, false),
-            target: "<= 2x baseline p99",
-            met: Some(p99_met),
-        });
-    }
-
-    if want("P2") {
-        // P2
-        eprintln!("P2: logins ...");
-        let base = vc.base();
-        let (l_rps, l_p99) = load(
-            &vc.client,
-            move |c| {
-                c.post(format!("{base}/api/session"))
-                    .basic_auth("administrator@vsphere.local", Some("VMware1!"))
-            },
-            warmup,
-            duration,
-        )
-        .await;
-        rows.push(Row {
-            id: "P2",
-            measure: "POST /api/session logins/s (p99 ms)",
-            vcmock: format!("{l_rps:.0} ({l_p99:.2})"),
-            baseline: "-".into(),
-            ratio: "-".into(),
-            target: "report",
-            met: None,
-        });
-    }
-
-    if want("P3") {
-        // P3 (P2's logins pushed P1's session out of the capped table: log in again)
-        eprintln!("P3: 1 GiB download ...");
-        let sid = login(&vc).await;
-        let (mut ours, mut theirs, mut ratios, mut growth) = (vec![], vec![], vec![], 0f64);
-        for round in 0..rounds {
-            let before = rss(vc.pid()).0;
-            let (stop, peak) = sample_rss(vc.pid());
-            let url = transfer(&vc, &sid, json!({"path": "/data/big.bin"})).await;
-            let vc_down = download(&vc.client, &url, GIB).await;
-            stop.store(true, Ordering::Relaxed);
-            growth = growth.max(peak.await.unwrap().saturating_sub(before) as f64 / 1024.0);
-            let hyper_down = download(
-                &hyper_b.client,
-                &format!("{}/stream?bytes={GIB}", hyper_b.base()),
-                GIB,
-            )
-            .await;
-            eprintln!("  round {round}: {vc_down:.0} vs {hyper_down:.0} MiB/s");
-            ours.push(vc_down);
-            theirs.push(hyper_down);
-            ratios.push(vc_down / hyper_down);
-        }
-        let met = median(&mut ratios) >= 0.9;
-        rows.push(Row {
-            id: "P3",
-            measure: "/guestFile download of 1 GiB, MiB/s",
-            vcmock: format!("{:.0}", median(&mut ours)),
-            baseline: format!("{:.0}", median(&mut theirs)),
-            ratio: ratio_text(&mut ratios, true),
-            target: ">= 90 % of bare hyper",
-            met: Some(met),
-        });
-        rows.push(Row {
-            id: "P3",
-            measure: "peak RSS growth during a download (MiB, worst round)",
-            vcmock: format!("{growth:.1}"),
-            baseline: "-".into(),
-            ratio: "-".into(),
-            target: "<= 32 MiB",
-            met: Some(growth <= 32.0),
-        });
-    }
-
-    if want("P4") {
-        // P4
-        eprintln!("P4: 1 GiB upload ...");
-        let sid = login(&vc).await;
-        let (mut ours, mut theirs, mut ratios, mut growth) = (vec![], vec![], vec![], 0f64);
-        let (mut stored, mut stored_ratios) = (vec![], vec![]);
-        for round in 0..rounds {
-            let before = rss(vc.pid()).0;
-            let (stop, peak) = sample_rss(vc.pid());
-            let url = transfer(
-                &vc,
-                &sid,
-                json!({"path": "/tmp/up.bin", "attributes": {"size": GIB, "overwrite": true}}),
-            )
-            .await;
-            let vc_up = upload(&vc.client, &url, GIB).await;
-            stop.store(true, Ordering::Relaxed);
-            growth = growth.max(peak.await.unwrap().saturating_sub(before) as f64 / 1024.0);
-            let hyper_up =
-                upload(&hyper_b.client, &format!("{}/drain", hyper_b.base()), GIB).await;
-            let hyper_store =
-                upload(&hyper_b.client, &format!("{}/store", hyper_b.base()), GIB).await;
-            eprintln!(
-                "  round {round}: {vc_up:.0} vs {hyper_up:.0} MiB/s draining, {hyper_store:.0} MiB/s storing"
-            );
-            ours.push(vc_up);
-            theirs.push(hyper_up);
-            stored.push(hyper_store);
-            ratios.push(vc_up / hyper_up);
-            stored_ratios.push(vc_up / hyper_store);
-        }
-        let met = median(&mut ratios) >= 0.8;
-        rows.push(Row {
-            id: "P4",
-            measure: "/guestFile upload of 1 GiB, MiB/s",
-            vcmock: format!("{:.0}", median(&mut ours)),
-            baseline: format!("{:.0}", median(&mut theirs)),
-            ratio: ratio_text(&mut ratios, true),
-            target: ">= 80 % of bare hyper",
-            met: Some(met),
-        });
-        rows.push(Row {
-            id: "P4",
-            measure: "same, against bare hyper writing the body to a temporary file",
-            vcmock: format!("{:.0}", median(&mut ours)),
-            baseline: format!("{:.0}", median(&mut stored)),
-            ratio: ratio_text(&mut stored_ratios, true),
-            target: "report",
-            met: None,
-        });
-        rows.push(Row {
-            id: "P4",
-            measure: "peak RSS growth during an upload (MiB, worst round)",
-            vcmock: format!("{growth:.1}"),
-            baseline: "-".into(),
-            ratio: "-".into(),
-            target: "<= 32 MiB",
-            met: Some(growth <= 32.0),
-        });
-    }
-
-    drop(vc);
-    drop(axum_b);
-    drop(hyper_b);
-
-    if want("P5") {
-        // P5
-        eprintln!("P5: 10,000-VM fixture ...");
-        let vms: Vec<Value> = (0..10_000)
-            .map(|i| {
-                bench_vm(
-                    &format!("vm-{}", 10_000 + i),
-                    vec![
-                        json!({"path": "/etc/hostname", "content": format!("vm-{i}\n")}),
-                        json!({"path": "/etc/hosts", "content": "127.0.0.1 localhost\n"}),
-                        json!({"path": "/tmp", "type": "directory", "mode": "1777"}),
-                        json!({"path": "/var/log/syslog", "content": "boot\n"}),
-                        json!({"path": "/home/user/notes.txt", "content": "notes\n"}),
-                    ],
-                )
-            })
-            .collect();
-        let big = write_fixture(&dir, "ten-thousand.json", vms);
-        let many = Server::start(
-            Command::new(vcmock)
-                .args(["--listen", "127.0.0.1:0", "--log-level", "warn"])
-                .arg("--fixtures")
-                .arg(&big)
-                .arg("--cert-out")
-                .arg(dir.join("vc5-{port}.pem")),
-        );
-        let startup = many.ready["startup_ms"].as_f64().unwrap();
-        let (rss5, _) = rss(many.pid());
-        rows.push(Row {
-            id: "P5",
-            measure: "exec to ready line, 10,000 VMs (RSS after ready)",
-            vcmock: format!("{startup:.0} ms ({:.0} MiB)", rss5 as f64 / 1024.0),
-            baseline: "-".into(),
-            ratio: "-".into(),
-            target: "<= 1000 ms",
-            met: Some(startup <= 1000.0),
-        });
-        drop(many);
-    }
-
-    if want("P6") {
-        // P6
-        eprintln!("P6: {logins_total} logins without logout ...");
-        let vc6 = Server::start(
-            Command::new(vcmock)
-                .args(["--listen", "127.0.0.1:0", "--log-level", "warn"])
-                .arg("--cert-out")
-                .arg(dir.join("vc6-{port}.pem")),
-        );
-        let (stop, peak) = sample_rss(vc6.pid());
-        let done = Arc::new(AtomicU64::new(0));
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..CONNECTIONS {
-            let (client, base, done) = (vc6.client.clone(), vc6.base(), done.clone());
-            tasks.push(tokio::spawn(async move {
-                while done.fetch_add(1, Ordering::Relaxed) < logins_total {
-                    let r = client
-                        .post(format!("{base}/api/session"))
-                        .basic_auth("administrator@vsphere.local", Some("VMware1!"))
-                        .send()
-                        .await
-                        .unwrap();
-                    r.bytes().await.unwrap();
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-        stop.store(true, Ordering::Relaxed);
-        let peak6 = peak.await.unwrap() as f64 / 1024.0;
-        let secs6 = started.elapsed().as_secs_f64();
-        rows.push(Row {
-            id: "P6",
-            measure: "peak RSS over the logins (MiB; --max-sessions 10000)",
-            vcmock: format!("{peak6:.1} ({secs6:.0} s)"),
-            baseline: "-".into(),
-            ratio: "-".into(),
-            target: "<= 64 MiB (documented bound)",
-            met: Some(peak6 <= 64.0),
-        });
-        drop(vc6);
-    }
-
-    if want("P7") {
-        // P7
-        eprintln!("P7: start to first answer, 100 times each ...");
-        // The servers take turns, so that neither gains from a quieter stretch of the run. Each
-        // start gets a new client, made before the clock starts, as a test would: the first
-        // request then opens a connection to whichever server it meets (wiremock-rs hands out
-        // pooled servers on reused ports, which a shared client would reach over a warm one).
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        for _ in 0..100 {
-            let client = reqwest::Client::new();
-            let t = Instant::now();
-            let vc = vcmock::MockVcenter::builder().tls(false).start().unwrap();
-            let r = client
-                .get(format!("{}/_mock/health", vc.base_url()))
-                .send()
-                .await
-                .unwrap();
-            assert!(r.status().is_success());
-            ours.push(t.elapsed().as_secs_f64() * 1000.0);
-            // Stopping waits for the server to let go of its port: not part of the measure.
-            tokio::task::spawn_blocking(move || drop(vc)).await.unwrap();
-
-            let client = reqwest::Client::new();
-            let t = Instant::now();
-            let server = wiremock::MockServer::start().await;
-            wiremock::Mock::given(wiremock::matchers::path("/health"))
-                .respond_with(wiremock::ResponseTemplate::new(200))
-                .mount(&server)
-                .await;
-            let r = client
-                .get(format!("{}/health", server.uri()))
-                .send()
-                .await
-                .unwrap();
-            assert!(r.status().is_success());
-            theirs.push(t.elapsed().as_secs_f64() * 1000.0);
-            drop(server);
-        }
-        let (m_ours, m_theirs) = (median(&mut ours), median(&mut theirs));
-        rows.push(Row {
-            id: "P7",
-            measure: "start() to first answered request, median of 100 (ms)",
-            vcmock: format!("{m_ours:.2}"),
-            baseline: format!("{m_theirs:.2} (wiremock)"),
-            ratio: format!("{:.2}x", m_ours / m_theirs),
-            target: "<= 2x wiremock-rs",
-            met: Some(m_ours <= 2.0 * m_theirs),
-        });
-    }
-
-    // Report
-    println!("| id | measure | vcmock | baseline | ratio | target | met |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let mut json_rows = Vec::new();
-    for r in &rows {
+    for r in &bench.rows {
         let met = match r.met {
             Some(true) => "yes",
             Some(false) => "NO",
             None => "-",
         };
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            r.id, r.measure, r.vcmock, r.baseline, r.ratio, r.target, met
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.id, r.measure, r.vcmock, r.baseline, r.ratio, r.target, met, r.cpu, r.load
         );
-        json_rows.push(json!({"id": r.id, "measure": r.measure, "vcmock": r.vcmock, "baseline": r.baseline, "ratio": r.ratio, "target": r.target, "met": r.met}));
+        json_rows.push(json!({
+            "id": r.id, "measure": r.measure, "vcmock": r.vcmock, "baseline": r.baseline,
+            "ratio": r.ratio, "target": r.target, "met": r.met, "cpu": r.cpu, "load": r.load,
+            "data": r.data,
+        }));
     }
-    if let Some(parent) = std::path::Path::new(out).parent() {
-        std::fs::create_dir_all(parent).unwrap();
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent).expect("the results directory");
     }
-    std::fs::write(out, serde_json::to_vec_pretty(&json!({"rows": json_rows, "seconds_per_row": duration.as_secs(), "rounds": rounds, "connections": CONNECTIONS})).unwrap()).unwrap();
-    eprintln!("results written to {out}");
-    let _ = std::fs::remove_dir_all(&dir);
+    let doc = json!({
+        "rows": json_rows,
+        "seconds_per_load": bench.duration.as_secs(),
+        "warmup_seconds": bench.warmup.as_secs(),
+        "rounds": bench.rounds,
+        "connections": CONNECTIONS,
+        "load_generator": "wrk (requests), curl (transfers)",
+        "load_at_start": load_at_start,
+        "load_at_end": procfs::loadavg(),
+        "run_seconds": took.as_secs(),
+    });
+    std::fs::write(out, serde_json::to_vec_pretty(&doc).expect("JSON")).expect("write results");
+    eprintln!(
+        "results written to {} ({} s; load average {} at the end)",
+        out.display(),
+        took.as_secs(),
+        procfs::loadavg()
+    );
 }
