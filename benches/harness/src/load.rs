@@ -65,6 +65,10 @@ pub struct WrkResult {
     pub rps: f64,
     /// 99th percentile latency, ms.
     pub p99_ms: f64,
+    /// The server's CPU time per answered request, µs.
+    pub server_us: f64,
+    /// The load generator's CPU time per answered request, µs.
+    pub client_us: f64,
     /// Answers that were errors (status above 399) and socket errors.
     pub errors: u64,
     /// Everything the script printed.
@@ -142,7 +146,10 @@ impl Wrk {
             .iter()
             .map(|k| raw["errors"][k].as_u64().unwrap_or(0))
             .sum();
+        let requests = raw["requests"].as_f64().unwrap_or(0.0).max(1.0);
         WrkResult {
+            server_us: shares.server_seconds * 1e6 / requests,
+            client_us: shares.client_seconds * 1e6 / requests,
             rps: raw["requests"].as_f64().unwrap_or(0.0) / secs.max(1e-9),
             p99_ms: raw["p99_us"].as_f64().unwrap_or(0.0) / 1000.0,
             errors,

@@ -242,9 +242,9 @@ fn run(vcmock: &Path, out: &Path) {
         cert,
         vcmock: vcmock.to_owned(),
         me: std::env::current_exe().expect("this binary"),
-        duration: Duration::from_secs(env_u64("BENCH_SECONDS", 10)),
+        duration: Duration::from_secs(env_u64("BENCH_SECONDS", 5)),
         warmup: Duration::from_secs(env_u64("BENCH_WARMUP", 3)),
-        rounds: env_u64("BENCH_ROUNDS", 3).max(1) as usize,
+        rounds: env_u64("BENCH_ROUNDS", 5).max(1) as usize,
         http,
         rows: Vec::new(),
     };

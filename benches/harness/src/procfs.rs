@@ -82,6 +82,10 @@ pub struct Shares {
     pub server: f64,
     /// Everything else: the harness, other users of the machine.
     pub others: f64,
+    /// The load generator's CPU seconds.
+    pub client_seconds: f64,
+    /// The server's CPU seconds.
+    pub server_seconds: f64,
 }
 
 impl Shares {
@@ -126,6 +130,8 @@ impl Meter {
             client: client / all,
             server: server / all,
             others: ((busy - client - server) / all).max(0.0),
+            client_seconds: client,
+            server_seconds: server,
         }
     }
 }

@@ -170,11 +170,13 @@ impl Bench {
                     (a.1.run(a.0.pid()), y)
                 };
                 eprintln!(
-                    "  round {round}: {:.0} vs {:.0} req/s, p99 {:.2} vs {:.2} ms, errors {} {}, CPU {} | {}",
+                    "  round {round}: {:.0} vs {:.0} req/s, p99 {:.2} vs {:.2} ms, {:.1} vs {:.1} µs CPU/req, errors {} {}, CPU {} | {}",
                     x.rps,
                     y.rps,
                     x.p99_ms,
                     y.p99_ms,
+                    x.server_us,
+                    y.server_us,
                     x.errors,
                     y.errors,
                     cpu_text(&x.shares),
@@ -201,7 +203,15 @@ impl Bench {
             (Spread::default(), Spread::default(), Spread::default());
         let (mut p99, mut base_p99, mut p99_ratio) =
             (Spread::default(), Spread::default(), Spread::default());
+        let (mut us, mut base_us, mut us_ratio) =
+            (Spread::default(), Spread::default(), Spread::default());
+        let mut client_us = Spread::default();
         for (x, y) in results {
+            us.push(x.server_us);
+            base_us.push(y.server_us);
+            us_ratio.push(x.server_us / y.server_us.max(1e-9));
+            client_us.push(x.client_us);
+            client_us.push(y.client_us);
             rps.push(x.rps);
             base_rps.push(y.rps);
             ratio.push(x.rps / y.rps.max(1e-9));
@@ -239,6 +249,18 @@ impl Bench {
             ratio: p99_ratio.text(stats::times),
             target: p99_target.0,
             met: Some(p99_ratio.median() <= p99_target.1),
+            cpu: cpu.clone(),
+            load: load.clone(),
+            ..Row::new(id, "", "")
+        });
+        self.rows.push(Row {
+            measure: format!(
+                "same, server CPU per request (µs; wrk spends {:.0} µs a request)",
+                client_us.median()
+            ),
+            vcmock: us.text(|v| format!("{v:.1}")),
+            baseline: base_us.text(|v| format!("{v:.1}")),
+            ratio: us_ratio.text(stats::times),
             cpu,
             load,
             ..Row::new(id, "", "")
@@ -268,6 +290,7 @@ fn median_shares(all: impl Iterator<Item = Shares>) -> String {
         client: c.median(),
         server: s.median(),
         others: o.median(),
+        ..Shares::default()
     })
 }
 
@@ -363,30 +386,43 @@ pub fn load_rows(bench: &mut Bench, want: &dyn Fn(&str) -> bool) {
             bench.duration,
         );
         let results = bench.alternate((&info, &with_log), (&vc, &ours));
-        let mut ratio = Spread::default();
+        let (mut ratio, mut us_ratio) = (Spread::default(), Spread::default());
         let (mut a, mut b) = (Spread::default(), Spread::default());
+        let (mut a_us, mut b_us) = (Spread::default(), Spread::default());
         for (x, y) in &results {
             a.push(x.rps);
             b.push(y.rps);
             ratio.push(x.rps / y.rps.max(1e-9));
+            a_us.push(x.server_us);
+            b_us.push(y.server_us);
+            us_ratio.push(x.server_us / y.server_us.max(1e-9));
         }
+        let cpu = format!(
+            "{}; {}",
+            median_shares(results.iter().map(|r| r.0.shares)),
+            median_shares(results.iter().map(|r| r.1.shares))
+        );
         let log_bytes = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
         bench.rows.push(Row {
             vcmock: format!("info: {}", a.text(stats::rate)),
             baseline: format!("warn: {}", b.text(stats::rate)),
             ratio: ratio.text(stats::pct),
-            cpu: format!(
-                "{}; {}",
-                median_shares(results.iter().map(|r| r.0.shares)),
-                median_shares(results.iter().map(|r| r.1.shares))
-            ),
-            load,
+            cpu: cpu.clone(),
+            load: load.clone(),
             data: json!({"log_bytes": log_bytes}),
             ..Row::new(
                 "P1",
                 "same at `--log-level info` (the default; one line a request, to a file) against `warn`, req/s",
                 "",
             )
+        });
+        bench.rows.push(Row {
+            vcmock: format!("info: {}", a_us.text(|v| format!("{v:.1}"))),
+            baseline: format!("warn: {}", b_us.text(|v| format!("{v:.1}"))),
+            ratio: us_ratio.text(stats::times),
+            cpu,
+            load,
+            ..Row::new("P1", "same, server CPU per request (µs)", "")
         });
         drop(info);
         let _ = std::fs::remove_file(&log);
