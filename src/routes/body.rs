@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, EXPECT};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt as _};
 
@@ -86,13 +86,13 @@ async fn read_whole(
     })
 }
 
-/// Reads the request body whole before the handler runs, within the body limit (the admin
+/// Reads the request body whole before `routes` answer it, within the body limit (the admin
 /// API's own, larger, limit under `/_mock/`), so that no handler leaves a body unread. Uploads
 /// to `/guestFile` stream, and are left alone.
-pub async fn buffer(state: AppState, req: Request, next: Next) -> Response {
+pub async fn buffer(state: &AppState, req: Request, routes: &Router) -> Response {
     let path = req.uri().path();
     if path == "/guestFile" {
-        return next.run(req).await;
+        return answer(routes, req).await;
     }
     let settings = state.settings();
     let limit = if path.starts_with("/_mock/") {
@@ -123,10 +123,16 @@ pub async fn buffer(state: AppState, req: Request, next: Next) -> Response {
         return refuse(Fault::BodyTooLarge { limit });
     }
     match read_whole(body, limit, settings.body_timeout, waits).await {
-        Ok(bytes) => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
-        }
+        Ok(bytes) => answer(routes, Request::from_parts(parts, Body::from(bytes))).await,
         Err(fault) => refuse(fault),
+    }
+}
+
+/// The routes' answer to `req`.
+async fn answer(routes: &Router, req: Request) -> Response {
+    use tower::ServiceExt as _;
+    match routes.clone().oneshot(req).await {
+        Ok(resp) => resp,
+        Err(never) => match never {},
     }
 }

@@ -36,10 +36,10 @@ use crate::vapi::extract;
 #[derive(Debug, Clone, Copy)]
 pub struct ResetConnection;
 
-/// The whole application: vCenter API, legacy API, `/guestFile`, and the admin API, serving
-/// `state`. The routes are built once per process (per admin setting) and shared; each server
-/// only adds its state as a request extension.
-pub fn router(state: AppState) -> Router {
+/// The whole application of one server: vCenter API, legacy API, `/guestFile`, SOAP and the
+/// admin API, serving `state`. The routes are built once per process (per admin setting) and
+/// shared; each server only adds its state as a request extension.
+pub fn router(state: AppState) -> App {
     static WITH_ADMIN: OnceLock<Router> = OnceLock::new();
     static WITHOUT_ADMIN: OnceLock<Router> = OnceLock::new();
     let template = if state.settings().admin_enabled {
@@ -47,10 +47,53 @@ pub fn router(state: AppState) -> Router {
     } else {
         WITHOUT_ADMIN.get_or_init(|| build(false))
     };
-    let service = tower::ServiceBuilder::new()
-        .layer(axum::Extension(state))
-        .service(template.clone());
-    Router::new().fallback_service(service)
+    App {
+        state,
+        routes: template.clone(),
+    }
+}
+
+/// One server's application: its state and the shared routes. Every request goes through the
+/// same steps, written out here once instead of as router layers (which axum applies to each
+/// route, boxing and cloning the inner service on every request): a panic becomes a 500 in the
+/// vAPI shape, [`observe`] records the request, [`body::buffer`] reads its body, and the routes
+/// answer it.
+#[derive(Debug, Clone)]
+pub struct App {
+    state: AppState,
+    routes: Router,
+}
+
+impl App {
+    /// Answers one request.
+    pub async fn handle(&self, mut req: Request) -> Response {
+        use futures_util::FutureExt as _;
+        req.extensions_mut().insert(self.state.clone());
+        std::panic::AssertUnwindSafe(observe(&self.state, req, &self.routes))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(panic_response)
+    }
+}
+
+impl tower::Service<Request> for App {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Response, Self::Error>> + Send + 'static>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let app = self.clone();
+        Box::pin(async move { Ok(app.handle(req).await) })
+    }
 }
 
 fn build(admin: bool) -> Router {
@@ -76,16 +119,10 @@ fn build(admin: bool) -> Router {
         .merge(api)
         .merge(rest)
         .merge(guest_file::routes())
-        .merge(crate::soap::routes())
+        .merge(crate::soap::routes().layer(middleware::from_fn(soap_panics)))
         .merge(admin)
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn(soap_panics))
-        .layer(middleware::from_fn(body::buffer))
-        .layer(middleware::from_fn(observe))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            panic_response,
-        ))
 }
 
 async fn fallback(uri: Uri) -> ApiError {
@@ -114,13 +151,10 @@ fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError(Fault::Internal { detail }).into_response()
 }
 
-/// Answers a panic under `/sdk` as a SOAP fault: SOAP clients cannot read the vAPI body the
-/// outer panic layer gives.
+/// Answers a panic in the `/sdk` routes (the layer is on them alone) as a SOAP fault: SOAP
+/// clients cannot read the vAPI body [`App::handle`] gives.
 async fn soap_panics(req: Request, next: Next) -> Response {
     use futures_util::FutureExt as _;
-    if !req.uri().path().starts_with("/sdk") {
-        return next.run(req).await;
-    }
     let record = req.extensions().get::<Arc<Record>>().cloned();
     match std::panic::AssertUnwindSafe(next.run(req))
         .catch_unwind()
@@ -197,16 +231,17 @@ pub fn no_content() -> Response {
 /// The name requests get when they reach no operation (unknown routes, bodies over the limit).
 const UNNAMED: &str = "unknown";
 
-/// Gives each request a [`Record`] for the operation layer to fill, then records the journal
-/// entry, the metrics and the log line from what it learned.
-async fn observe(state: AppState, mut req: Request, next: Next) -> Response {
+/// Gives each request a [`Record`] for the operation layer to fill, has `routes` answer it (its
+/// body read first), then records the journal entry, the metrics and the log line from what it
+/// learned.
+async fn observe(state: &AppState, mut req: Request, routes: &Router) -> Response {
     let started = crate::clock::Stopwatch::start();
     let now = state.now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let record = Arc::new(Record::default());
     req.extensions_mut().insert(record.clone());
-    let resp = next.run(req).await;
+    let resp = body::buffer(state, req, routes).await;
     let facts = record.get();
     let operation = facts.operation.unwrap_or(UNNAMED);
     let status = resp.status().as_u16();

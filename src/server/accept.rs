@@ -6,19 +6,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt as _;
 
-use crate::routes::{self, ResetConnection};
+use crate::routes::{self, App, ResetConnection};
 use crate::state::AppState;
 use crate::tls;
 
-/// The application router for `state` (for tests without sockets: call it with `oneshot`).
-pub fn app(state: AppState) -> Router {
+/// The application for `state` (for tests without sockets: call it with `oneshot`).
+pub fn app(state: AppState) -> App {
     routes::router(state)
 }
 
@@ -58,7 +56,7 @@ impl Default for Timeouts {
 /// flight finish, streamed answers (downloads) included, up to a grace period, and returns.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    app: Router,
+    app: App,
     tls: Option<Arc<rustls::ServerConfig>>,
     timeouts: Timeouts,
     shutdown: impl Future<Output = ()> + Send,
@@ -79,7 +77,7 @@ pub(super) enum Drain {
 
 pub(super) async fn serve_until(
     listener: tokio::net::TcpListener,
-    app: Router,
+    app: App,
     tls: Option<Arc<rustls::ServerConfig>>,
     timeouts: Timeouts,
     shutdown: impl Future<Output = ()> + Send,
@@ -121,7 +119,7 @@ pub(super) async fn serve_until(
                         let on_connection = InFlight::enter(&busy.0.in_flight);
                         async move {
                             let _on_connection = on_connection;
-                            let resp = app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {});
+                            let resp = app.handle(req.map(Body::new)).await;
                             if resp.extensions().get::<ResetConnection>().is_some() {
                                 return Err(std::io::Error::other("connection reset by a fault rule"));
                             }
