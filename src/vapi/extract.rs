@@ -52,6 +52,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Fault> {
         detail: format!("the body is not UTF-8 ({e})"),
     })?;
     let text = if text.trim().is_empty() { "{}" } else { text };
+    // Most bodies are good: read them without tracking where the reader is, which costs an
+    // allocation per member. Only a body that fails is read again, tracked, for the message
+    // that names the JSON path (the same reading, so the same failure).
+    let fast = &mut serde_json::Deserializer::from_str(text);
+    if let Ok(value) = T::deserialize(Strict(&mut *fast)) {
+        if fast.end().is_ok() {
+            return Ok(value);
+        }
+    }
     let de = &mut serde_json::Deserializer::from_str(text);
     let result: Result<T, _> = serde_path_to_error::deserialize(Strict(&mut *de));
     let value = result.map_err(|e| {
