@@ -326,7 +326,7 @@ impl Binding for files::List {
     }
 
     fn json(page: &crate::model::guest_fs::ListPage) -> Vec<u8> {
-        to_json(&dto::list_result(page))
+        dto::list_result_json(page)
     }
 }
 
