@@ -271,14 +271,17 @@ impl GuestFs {
                         path: path.display(),
                     });
                 }
-                let matching: Vec<&Node> = children.values().filter(|c| matches(&c.name)).collect();
-                let files = matching
-                    .iter()
-                    .skip(skip)
-                    .take(take)
-                    .map(|c| entry(c, &c.name))
-                    .collect();
-                (matching.len() as u64, files)
+                // One pass counts the matching entries and builds those of the page, into room
+                // made once.
+                let mut files = Vec::with_capacity(children.len().saturating_sub(skip).min(take));
+                let mut total = 0;
+                for c in children.values().filter(|c| matches(&c.name)) {
+                    if total >= skip && files.len() < take {
+                        files.push(entry(c, &c.name));
+                    }
+                    total += 1;
+                }
+                (total as u64, files)
             }
             None => {
                 let name = path.file_name().unwrap_or_default();
