@@ -378,7 +378,7 @@ pub(super) fn guest(id: &str, family: Family, users: &[(&str, u32)]) -> super::V
                 admin: family == Family::Windows && name == "Administrator",
                 ..GuestUser::plain(name, uid)
             };
-            (user_key(family, name), user)
+            (user_key(family, name).into_owned(), user)
         })
         .collect();
     let mut vm = VirtualMachine {

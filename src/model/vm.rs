@@ -154,7 +154,7 @@ impl VirtualMachine {
 
     /// Looks up a guest account as the guest compares names.
     pub fn user(&self, name: &str) -> Option<&GuestUser> {
-        self.users.get(&user_key(self.family(), name))
+        self.users.get(user_key(self.family(), name).as_ref())
     }
 
     /// Applies a power change at `now`: Tools start with the guest or stop, the guest's
@@ -232,11 +232,12 @@ impl VirtualMachine {
     }
 }
 
-/// The key a guest account is stored under: as is on Linux, lower-case on Windows.
-pub fn user_key(family: Family, name: &str) -> String {
+/// The key a guest account is stored under: as is on Linux (borrowed, so that a lookup copies
+/// nothing), lower-case on Windows.
+pub fn user_key(family: Family, name: &str) -> std::borrow::Cow<'_, str> {
     match family {
-        Family::Linux => name.to_owned(),
-        Family::Windows => name.to_lowercase(),
+        Family::Linux => std::borrow::Cow::Borrowed(name),
+        Family::Windows => std::borrow::Cow::Owned(name.to_lowercase()),
     }
 }
 

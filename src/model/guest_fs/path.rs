@@ -1,6 +1,8 @@
 //! Owns guest paths: parsing and normalising them as each guest family does, and comparing
 //! names as the guest compares them.
 
+use std::borrow::Cow;
+
 use super::Family;
 use crate::model::fault::{Fault, FileReason};
 
@@ -200,7 +202,7 @@ impl GuestPath {
     }
 
     /// The lookup key of every name, as the guest compares them.
-    pub(super) fn keys(&self) -> impl Iterator<Item = String> + '_ {
+    pub(super) fn keys(&self) -> impl Iterator<Item = Cow<'_, str>> + '_ {
         self.names.iter().map(|n| key(self.family, n))
     }
 
@@ -249,10 +251,10 @@ pub fn name_problem(family: Family, name: &str) -> Option<&'static str> {
 }
 
 /// How a name is compared: as is on Linux, case-folded on Windows.
-pub(super) fn key(family: Family, name: &str) -> String {
+pub(super) fn key(family: Family, name: &str) -> Cow<'_, str> {
     match family {
-        Family::Linux => name.to_owned(),
-        Family::Windows => name.to_lowercase(),
+        Family::Linux => Cow::Borrowed(name),
+        Family::Windows => Cow::Owned(name.to_lowercase()),
     }
 }
 

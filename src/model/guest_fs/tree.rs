@@ -135,7 +135,7 @@ impl GuestFs {
             if user.is_some_and(|u| !self.allowed(node, u, Want::Exec)) {
                 return Err(Fault::GuestAccessDenied { path: shown });
             }
-            let Some(child) = children.get(&key(self.family, &name)) else {
+            let Some(child) = children.get(key(self.family, &name).as_ref()) else {
                 done.names.push(name);
                 // The rest does not exist either; keep the names as asked.
                 while let Some(rest) = pending.pop() {
@@ -194,7 +194,7 @@ impl GuestFs {
     pub(super) fn node_at(&self, path: &GuestPath) -> Option<&Node> {
         let mut node = &self.root;
         for k in path.keys() {
-            node = node.children()?.get(&k)?;
+            node = node.children()?.get(k.as_ref())?;
         }
         Some(node)
     }
@@ -202,7 +202,7 @@ impl GuestFs {
     pub(super) fn node_at_mut(&mut self, path: &GuestPath) -> Option<&mut Node> {
         let mut node = &mut self.root;
         for k in path.keys() {
-            node = node.children_mut()?.get_mut(&k)?;
+            node = node.children_mut()?.get_mut(k.as_ref())?;
         }
         Some(node)
     }
@@ -430,7 +430,7 @@ impl GuestFs {
             .and_then(Node::children_mut)
             .ok_or_else(|| Fault::not_found(parent.display()))?;
         dir.insert(
-            key(fam, &name),
+            key(fam, &name).into_owned(),
             Node {
                 name,
                 kind: NodeKind::File(blob),
@@ -462,17 +462,19 @@ impl GuestFs {
             let children = node
                 .children_mut()
                 .ok_or_else(|| Fault::invalid(FileReason::NotADirectory, path.display()))?;
-            node = children.entry(key(fam, name)).or_insert_with(|| Node {
-                name: name.clone(),
-                kind: NodeKind::Dir(BTreeMap::new()),
-                meta: Meta {
-                    mode: 0o755,
-                    acl: None,
-                    hidden: false,
-                    read_only: false,
-                    ..meta.clone()
-                },
-            });
+            node = children
+                .entry(key(fam, name).into_owned())
+                .or_insert_with(|| Node {
+                    name: name.clone(),
+                    kind: NodeKind::Dir(BTreeMap::new()),
+                    meta: Meta {
+                        mode: 0o755,
+                        acl: None,
+                        hidden: false,
+                        read_only: false,
+                        ..meta.clone()
+                    },
+                });
         }
         let children = node
             .children_mut()
@@ -480,7 +482,7 @@ impl GuestFs {
         let added = bytes_of(&kind);
         let removed = children
             .insert(
-                key(fam, last),
+                key(fam, last).into_owned(),
                 Node {
                     name: last.clone(),
                     kind,
@@ -501,7 +503,7 @@ impl GuestFs {
         let Some(removed) = self
             .node_at_mut(&parent)
             .and_then(Node::children_mut)
-            .and_then(|c| c.remove(&key(fam, name)))
+            .and_then(|c| c.remove(key(fam, name).as_ref()))
         else {
             return false;
         };
@@ -577,7 +579,7 @@ impl GuestFs {
         let name = path.file_name().expect("not the root").to_owned();
         let fam = self.family;
         if let Some(children) = self.node_at_mut(&parent).and_then(Node::children_mut) {
-            children.insert(key(fam, &name), Node { name, kind, meta });
+            children.insert(key(fam, &name).into_owned(), Node { name, kind, meta });
         }
     }
 
@@ -760,7 +762,7 @@ impl GuestFs {
         let mut node = self
             .node_at_mut(&parent)
             .and_then(Node::children_mut)
-            .and_then(|c| c.remove(&key(fam, from.file_name().expect("not the root"))))
+            .and_then(|c| c.remove(key(fam, from.file_name().expect("not the root")).as_ref()))
             .expect("exists");
         let new_name = to.file_name().expect("not the root").to_owned();
         node.name.clone_from(&new_name);
@@ -769,7 +771,7 @@ impl GuestFs {
             .node_at_mut(&to_parent)
             .and_then(Node::children_mut)
             .expect("checked by writable_parent");
-        if let Some(replaced) = children.insert(key(fam, &new_name), node) {
+        if let Some(replaced) = children.insert(key(fam, &new_name).into_owned(), node) {
             self.used -= replaced.content_bytes();
         }
         Ok(())
