@@ -120,7 +120,6 @@ impl GuestFs {
         user: Option<&GuestUser>,
         follow_last: bool,
     ) -> Result<GuestPath, Fault> {
-        let shown = path.display();
         let mut hops = 0;
         let mut pending: Vec<String> = path.names.iter().rev().cloned().collect();
         let mut done = GuestPath {
@@ -133,7 +132,9 @@ impl GuestFs {
                 return Err(Fault::invalid(FileReason::NotADirectory, done.display()));
             };
             if user.is_some_and(|u| !self.allowed(node, u, Want::Exec)) {
-                return Err(Fault::GuestAccessDenied { path: shown });
+                return Err(Fault::GuestAccessDenied {
+                    path: path.display(),
+                });
             }
             let Some(child) = children.get(key(self.family, &name).as_ref()) else {
                 done.names.push(name);
@@ -148,7 +149,7 @@ impl GuestFs {
                     hops += 1;
                     if hops > SYMLINK_HOPS {
                         return Err(Fault::InvalidPath {
-                            path: shown,
+                            path: path.display(),
                             why: "too many levels of symbolic links",
                         });
                     }
