@@ -45,7 +45,14 @@ pub async fn next_frame<S>(body: &mut S, idle: Duration) -> Result<Option<Bytes>
 where
     S: Stream<Item = Result<Bytes, axum::Error>> + Unpin,
 {
-    match tokio::time::timeout(idle, body.next()).await {
+    use futures_util::FutureExt as _;
+    // A frame that has already come (a small body usually has, and so has its end) needs no
+    // timer: arming one costs more than reading the frame.
+    let next = match body.next().now_or_never() {
+        Some(ready) => Ok(ready),
+        None => tokio::time::timeout(idle, body.next()).await,
+    };
+    match next {
         Err(_) => Err(Fault::BodyStalled {
             seconds: idle.as_secs(),
         }),
