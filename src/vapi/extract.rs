@@ -20,18 +20,22 @@ pub const SESSION_HEADER: &str = "vmware-api-session-id";
 #[derive(Debug, Clone)]
 pub struct JsonBody {
     bytes: Bytes,
-    content_type: Option<String>,
+    /// The Content-Type header as sent (copied into a message only when it is refused).
+    content_type: Option<axum::http::HeaderValue>,
 }
 
 impl JsonBody {
     /// Parses the body as `T`. A Content-Type other than JSON, bad JSON, wrong types, unknown
     /// enum values and missing fields give 400 `INVALID_ARGUMENT` naming the JSON path.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Fault> {
-        if let Some(ct) = &self.content_type {
-            let json_like = ct.starts_with("application/json") || ct.contains("+json");
-            if !json_like {
+        if let Some(value) = &self.content_type {
+            let ct = value.to_str().unwrap_or("?");
+            if !ct.is_empty() && !is_json_type(ct) {
                 return Err(Fault::InvalidInput {
-                    detail: format!("Content-Type '{ct}' is not application/json"),
+                    detail: format!(
+                        "Content-Type '{}' is not application/json",
+                        ct.to_ascii_lowercase()
+                    ),
                 });
             }
         }
@@ -42,6 +46,14 @@ impl JsonBody {
     pub fn bytes(&self) -> &Bytes {
         &self.bytes
     }
+}
+
+/// Whether a Content-Type names JSON, in any case: `application/json` (with or without
+/// parameters) or a `+json` type.
+fn is_json_type(ct: &str) -> bool {
+    let b = ct.as_bytes();
+    let starts = b.len() >= 16 && b[..16].eq_ignore_ascii_case(b"application/json");
+    starts || b.windows(5).any(|w| w.eq_ignore_ascii_case(b"+json"))
 }
 
 /// Parses JSON bytes as `T`, naming the JSON path of any problem. An empty body reads as `{}`.
@@ -100,11 +112,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             .get::<AppState>()
             .cloned()
             .ok_or_else(missing_state)?;
-        let content_type = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap_or("?").to_ascii_lowercase())
-            .filter(|v| !v.is_empty());
+        let content_type = req.headers().get(CONTENT_TYPE).cloned();
         // The router has read the body whole already, within the limit of its route (the
         // admin API's is larger); what remains is to take it.
         let limit = state
