@@ -19,6 +19,8 @@ pub const GUEST_QUERY: &str = "VirtualMachine.GuestOperations.Query";
 pub const GUEST_MODIFY: &str = "VirtualMachine.GuestOperations.Modify";
 /// Privilege for guest operations that run or end programs (processes create and delete).
 pub const GUEST_EXECUTE: &str = "VirtualMachine.GuestOperations.Execute";
+/// Privilege to ask whether another session is active (`SessionManager.SessionIsActive`).
+pub const VALIDATE_SESSION: &str = "Sessions.ValidateSession";
 
 /// A vCenter (SSO) user.
 #[derive(Debug, Clone, PartialEq, Eq)]

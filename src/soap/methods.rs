@@ -8,7 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::ids::IdGen;
-use crate::model::inventory::{SYSTEM_READ, VcUser};
+use crate::model::inventory::{SYSTEM_READ, VALIDATE_SESSION, VcUser};
 use crate::model::session::Session;
 use crate::model::{Fault, Vcenter};
 
@@ -299,7 +299,9 @@ fn answer(ctx: &Ctx, effects: &mut Effects) -> Result<Answer, Fault> {
             Ok(Answer::Void)
         }
         "SessionIsActive" => {
-            ctx.caller()?;
+            // vim25: the caller needs Sessions.ValidateSession, or anyone could probe which
+            // session ids are live.
+            ctx.require(VALIDATE_SESSION)?;
             let key = ctx.required("sessionID")?;
             let user = ctx.required("userName")?;
             let active =

@@ -479,6 +479,43 @@ async fn the_readonly_users_power_off_is_no_permission_with_the_privilege() {
 }
 
 #[tokio::test]
+async fn session_is_active_answers_only_a_caller_who_may_validate_sessions() {
+    let app = TestApp::spawn().await;
+    let admin = login(&app).await;
+    let ro = login_as(&app, READONLY).await;
+    let ask = |cookie: String, id: String, user: &'static str| {
+        let app = &app;
+        async move {
+            call(
+                app,
+                Some(&cookie),
+                "SessionIsActive",
+                ("SessionManager", "SessionManager"),
+                &format!("<sessionID>{id}</sessionID><userName>{user}</userName>"),
+            )
+            .await
+        }
+    };
+    let probe = ask(ro.clone(), admin.clone(), ADMIN.0).await;
+    assert_eq!(
+        probe.fault().as_deref(),
+        Some("NoPermission"),
+        "{}",
+        probe.text
+    );
+    assert_eq!(
+        text_of(probe.detail(), "privilegeId").as_deref(),
+        Some("Sessions.ValidateSession")
+    );
+    let live = ask(admin.clone(), ro.clone(), READONLY.0).await;
+    assert_eq!(live.returnval().trimmed(), "true", "{}", live.text);
+    let wrong_user = ask(admin.clone(), ro, ADMIN.0).await;
+    assert_eq!(wrong_user.returnval().trimmed(), "false");
+    let gone = ask(admin, "no-such-session".into(), ADMIN.0).await;
+    assert_eq!(gone.returnval().trimmed(), "false");
+}
+
+#[tokio::test]
 async fn the_journal_names_soap_operations_and_their_vm() {
     let app = TestApp::spawn().await;
     let cookie = login(&app).await;
