@@ -1296,4 +1296,25 @@ mod tests {
             Prop::Set("linux-off".into())
         );
     }
+
+    #[test]
+    fn a_property_vim25_declares_but_vcmock_does_not_model_is_unset_not_invalid() {
+        let vc = vc();
+        let store = Store::default();
+        let cfg = Config::default();
+        let w = World::new(&vc, &store, None, &cfg, T0);
+        let host = Obj::Host("host-11".into());
+        for path in [
+            "configManager",
+            "datastoreBrowser",
+            "systemResources",
+            "licensableResource",
+            "remediationState",
+        ] {
+            assert_eq!(w.property(&host, path), Prop::Unset, "{path}");
+        }
+        let compute = Obj::Compute("host-11".into());
+        assert_eq!(w.property(&compute, "configManagerEnabled"), Prop::Unset);
+        assert_eq!(w.property(&host, "configManagerBogus"), Prop::Invalid);
+    }
 }

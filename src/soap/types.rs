@@ -55,7 +55,9 @@ pub fn known(ty: &str) -> bool {
     ty == "ManagedObject" || parent(ty).is_some()
 }
 
-/// The properties `ty` declares itself (not inherited).
+/// The properties `ty` declares itself (not inherited), all of those vim25 8.0 declares: one
+/// vcmock does not model reads as unset, as vCenter answers a property it has nothing for, and
+/// never as `InvalidProperty`.
 fn own(ty: &str) -> &'static [&'static str] {
     match ty {
         "ExtensibleManagedObject" => &["value", "availableField"],
@@ -75,7 +77,12 @@ fn own(ty: &str) -> &'static [&'static str] {
             "alarmActionsEnabled",
             "tag",
         ],
-        "Folder" => &["childType", "childEntity", "namespace"],
+        "Folder" => &[
+            "childType",
+            "childEntity",
+            "namespace",
+            "externallyManagedFolderInfo",
+        ],
         "Datacenter" => &[
             "vmFolder",
             "hostFolder",
@@ -113,17 +120,39 @@ fn own(ty: &str) -> &'static [&'static str] {
             "environmentBrowser",
             "configurationEx",
             "lifecycleManaged",
+            "configManagerEnabled",
+            "networkBootMode",
         ],
-        "ClusterComputeResource" => &["configuration", "recommendation", "drsRecommendation"],
+        "ClusterComputeResource" => &[
+            "configuration",
+            "summaryEx",
+            "recommendation",
+            "drsRecommendation",
+            "hciConfig",
+            "migrationHistory",
+            "actionHistory",
+            "drsFault",
+        ],
         "HostSystem" => &[
             "runtime",
             "summary",
             "hardware",
             "capability",
+            "licensableResource",
+            "remediationState",
+            "precheckRemediationResult",
+            "remediationResult",
+            "complianceCheckState",
+            "complianceCheckResult",
+            "configManager",
             "config",
             "vm",
             "datastore",
             "network",
+            "datastoreBrowser",
+            "systemResources",
+            "answerFileValidationState",
+            "answerFileValidationResult",
         ],
         "ResourcePool" => &[
             "summary",

@@ -516,6 +516,19 @@ async fn session_is_active_answers_only_a_caller_who_may_validate_sessions() {
 }
 
 #[tokio::test]
+async fn a_host_property_vim25_declares_but_vcmock_does_not_model_is_fetched_unset() {
+    let app = TestApp::spawn().await;
+    let c = login(&app).await;
+    for prop in ["configManager", "datastoreBrowser", "systemResources"] {
+        let a = fetch(&app, &c, ("HostSystem", "host-11"), prop).await;
+        assert_eq!(a.status, StatusCode::OK, "{prop}: {}", a.text);
+        assert!(a.body().child("returnval").is_none(), "{prop}: {}", a.text);
+    }
+    let bogus = fetch(&app, &c, ("HostSystem", "host-11"), "noSuchProperty").await;
+    assert_eq!(bogus.fault().as_deref(), Some("InvalidProperty"));
+}
+
+#[tokio::test]
 async fn the_journal_names_soap_operations_and_their_vm() {
     let app = TestApp::spawn().await;
     let cookie = login(&app).await;
