@@ -341,6 +341,7 @@ fn missing_value(obj: &MoRef, missing: &[(String, Fault)]) -> Value {
                             super::fault::Context {
                                 this: Some(obj),
                                 entity: None,
+                                method: None,
                                 vc: None,
                             },
                         ),

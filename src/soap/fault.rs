@@ -17,6 +17,8 @@ pub struct Context<'a> {
     /// The object the call acts on when that is not `_this` (a guest method's VM): the object
     /// a missing privilege is about.
     pub entity: Option<&'a MoRef>,
+    /// The method called, when the fault answers a call.
+    pub method: Option<&'a str>,
     /// The model.
     pub vc: Option<&'a Vcenter>,
 }
@@ -76,13 +78,23 @@ fn power_fields(d: Data, requested: &'static str, existing: &'static str) -> Dat
     )
 }
 
+/// The privilege a `NotAuthenticated` names for a call without a session, as vCenter names
+/// it: `System.Read` for reading a property (`Fetch`), `System.View` for any other method.
+fn session_privilege(method: Option<&str>) -> &'static str {
+    match method {
+        Some("Fetch") => "System.Read",
+        _ => "System.View",
+    }
+}
+
 /// The detail fields of `ty` for `f`, and the existing power state where it matters.
 fn fields(f: &Fault, ty: &'static str, cx: Context<'_>) -> (Data, Option<&'static str>) {
     let d = Data::new(ty);
     let this = || cx.this.cloned();
     match f {
         Fault::SessionRequired => (
-            d.opt("object", this()).set("privilegeId", "System.View"),
+            d.opt("object", this())
+                .set("privilegeId", session_privilege(cx.method)),
             None,
         ),
         Fault::PrivilegeMissing { privilege } => (
@@ -265,6 +277,7 @@ mod tests {
             Context {
                 this: Some(&vm),
                 entity: None,
+                method: None,
                 vc: None,
             },
         );

@@ -284,6 +284,7 @@ pub fn task_info(t: &TaskRecord) -> Data {
                     super::fault::Context {
                         this: Some(&t.entity),
                         entity: None,
+                        method: None,
                         vc: None,
                     },
                 )

@@ -279,6 +279,7 @@ async fn sdk(state: AppState, req: axum::extract::Request) -> Response {
     let cx = fault::Context {
         this: Some(&kept.this),
         entity: entity.as_ref(),
+        method: Some(&kept.method),
         vc: Some(&vc),
     };
     let outcome = match ops::invoke(&on, call).await {

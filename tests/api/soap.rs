@@ -330,6 +330,11 @@ async fn without_a_session_calls_are_not_authenticated_and_retrieve_reports_it_i
     )
     .await;
     assert_eq!(f.fault().as_deref(), Some("NotAuthenticated"));
+    assert_eq!(
+        text_of(f.detail(), "privilegeId").as_deref(),
+        Some("System.Read"),
+        "reading a property names System.Read"
+    );
     // govc's saved-session check: currentSession comes back in missingSet.
     let r = call(
         &app,
