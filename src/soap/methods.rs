@@ -555,6 +555,8 @@ fn wait_options(el: Option<&Element>) -> Result<(Option<Duration>, Option<usize>
 }
 
 /// One pass over a collector's filters: the updates since each baseline, baselines moved on.
+/// `truncated` when updates were held back past `limit`: once it is met, the rest of the
+/// filters are only asked whether they have one more.
 /// Each filter's current state is read outside the store's lock, then compared with its
 /// baseline under it (baselines are never copied).
 fn updates_once(
@@ -595,8 +597,7 @@ fn updates_once(
                     .into(),
             );
         }
-        if left == 0 {
-            truncated = true;
+        if left == 0 && truncated {
             break;
         }
     }

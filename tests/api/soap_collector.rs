@@ -1013,6 +1013,43 @@ async fn cancel_wait_for_updates_ends_a_blocked_wait_with_request_canceled() {
 }
 
 #[tokio::test]
+async fn a_wait_is_truncated_only_when_updates_were_held_back() {
+    // group-v4 holds six VMs; a second filter on vm-1001 alone has one more update.
+    const SIX: &str = r#"<spec><propSet><type>VirtualMachine</type><pathSet>name</pathSet></propSet><objectSet><obj type="Folder">group-v4</obj><skip>true</skip><selectSet><type>Folder</type><path>childEntity</path></selectSet></objectSet></spec><partialUpdates>false</partialUpdates>"#;
+    const ONE: &str = r#"<spec><propSet><type>VirtualMachine</type><pathSet>name</pathSet></propSet><objectSet><obj type="VirtualMachine">vm-1001</obj></objectSet></spec><partialUpdates>false</partialUpdates>"#;
+    // (filters, maxObjectUpdates, updates answered, truncated)
+    for (filters, limit, answered, truncated) in [
+        (&[SIX][..], 6, 6, "false"),
+        (&[SIX][..], 7, 6, "false"),
+        (&[SIX][..], 5, 5, "true"),
+        (&[SIX, ONE][..], 6, 6, "true"),
+        (&[SIX, ONE][..], 7, 7, "false"),
+    ] {
+        let app = TestApp::spawn().await;
+        let c = login(&app).await;
+        for spec in filters {
+            let f = call(&app, Some(&c), "CreateFilter", PC, spec).await;
+            assert_eq!(f.status, StatusCode::OK, "{}", f.text);
+        }
+        let a = wait_ex(
+            &app,
+            &c,
+            "propertyCollector",
+            "",
+            &format!("<maxObjectUpdates>{limit}</maxObjectUpdates>"),
+        )
+        .await;
+        let case = format!("{} filters, limit {limit}", filters.len());
+        assert_eq!(find(a.returnval(), "objectSet").len(), answered, "{case}");
+        assert_eq!(
+            text_of(a.returnval(), "truncated").as_deref(),
+            Some(truncated),
+            "{case}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn max_object_updates_holds_the_rest_back_for_the_next_wait() {
     let app = TestApp::spawn().await;
     let c = login(&app).await;
