@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs vcmock's release binary (plain HTTP) and drives /sdk as a hostile client would
 # (scripts/soap_hostile.py): RetrievePropertiesEx amplification and paging tokens, and an idle
-# WaitForUpdatesEx over 256 filters. Prints answer sizes, the server's RSS and peak, and its CPU.
-# Not part of CI (it measures); run it by hand: bash scripts/soap-hostile.sh [retrieve] [wait]
+# WaitForUpdatesEx over 256 filters, and session objects held by many live sessions. Prints
+# answer sizes, the server's RSS and peak, and its CPU.
+# Not part of CI (it measures); run it by hand: bash scripts/soap-hostile.sh [retrieve] [wait] [sessions]
 # VCMOCK_BIN picks another binary (to measure an older build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SCENARIOS=${*:-retrieve wait}
+SCENARIOS=${*:-retrieve wait sessions}
 BIN=${VCMOCK_BIN:-target/release/vcmock}
 if [ -z "${VCMOCK_BIN:-}" ]; then cargo build --release --locked --quiet; fi
 WORK=$(mktemp -d)
@@ -26,8 +27,8 @@ start() {
 }
 for scenario in $SCENARIOS; do
   case $scenario in
-    retrieve|wait) ;;
-    *) echo "soap-hostile: unknown scenario $scenario (retrieve, wait)" >&2; exit 2 ;;
+    retrieve|wait|sessions) ;;
+    *) echo "soap-hostile: unknown scenario $scenario (retrieve, wait, sessions)" >&2; exit 2 ;;
   esac
   start
   python3 scripts/soap_hostile.py "$(cat "$WORK/ready.json")" "$PID" "$scenario"

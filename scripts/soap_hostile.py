@@ -8,6 +8,9 @@ Scenarios:
             then one of distinct property paths; answer bytes, time, RSS and its peak (VmHWM).
   wait      256 filters over the whole inventory, then one idle WaitForUpdatesEx of 10 s; the
             server's CPU time (utime + stime) for that wait.
+  sessions  80 live sessions make 256 container views each (20,480 objects), then the median
+            RetrieveServiceContent; then one session makes 256 filters of about 1 MiB of specs
+            each; time taken and RSS.
 
 Speaks plain HTTP: start the server with --tls off.
 """
@@ -170,10 +173,40 @@ def wait(s):
           ' server CPU %.2f s; %s' % (status, len(data), took, s.cpu() - before, s.memory()))
 
 
+def sessions(s):
+    start = time.monotonic()
+    view = ('<CreateContainerView xmlns="urn:vim25"><_this type="ViewManager">ViewManager</_this>'
+            '<container type="Folder">group-d1</container><type>VirtualMachine</type>'
+            '<recursive>true</recursive></CreateContainerView>')
+    for _ in range(80):
+        s.cookie = None
+        s.login()
+        for _ in range(256):
+            status, _, _ = s.call(view)
+            assert status == 200, status
+    made = time.monotonic() - start
+    content = ('<RetrieveServiceContent xmlns="urn:vim25"><_this type="ServiceInstance">'
+               'ServiceInstance</_this></RetrieveServiceContent>')
+    took = sorted(s.call(content)[2] for _ in range(200))
+    print('80 sessions x 256 views made in %.1f s; RetrieveServiceContent median %.2f ms; %s'
+          % (made, took[100] * 1000, s.memory()))
+    paths = fill('<pathSet>summary.config.name</pathSet>', BODY_LIMIT - 2048)
+    spec = ('<spec><propSet><type>VirtualMachine</type>%s</propSet>'
+            '<objectSet><obj type="VirtualMachine">vm-1001</obj></objectSet></spec>' % paths)
+    start = time.monotonic()
+    for _ in range(256):
+        status, _, _ = s.call(
+            '<CreateFilter xmlns="urn:vim25"><_this type="PropertyCollector">propertyCollector'
+            '</_this>%s<partialUpdates>false</partialUpdates></CreateFilter>' % spec)
+        assert status == 200, status
+    print('one session, 256 filters of %d bytes of spec each, in %.1f s; %s'
+          % (len(spec), time.monotonic() - start, s.memory()))
+
+
 def main():
     ready, pid, scenario = sys.argv[1], sys.argv[2], sys.argv[3]
     s = Server(ready, pid)
-    {'retrieve': retrieve, 'wait': wait}[scenario](s)
+    {'retrieve': retrieve, 'wait': wait, 'sessions': sessions}[scenario](s)
 
 
 if __name__ == '__main__':

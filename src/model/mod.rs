@@ -257,6 +257,11 @@ impl Vcenter {
         lock(&self.sessions).all()
     }
 
+    /// How many sessions have ended in all (logged out, expired, dropped for room).
+    pub fn sessions_ended(&self) -> u64 {
+        lock(&self.sessions).ended()
+    }
+
     /// How many sessions are open.
     pub fn session_count(&self) -> usize {
         lock(&self.sessions).len()

@@ -27,6 +27,8 @@ pub struct SessionTable {
     live: HashMap<String, Session>,
     /// Ids in creation order; may hold ids already deleted (skipped when met).
     order: VecDeque<String>,
+    /// How many sessions have ended in all: logged out, expired or dropped for room.
+    ended: u64,
 }
 
 impl SessionTable {
@@ -37,7 +39,14 @@ impl SessionTable {
             cap: cap.max(1),
             live: HashMap::new(),
             order: VecDeque::new(),
+            ended: 0,
         }
+    }
+
+    /// How many sessions have ended since the table was made: logged out, expired or dropped
+    /// for room (so that state kept per session elsewhere knows when to look for the dead).
+    pub fn ended(&self) -> u64 {
+        self.ended
     }
 
     /// How many sessions are live (expired ones not yet swept included).
@@ -51,7 +60,9 @@ impl SessionTable {
         while self.live.len() >= self.cap {
             match self.order.pop_front() {
                 Some(old) => {
-                    self.live.remove(&old);
+                    if self.live.remove(&old).is_some() {
+                        self.ended += 1;
+                    }
                 }
                 None => break,
             }
@@ -79,6 +90,7 @@ impl SessionTable {
         let session = self.live.get_mut(id)?;
         if now - session.last_accessed >= idle {
             self.live.remove(id);
+            self.ended += 1;
             return None;
         }
         session.last_accessed = now;
@@ -88,7 +100,9 @@ impl SessionTable {
     /// Ends a session. Returns whether it existed (and had not expired).
     pub fn delete(&mut self, id: &str, now: OffsetDateTime) -> bool {
         let live = self.touch(id, now).is_some();
-        self.live.remove(id);
+        if self.live.remove(id).is_some() {
+            self.ended += 1;
+        }
         live
     }
 
@@ -111,6 +125,7 @@ impl SessionTable {
                 Some(_) => {
                     self.live.remove(front);
                     self.order.pop_front();
+                    self.ended += 1;
                 }
                 None => {
                     self.order.pop_front();
@@ -153,5 +168,24 @@ mod tests {
         }
         assert_eq!(t.len(), 1000);
         assert!(t.order.len() <= 2 * 1000 + 64);
+    }
+
+    #[test]
+    fn every_way_a_session_ends_is_counted_once() {
+        let mut t = SessionTable::new(Duration::from_secs(60), 2);
+        t.create("a".into(), "u", "U", T0);
+        t.create("b".into(), "u", "U", T0);
+        assert!(t.delete("a", T0));
+        assert!(!t.delete("a", T0), "already gone");
+        assert_eq!(t.ended(), 1, "logged out");
+        t.create("c".into(), "u", "U", T0);
+        t.create("d".into(), "u", "U", T0);
+        assert_eq!(t.ended(), 2, "b dropped for room");
+        let later = T0 + Duration::from_secs(61);
+        assert!(t.touch("c", later).is_none());
+        assert_eq!(t.ended(), 3, "c expired when used");
+        t.create("e".into(), "u", "U", later);
+        assert_eq!(t.ended(), 4, "d expired when swept");
+        assert_eq!(t.len(), 1);
     }
 }

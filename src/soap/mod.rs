@@ -237,10 +237,11 @@ async fn sdk(state: AppState, req: axum::extract::Request) -> Response {
     }
     let store = state.soap();
     let vc = state.vcenter();
-    if store.object_count() >= store::SWEEP_AT {
+    let ended = vc.sessions_ended();
+    if store.sweep_due(ended) {
         let live: std::collections::HashSet<String> =
             vc.sessions().into_iter().map(|(id, _)| id).collect();
-        store.sweep(|s| live.contains(s));
+        store.sweep(ended, |s| live.contains(s));
     }
     let session = session_id(&parts.headers);
     let authority = parts

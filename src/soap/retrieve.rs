@@ -62,7 +62,7 @@ fn traversal_bytes(t: &TraversalSpec) -> usize {
 }
 
 /// About how many bytes a parsed specSet holds in memory.
-fn spec_bytes(spec: &FilterSpec) -> usize {
+pub fn spec_bytes(spec: &FilterSpec) -> usize {
     let props: usize = spec
         .props
         .iter()

@@ -3,7 +3,7 @@
 //! baselines, and `RetrievePropertiesEx` continuation tokens, bounded in number and bytes and
 //! ended when idle). Everything a session owns ends with it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use time::OffsetDateTime;
@@ -31,6 +31,13 @@ pub const TOKEN_BYTES_IN_ALL: usize = 64 << 20;
 pub const TOKEN_IDLE: time::Duration = time::Duration::minutes(10);
 /// Session objects kept in all before dead sessions' objects are swept.
 pub const SWEEP_AT: usize = 20_000;
+/// The most session objects one session may hold: views, filters and collectors, and tokens.
+pub const OBJECTS_PER_SESSION: usize = 3 * PER_SESSION_CAP + TOKEN_CAP;
+/// Bytes the views and filters of one session may hold (their specs as parsed; see
+/// [`spec_bytes`](super::retrieve::spec_bytes)). Its oldest go to make room.
+pub const SPEC_BYTES_PER_SESSION: usize = 16 << 20;
+/// Bytes the views and filters of all sessions together may hold (the oldest go first).
+pub const SPEC_BYTES_IN_ALL: usize = 256 << 20;
 
 /// One finished task.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +75,7 @@ pub struct ViewRecord {
     pub types: Vec<String>,
     /// Whether it reaches beyond the container's direct children.
     pub recursive: bool,
+    bytes: usize,
     seq: u64,
 }
 
@@ -83,6 +91,7 @@ pub struct FilterRecord {
     pub spec: Arc<FilterSpec>,
     /// `partialUpdates` as given.
     pub partial_updates: bool,
+    bytes: usize,
     seq: u64,
 }
 
@@ -122,17 +131,48 @@ struct TokenRecord {
     seq: u64,
 }
 
+/// What one session owns, indexed so that bounding, listing and ending it never reads
+/// another session's objects.
+#[derive(Debug, Default)]
+struct Owned {
+    /// Its views' ids by age.
+    views: BTreeMap<u64, String>,
+    /// Its filters' ids by age.
+    filters: BTreeMap<u64, String>,
+    /// Its collectors by id (`propertyCollector` once used).
+    collectors: HashMap<String, CollectorRecord>,
+    /// Bytes its views and filters hold.
+    spec_bytes: usize,
+}
+
+impl Owned {
+    fn is_empty(&self) -> bool {
+        self.views.is_empty() && self.filters.is_empty() && self.collectors.is_empty()
+    }
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     seq: u64,
     tasks: VecDeque<TaskRecord>,
     views: HashMap<String, ViewRecord>,
-    /// By (session, collector id).
-    collectors: HashMap<(String, String), CollectorRecord>,
     filters: HashMap<String, FilterRecord>,
     /// Per filter id, the property values a wait last reported for each object.
     baselines: HashMap<String, Baseline>,
     tokens: HashMap<String, TokenRecord>,
+    /// By session.
+    owned: HashMap<String, Owned>,
+    /// Every session's views and filters by age: (whether a filter, its id).
+    specs: BTreeMap<u64, (bool, String)>,
+    /// Bytes all views and filters hold.
+    spec_bytes: usize,
+    /// Collectors in all.
+    collectors: usize,
+    /// How many sessions the vCenter had ended when dead sessions' objects were last swept.
+    swept_at: u64,
+    /// Other byte bounds for views and filters than [`SPEC_BYTES_PER_SESSION`] and
+    /// [`SPEC_BYTES_IN_ALL`] (tests).
+    spec_caps: Option<(usize, usize)>,
 }
 
 impl Inner {
@@ -142,13 +182,150 @@ impl Inner {
     }
 
     fn objects(&self) -> usize {
-        self.views.len() + self.collectors.len() + self.filters.len() + self.tokens.len()
+        self.views.len() + self.collectors + self.filters.len() + self.tokens.len()
     }
 
-    /// Drops the baselines of filters that are gone.
-    fn forget_baselines(&mut self) {
-        let filters = &self.filters;
-        self.baselines.retain(|id, _| filters.contains_key(id));
+    fn owned(&mut self, session: &str) -> &mut Owned {
+        if !self.owned.contains_key(session) {
+            self.owned.insert(session.to_owned(), Owned::default());
+        }
+        self.owned.get_mut(session).expect("just made")
+    }
+
+    /// Forgets `session`'s index when it owns nothing any more.
+    fn prune(&mut self, session: &str) {
+        if self.owned.get(session).is_some_and(Owned::is_empty) {
+            self.owned.remove(session);
+        }
+    }
+
+    fn insert_view(&mut self, id: String, v: ViewRecord) {
+        let o = self.owned(&v.session);
+        o.views.insert(v.seq, id.clone());
+        o.spec_bytes += v.bytes;
+        self.spec_bytes += v.bytes;
+        self.specs.insert(v.seq, (false, id.clone()));
+        self.views.insert(id, v);
+    }
+
+    fn remove_view(&mut self, id: &str) -> Option<ViewRecord> {
+        let v = self.views.remove(id)?;
+        if let Some(o) = self.owned.get_mut(&v.session) {
+            o.views.remove(&v.seq);
+            o.spec_bytes -= v.bytes;
+        }
+        self.spec_bytes -= v.bytes;
+        self.specs.remove(&v.seq);
+        self.prune(&v.session);
+        Some(v)
+    }
+
+    fn insert_filter(&mut self, id: String, f: FilterRecord) {
+        let o = self.owned(&f.session);
+        o.filters.insert(f.seq, id.clone());
+        o.spec_bytes += f.bytes;
+        self.spec_bytes += f.bytes;
+        self.specs.insert(f.seq, (true, id.clone()));
+        self.filters.insert(id, f);
+    }
+
+    fn remove_filter(&mut self, id: &str) -> Option<FilterRecord> {
+        let f = self.filters.remove(id)?;
+        self.baselines.remove(id);
+        if let Some(o) = self.owned.get_mut(&f.session) {
+            o.filters.remove(&f.seq);
+            o.spec_bytes -= f.bytes;
+        }
+        self.spec_bytes -= f.bytes;
+        self.specs.remove(&f.seq);
+        self.prune(&f.session);
+        Some(f)
+    }
+
+    /// Removes a view or a filter by id.
+    fn remove_spec(&mut self, filter: bool, id: &str) {
+        if filter {
+            self.remove_filter(id);
+        } else {
+            self.remove_view(id);
+        }
+    }
+
+    /// A collector's state, made on first use.
+    fn collector_mut(&mut self, session: &str, id: &str) -> &mut CollectorRecord {
+        let seq = self.next();
+        let made = !self.owned(session).collectors.contains_key(id);
+        if made {
+            self.collectors += 1;
+        }
+        self.owned(session)
+            .collectors
+            .entry(id.to_owned())
+            .or_insert_with(|| CollectorRecord {
+                seq,
+                ..CollectorRecord::default()
+            })
+    }
+
+    /// Removes a collector and its filters; whether it existed.
+    fn remove_collector(&mut self, session: &str, id: &str) -> bool {
+        let Some(o) = self.owned.get_mut(session) else {
+            return false;
+        };
+        let found = o.collectors.remove(id).is_some();
+        if found {
+            self.collectors -= 1;
+        }
+        let ids: Vec<String> = o.filters.values().cloned().collect();
+        for f in ids {
+            if self.filters.get(&f).is_some_and(|r| r.collector == id) {
+                self.remove_filter(&f);
+            }
+        }
+        self.prune(session);
+        found
+    }
+
+    /// Drops everything `session` owns.
+    fn end_session(&mut self, session: &str) {
+        if let Some(o) = self.owned.remove(session) {
+            for id in o.views.values() {
+                self.remove_view(id);
+            }
+            for id in o.filters.values() {
+                self.remove_filter(id);
+            }
+            self.collectors -= o.collectors.len();
+        }
+        self.tokens.retain(|_, t| t.session != session);
+    }
+
+    /// Drops the oldest views and filters until `bytes` more fit: `session`'s under
+    /// [`SPEC_BYTES_PER_SESSION`], then everyone's under [`SPEC_BYTES_IN_ALL`].
+    fn trim_specs(&mut self, session: &str, bytes: usize) {
+        let (per_session, in_all) = self
+            .spec_caps
+            .unwrap_or((SPEC_BYTES_PER_SESSION, SPEC_BYTES_IN_ALL));
+        while let Some(o) = self.owned.get(session)
+            && o.spec_bytes + bytes > per_session
+        {
+            let view = o.views.first_key_value();
+            let filter = o.filters.first_key_value();
+            let (is_filter, id) = match (view, filter) {
+                (Some(v), Some(f)) if f.0 < v.0 => (true, f.1.clone()),
+                (Some(v), _) => (false, v.1.clone()),
+                (None, Some(f)) => (true, f.1.clone()),
+                (None, None) => break,
+            };
+            self.remove_spec(is_filter, &id);
+        }
+        while self.spec_bytes + bytes > in_all {
+            let Some((_, (is_filter, id))) = self.specs.first_key_value() else {
+                break;
+            };
+            let (is_filter, id) = (*is_filter, id.clone());
+            self.remove_spec(is_filter, &id);
+        }
     }
 
     /// Drops the tokens unused for [`TOKEN_IDLE`].
@@ -182,26 +359,6 @@ impl Inner {
             let k = k.clone();
             self.tokens.remove(&k);
         }
-    }
-}
-
-/// Drops the oldest entry of `session` from `map` when it holds `cap` already.
-fn make_room<K: Clone + Eq + std::hash::Hash, V>(
-    map: &mut HashMap<K, V>,
-    cap: usize,
-    owner: impl Fn(&K, &V) -> bool,
-    seq: impl Fn(&V) -> u64,
-) {
-    let mine: Vec<(&K, u64)> = map
-        .iter()
-        .filter(|(k, v)| owner(k, v))
-        .map(|(k, v)| (k, seq(v)))
-        .collect();
-    if mine.len() >= cap
-        && let Some((k, _)) = mine.iter().min_by_key(|(_, s)| *s)
-    {
-        let k = (*k).clone();
-        map.remove(&k);
     }
 }
 
@@ -272,7 +429,8 @@ impl Store {
         g.tasks.iter().skip(skip).map(|t| t.id.clone()).collect()
     }
 
-    /// Creates a container view for `session`.
+    /// Creates a container view for `session`. Its oldest view makes room past
+    /// [`PER_SESSION_CAP`], and its oldest views and filters past the byte bounds.
     pub fn add_view(
         &self,
         session: &str,
@@ -280,22 +438,28 @@ impl Store {
         types: Vec<String>,
         recursive: bool,
     ) -> String {
+        let bytes = 64 + container.value.len() + types.iter().map(|t| 24 + t.len()).sum::<usize>();
         self.change(|g| {
             let seq = g.next();
-            make_room(
-                &mut g.views,
-                PER_SESSION_CAP,
-                |_, v| v.session == session,
-                |v| v.seq,
-            );
+            while let Some(oldest) = g
+                .owned
+                .get(session)
+                .filter(|o| o.views.len() >= PER_SESSION_CAP)
+                .and_then(|o| o.views.first_key_value())
+            {
+                let id = oldest.1.clone();
+                g.remove_view(&id);
+            }
+            g.trim_specs(session, bytes);
             let id = format!("session-view-{seq}");
-            g.views.insert(
+            g.insert_view(
                 id.clone(),
                 ViewRecord {
                     session: session.to_owned(),
                     container,
                     types,
                     recursive,
+                    bytes,
                     seq,
                 },
             );
@@ -312,17 +476,13 @@ impl Store {
             .cloned()
     }
 
-    /// The views `session` owns.
+    /// The views `session` owns, oldest first.
     pub fn views_of(&self, session: &str) -> Vec<String> {
         let g = self.lock();
-        let mut v: Vec<(u64, String)> = g
-            .views
-            .iter()
-            .filter(|(_, v)| v.session == session)
-            .map(|(k, v)| (v.seq, k.clone()))
-            .collect();
-        v.sort();
-        v.into_iter().map(|(_, k)| k).collect()
+        g.owned
+            .get(session)
+            .map(|o| o.views.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Destroys a view; false when `session` has no such view.
@@ -330,30 +490,31 @@ impl Store {
         self.change(|g| {
             let found = g.views.get(id).is_some_and(|v| v.session == session);
             if found {
-                g.views.remove(id);
+                g.remove_view(id);
             }
             (found, found)
         })
     }
 
-    /// Creates an extra property collector for `session`.
+    /// Creates an extra property collector for `session` (its oldest extra one makes room
+    /// past [`PER_SESSION_CAP`]).
     pub fn add_collector(&self, session: &str) -> String {
         self.change(|g| {
-            let seq = g.next();
-            make_room(
-                &mut g.collectors,
-                PER_SESSION_CAP,
-                |k, _| k.0 == session && k.1 != "propertyCollector",
-                |c| c.seq,
-            );
-            let id = format!("session-collector-{seq}");
-            g.collectors.insert(
-                (session.to_owned(), id.clone()),
-                CollectorRecord {
-                    seq,
-                    ..CollectorRecord::default()
-                },
-            );
+            let oldest = g.owned.get(session).and_then(|o| {
+                let extras = o
+                    .collectors
+                    .iter()
+                    .filter(|(k, _)| *k != "propertyCollector");
+                if extras.clone().count() < PER_SESSION_CAP {
+                    return None;
+                }
+                extras.min_by_key(|(_, c)| c.seq).map(|(k, _)| k.clone())
+            });
+            if let Some(oldest) = oldest {
+                g.remove_collector(session, &oldest);
+            }
+            let id = format!("session-collector-{}", g.seq + 1);
+            g.collector_mut(session, &id);
             (id, true)
         })
     }
@@ -363,22 +524,14 @@ impl Store {
         id == "propertyCollector"
             || self
                 .lock()
-                .collectors
-                .contains_key(&(session.to_owned(), id.to_owned()))
+                .owned
+                .get(session)
+                .is_some_and(|o| o.collectors.contains_key(id))
     }
 
     /// Destroys an extra collector and its filters.
     pub fn remove_collector(&self, session: &str, id: &str) -> bool {
-        self.change(|g| {
-            let found = g
-                .collectors
-                .remove(&(session.to_owned(), id.to_owned()))
-                .is_some();
-            g.filters
-                .retain(|_, f| !(f.session == session && f.collector == id));
-            g.forget_baselines();
-            (found, true)
-        })
+        self.change(|g| (g.remove_collector(session, id), true))
     }
 
     /// Reads (and creates on first use) a collector's state.
@@ -388,16 +541,7 @@ impl Store {
         id: &str,
         f: impl FnOnce(&mut CollectorRecord) -> R,
     ) -> R {
-        let mut g = self.lock();
-        let seq = g.next();
-        let c = g
-            .collectors
-            .entry((session.to_owned(), id.to_owned()))
-            .or_insert_with(|| CollectorRecord {
-                seq,
-                ..CollectorRecord::default()
-            });
-        f(c)
+        f(self.lock().collector_mut(session, id))
     }
 
     /// `CancelWaitForUpdates`: the collector's wait in progress ends with `RequestCanceled`
@@ -414,13 +558,7 @@ impl Store {
         let n = {
             let mut g = self.lock();
             let n = g.next();
-            g.collectors
-                .entry((session.to_owned(), id.to_owned()))
-                .or_insert_with(|| CollectorRecord {
-                    seq: n,
-                    ..CollectorRecord::default()
-                })
-                .waiter = n;
+            g.collector_mut(session, id).waiter = n;
             n
         };
         self.changes.wake();
@@ -431,8 +569,9 @@ impl Store {
     pub fn wait_state(&self, session: &str, id: &str, n: u64) -> Wait {
         match self
             .lock()
-            .collectors
-            .get(&(session.to_owned(), id.to_owned()))
+            .owned
+            .get(session)
+            .and_then(|o| o.collectors.get(id))
         {
             None => Wait::Gone,
             Some(c) if c.waiter != n => Wait::Superseded,
@@ -441,7 +580,8 @@ impl Store {
         }
     }
 
-    /// Creates a filter on `collector` for `session`.
+    /// Creates a filter on `collector` for `session`. Its oldest filter makes room past
+    /// [`PER_SESSION_CAP`], and its oldest views and filters past the byte bounds.
     pub fn add_filter(
         &self,
         session: &str,
@@ -449,23 +589,28 @@ impl Store {
         spec: FilterSpec,
         partial_updates: bool,
     ) -> String {
+        let bytes = super::retrieve::spec_bytes(&spec);
         self.change(|g| {
             let seq = g.next();
-            make_room(
-                &mut g.filters,
-                PER_SESSION_CAP,
-                |_, f| f.session == session,
-                |f| f.seq,
-            );
-            g.forget_baselines();
+            while let Some(oldest) = g
+                .owned
+                .get(session)
+                .filter(|o| o.filters.len() >= PER_SESSION_CAP)
+                .and_then(|o| o.filters.first_key_value())
+            {
+                let id = oldest.1.clone();
+                g.remove_filter(&id);
+            }
+            g.trim_specs(session, bytes);
             let id = format!("session-filter-{seq}");
-            g.filters.insert(
+            g.insert_filter(
                 id.clone(),
                 FilterRecord {
                     session: session.to_owned(),
                     collector: collector.to_owned(),
                     spec: Arc::new(spec),
                     partial_updates,
+                    bytes,
                     seq,
                 },
             );
@@ -485,14 +630,15 @@ impl Store {
     /// The filters of one collector, oldest first: their ids and specs.
     pub fn filters_of(&self, session: &str, collector: &str) -> Vec<(String, Arc<FilterSpec>)> {
         let g = self.lock();
-        let mut v: Vec<(u64, String, Arc<FilterSpec>)> = g
-            .filters
-            .iter()
-            .filter(|(_, f)| f.session == session && f.collector == collector)
-            .map(|(k, f)| (f.seq, k.clone(), f.spec.clone()))
-            .collect();
-        v.sort_by_key(|(seq, _, _)| *seq);
-        v.into_iter().map(|(_, k, spec)| (k, spec)).collect()
+        let Some(o) = g.owned.get(session) else {
+            return Vec::new();
+        };
+        o.filters
+            .values()
+            .filter_map(|id| g.filters.get(id).map(|f| (id, f)))
+            .filter(|(_, f)| f.collector == collector)
+            .map(|(id, f)| (id.clone(), f.spec.clone()))
+            .collect()
     }
 
     /// Runs `f` on a filter's baseline (empty until a wait reports something), under the
@@ -510,8 +656,7 @@ impl Store {
         self.change(|g| {
             let found = g.filters.get(id).is_some_and(|f| f.session == session);
             if found {
-                g.filters.remove(id);
-                g.baselines.remove(id);
+                g.remove_filter(id);
             }
             (found, found)
         })
@@ -589,33 +734,62 @@ impl Store {
     /// Drops everything `session` owns (logout).
     pub fn end_session(&self, session: &str) {
         self.change(|g| {
-            g.views.retain(|_, v| v.session != session);
-            g.collectors.retain(|k, _| k.0 != session);
-            g.filters.retain(|_, f| f.session != session);
-            g.forget_baselines();
-            g.tokens.retain(|_, t| t.session != session);
+            g.end_session(session);
             ((), true)
         });
     }
 
-    /// Drops the objects of sessions that `alive` says are gone, once the store is large.
-    pub fn sweep(&self, alive: impl Fn(&str) -> bool) {
+    /// Whether a sweep of dead sessions' objects would pay for itself, now that the vCenter
+    /// has ended `ended` sessions in all: the store is large, and enough sessions ended since
+    /// the last sweep to have held a share of its objects (each can hold at most
+    /// [`OBJECTS_PER_SESSION`]), so that a pass over every object costs a bounded amount per
+    /// session ended. While live sessions hold the objects, no request pays for a sweep.
+    pub fn sweep_due(&self, ended: u64) -> bool {
+        let g = self.lock();
+        let objects = g.objects();
+        let since = usize::try_from(ended.saturating_sub(g.swept_at)).unwrap_or(usize::MAX);
+        objects >= SWEEP_AT && since.saturating_mul(OBJECTS_PER_SESSION) >= objects
+    }
+
+    /// Drops the objects of sessions that `alive` says are gone, when [`Store::sweep_due`]
+    /// says so for `ended`.
+    pub fn sweep(&self, ended: u64, alive: impl Fn(&str) -> bool) {
+        if !self.sweep_due(ended) {
+            return;
+        }
         self.change(|g| {
-            if g.objects() < SWEEP_AT {
-                return ((), false);
+            g.swept_at = ended;
+            let dead: Vec<String> = g.owned.keys().filter(|s| !alive(s)).cloned().collect();
+            for session in &dead {
+                g.end_session(session);
             }
-            g.views.retain(|_, v| alive(&v.session));
-            g.collectors.retain(|k, _| alive(&k.0));
-            g.filters.retain(|_, f| alive(&f.session));
-            g.forget_baselines();
             g.tokens.retain(|_, t| alive(&t.session));
             ((), true)
         });
     }
 
-    /// How many session objects exist (for the sweep's trigger).
+    /// How many session objects exist.
+    #[cfg(test)]
     pub fn object_count(&self) -> usize {
         self.lock().objects()
+    }
+
+    /// How many bytes the views and filters hold: `session`'s, and everyone's.
+    #[cfg(test)]
+    pub fn spec_bytes(&self, session: &str) -> (usize, usize) {
+        let g = self.lock();
+        let views = g.views.values().map(|v| (&v.session, v.bytes));
+        let filters = g.filters.values().map(|f| (&f.session, f.bytes));
+        let counted = views.chain(filters).fold((0, 0), |(mine, all), (s, b)| {
+            (mine + if s == session { b } else { 0 }, all + b)
+        });
+        let kept = g.owned.get(session).map_or(0, |o| o.spec_bytes);
+        assert_eq!(
+            counted,
+            (kept, g.spec_bytes),
+            "the index agrees with the records"
+        );
+        counted
     }
 }
 
@@ -637,17 +811,12 @@ mod tests {
     /// A real retrieval's plan: vm-1001, for a specSet asking `paths` property paths (so that
     /// the plan holds about 30 bytes a path).
     fn plan(paths: usize) -> Plan {
-        use crate::soap::xml::{Bounds, parse};
         let vc =
             crate::fixtures::Fixture::shared_default().build(crate::model::Limits::default(), T0);
         let store = Store::default();
         let cfg = crate::soap::inventory::Config::default();
         let w = crate::soap::inventory::World::new(&vc, &store, None, &cfg, T0);
-        let xml = r#"<specSet><propSet><type>VirtualMachine</type></propSet><objectSet><obj type="VirtualMachine">vm-1001</obj></objectSet></specSet>"#;
-        let mut spec = crate::soap::collector::parse_filter_spec(
-            &parse(xml.as_bytes(), Bounds::default()).unwrap(),
-        )
-        .unwrap();
+        let mut spec = plan_spec();
         spec.props[0].paths = (0..paths).map(|i| format!("p{i:07}")).collect();
         Plan::new(&w, vec![spec]).unwrap()
     }
@@ -678,6 +847,77 @@ mod tests {
             s.add_token(&format!("s{i}"), 1, p.clone(), T0).unwrap();
         }
         assert_eq!(s.object_count(), TOKENS_IN_ALL);
+    }
+
+    /// A filter spec on vm-1001 asking `paths` property paths.
+    fn filter_spec(paths: usize) -> FilterSpec {
+        let mut spec = plan_spec();
+        spec.props[0].paths = (0..paths).map(|i| format!("p{i:07}")).collect();
+        spec
+    }
+
+    #[test]
+    fn the_bytes_views_and_filters_hold_stay_within_the_session_and_global_bounds() {
+        let s = Store::default();
+        let spec = filter_spec(1000);
+        let size = crate::soap::retrieve::spec_bytes(&spec);
+        // Bounds of ten filters a session and forty in all.
+        s.lock().spec_caps = Some((10 * size, 40 * size));
+        let first = s.add_filter("a", "propertyCollector", spec.clone(), false);
+        let view = s.add_view(
+            "a",
+            MoRef::new("Folder", "group-d1"),
+            vec!["VirtualMachine".into()],
+            true,
+        );
+        for _ in 0..20 {
+            s.add_filter("a", "propertyCollector", spec.clone(), false);
+        }
+        let (mine, all) = s.spec_bytes("a");
+        assert!(mine <= 10 * size && mine > 9 * size, "{mine}");
+        assert_eq!(mine, all);
+        let kept = s.filters_of("a", "propertyCollector");
+        assert!(
+            kept.iter().all(|(id, _)| *id != first),
+            "the oldest made room"
+        );
+        assert!(s.view("a", &view).is_none(), "views count too");
+        for i in 0..10 {
+            for _ in 0..10 {
+                s.add_filter(&format!("s{i}"), "propertyCollector", spec.clone(), false);
+            }
+        }
+        let (mine, all) = s.spec_bytes("a");
+        assert!(all <= 40 * size && all > 39 * size, "{all}");
+        assert_eq!(mine, 0, "session a's filters were the oldest");
+    }
+
+    #[test]
+    fn dead_sessions_objects_are_swept_only_once_enough_sessions_ended_to_pay_for_it() {
+        let s = Store::default();
+        // SWEEP_AT views held by sessions that stay alive: no session ended, no sweep.
+        let per = PER_SESSION_CAP;
+        let sessions = SWEEP_AT.div_ceil(per);
+        for i in 0..sessions {
+            for _ in 0..per {
+                s.add_view(
+                    &format!("s{i}"),
+                    MoRef::new("Folder", "group-d1"),
+                    vec![],
+                    true,
+                );
+            }
+        }
+        let objects = s.object_count();
+        assert!(objects >= SWEEP_AT);
+        assert!(!s.sweep_due(0), "live sessions hold everything");
+        // One session ended: a pass over every object would cost more than it can hold.
+        assert!(!s.sweep_due(1));
+        let enough = objects.div_ceil(OBJECTS_PER_SESSION) as u64;
+        assert!(s.sweep_due(enough));
+        s.sweep(enough, |id| id != "s0");
+        assert_eq!(s.object_count(), objects - per, "s0's views went");
+        assert!(!s.sweep_due(enough), "nothing ended since");
     }
 
     #[test]
