@@ -102,8 +102,24 @@ impl Wrk {
     }
 
     /// Runs wrk, stopping it early (SIGINT, after which it reports as usual) once `enough`
-    /// says so; `enough` is asked every 100 ms.
+    /// says so; `enough` is asked every 100 ms. wrk now and then dies of a segmentation fault
+    /// when many of its threads run Lua; a run that printed no results is run again, twice at
+    /// most.
     pub fn run_until(&self, server: u32, mut enough: impl FnMut() -> bool) -> WrkResult {
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match self.attempt(server, &mut enough) {
+                Ok(r) => return r,
+                Err(e) => {
+                    eprintln!("  wrk failed, running it again: {e}");
+                    failures.push(e);
+                }
+            }
+        }
+        panic!("wrk failed three times: {}", failures.join("; "))
+    }
+
+    fn attempt(&self, server: u32, enough: &mut impl FnMut() -> bool) -> Result<WrkResult, String> {
         let meter = Meter::start(server);
         let started = crate::stats::now();
         let mut child = self.command().spawn().expect("wrk starts");
@@ -135,9 +151,9 @@ impl Wrk {
         let line = out
             .lines()
             .find_map(|l| l.strip_prefix("BENCHJSON "))
-            .unwrap_or_else(|| panic!("wrk ({status}) printed no results:\n{out}\n{err}"));
+            .ok_or_else(|| format!("wrk ({status}) printed no results: {}", err.trim()))?;
         let raw: Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("wrk's results are not JSON ({e}): {line}"));
+            .map_err(|e| format!("wrk's results are not JSON ({e}): {line}"))?;
         let secs = raw["duration_us"]
             .as_f64()
             .unwrap_or(started.elapsed().as_secs_f64() * 1e6)
@@ -147,7 +163,7 @@ impl Wrk {
             .map(|k| raw["errors"][k].as_u64().unwrap_or(0))
             .sum();
         let requests = raw["requests"].as_f64().unwrap_or(0.0).max(1.0);
-        WrkResult {
+        Ok(WrkResult {
             server_us: shares.server_seconds * 1e6 / requests,
             client_us: shares.client_seconds * 1e6 / requests,
             rps: raw["requests"].as_f64().unwrap_or(0.0) / secs.max(1e-9),
@@ -155,7 +171,7 @@ impl Wrk {
             errors,
             raw,
             shares,
-        }
+        })
     }
 }
 
