@@ -300,6 +300,21 @@ impl Inner {
         self.tokens.retain(|_, t| t.session != session);
     }
 
+    /// Makes room for one more view (a filter, with `filter`) of `bytes` for `session`: its
+    /// oldest of that kind goes past [`PER_SESSION_CAP`], then the oldest views and filters
+    /// past the byte bounds.
+    fn make_room(&mut self, session: &str, filter: bool, bytes: usize) {
+        while let Some(id) = self.owned.get(session).and_then(|o| {
+            let kind = if filter { &o.filters } else { &o.views };
+            let full = kind.len() >= PER_SESSION_CAP;
+            full.then(|| kind.first_key_value().map(|(_, id)| id.clone()))
+                .flatten()
+        }) {
+            self.remove_spec(filter, &id);
+        }
+        self.trim_specs(session, bytes);
+    }
+
     /// Drops the oldest views and filters until `bytes` more fit: `session`'s under
     /// [`SPEC_BYTES_PER_SESSION`], then everyone's under [`SPEC_BYTES_IN_ALL`].
     fn trim_specs(&mut self, session: &str, bytes: usize) {
@@ -441,16 +456,7 @@ impl Store {
         let bytes = 64 + container.value.len() + types.iter().map(|t| 24 + t.len()).sum::<usize>();
         self.change(|g| {
             let seq = g.next();
-            while let Some(oldest) = g
-                .owned
-                .get(session)
-                .filter(|o| o.views.len() >= PER_SESSION_CAP)
-                .and_then(|o| o.views.first_key_value())
-            {
-                let id = oldest.1.clone();
-                g.remove_view(&id);
-            }
-            g.trim_specs(session, bytes);
+            g.make_room(session, false, bytes);
             let id = format!("session-view-{seq}");
             g.insert_view(
                 id.clone(),
@@ -592,16 +598,7 @@ impl Store {
         let bytes = super::retrieve::spec_bytes(&spec);
         self.change(|g| {
             let seq = g.next();
-            while let Some(oldest) = g
-                .owned
-                .get(session)
-                .filter(|o| o.filters.len() >= PER_SESSION_CAP)
-                .and_then(|o| o.filters.first_key_value())
-            {
-                let id = oldest.1.clone();
-                g.remove_filter(&id);
-            }
-            g.trim_specs(session, bytes);
+            g.make_room(session, true, bytes);
             let id = format!("session-filter-{seq}");
             g.insert_filter(
                 id.clone(),
