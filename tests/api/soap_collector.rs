@@ -595,42 +595,12 @@ async fn a_power_task_is_done_when_returned_and_govcs_wait_sees_it_enter_then_no
 async fn a_wait_sees_a_change_made_over_rest_as_a_modify() {
     let app = TestApp::spawn().await;
     let c = login(&app).await;
-    call(&app, Some(&c), "CreateFilter", PC,
+    let v = filtered(&app, &c, "propertyCollector",
         r#"<spec><propSet><type>VirtualMachine</type><pathSet>runtime.powerState</pathSet></propSet><objectSet><obj type="VirtualMachine">vm-1003</obj></objectSet></spec><partialUpdates>true</partialUpdates>"#).await;
-    let first = wait_ex(
-        &app,
-        &c,
-        "propertyCollector",
-        "",
-        "<maxWaitSeconds>0</maxWaitSeconds>",
-    )
-    .await;
-    let v = text_of(first.returnval(), "version").unwrap();
-    let waiter = {
-        let url = app.url("/sdk");
-        let client = app.client.clone();
-        let body = crate::soap::envelope(
-            "WaitForUpdatesEx",
-            PC,
-            &format!(
-                "<version>{v}</version><options><maxWaitSeconds>20</maxWaitSeconds></options>"
-            ),
-        );
-        let cookie = c.clone();
-        tokio::spawn(async move {
-            client
-                .post(url)
-                .header("cookie", format!("vmware_soap_session={cookie}"))
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-        })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let waiter = blocked_wait(&app, &c, "propertyCollector", &v, 20).await;
     let sid = app.login().await;
     crate::helpers::power(&app, &sid, "vm-1003", "start").await;
-    let a = crate::soap::read(waiter.await.unwrap()).await;
+    let a = woken(waiter).await;
     assert_eq!(
         text_of(a.returnval(), "kind").as_deref(),
         Some("modify"),
@@ -638,6 +608,32 @@ async fn a_wait_sees_a_change_made_over_rest_as_a_modify() {
         a.text
     );
     assert_eq!(text_of(a.returnval(), "val").as_deref(), Some("poweredOn"));
+}
+
+/// A filter spec on vm-1001's name.
+const NAME_OF_1001: &str = r#"<spec><propSet><type>VirtualMachine</type><pathSet>name</pathSet></propSet><objectSet><obj type="VirtualMachine">vm-1001</obj></objectSet></spec><partialUpdates>false</partialUpdates>"#;
+
+/// Creates a filter of `spec` on `collector` and answers the version of the first wait (which
+/// reports every object as it enters).
+async fn filtered(app: &TestApp, cookie: &str, collector: &str, spec: &str) -> String {
+    let f = call(
+        app,
+        Some(cookie),
+        "CreateFilter",
+        ("PropertyCollector", collector),
+        spec,
+    )
+    .await;
+    assert_eq!(f.status, StatusCode::OK, "{}", f.text);
+    let first = wait_ex(
+        app,
+        cookie,
+        collector,
+        "",
+        "<maxWaitSeconds>0</maxWaitSeconds>",
+    )
+    .await;
+    text_of(first.returnval(), "version").expect("the first wait has a version")
 }
 
 /// Starts a `WaitForUpdatesEx` on `collector` and lets it block; its answer comes from the
@@ -649,14 +645,23 @@ async fn blocked_wait(
     version: &str,
     max_wait: u32,
 ) -> tokio::task::JoinHandle<Answer> {
-    let (url, client, cookie) = (app.url("/sdk"), app.client.clone(), cookie.to_owned());
-    let body = crate::soap::envelope(
-        "WaitForUpdatesEx",
-        ("PropertyCollector", collector),
-        &format!(
-            "<version>{version}</version><options><maxWaitSeconds>{max_wait}</maxWaitSeconds></options>"
-        ),
+    let params = format!(
+        "<version>{version}</version><options><maxWaitSeconds>{max_wait}</maxWaitSeconds></options>"
     );
+    blocked(app, cookie, "WaitForUpdatesEx", collector, params).await
+}
+
+/// Starts `method` (`WaitForUpdates` or `WaitForUpdatesEx`) with `params` on `collector` and
+/// lets it block.
+async fn blocked(
+    app: &TestApp,
+    cookie: &str,
+    method: &str,
+    collector: &str,
+    params: String,
+) -> tokio::task::JoinHandle<Answer> {
+    let (url, client, cookie) = (app.url("/sdk"), app.client.clone(), cookie.to_owned());
+    let body = crate::soap::envelope(method, ("PropertyCollector", collector), &params);
     let handle = tokio::spawn(async move {
         let r = client
             .post(url)
@@ -747,17 +752,7 @@ async fn a_blocked_wait_is_woken_by_a_change_made_over_rest_soap_or_the_admin_ap
 async fn a_later_wait_on_a_collector_ends_the_blocked_one_empty_and_logout_cancels_it() {
     let app = TestApp::spawn().await;
     let c = login(&app).await;
-    call(&app, Some(&c), "CreateFilter", PC,
-        r#"<spec><propSet><type>VirtualMachine</type><pathSet>name</pathSet></propSet><objectSet><obj type="VirtualMachine">vm-1001</obj></objectSet></spec><partialUpdates>false</partialUpdates>"#).await;
-    let first = wait_ex(
-        &app,
-        &c,
-        "propertyCollector",
-        "",
-        "<maxWaitSeconds>0</maxWaitSeconds>",
-    )
-    .await;
-    let v = text_of(first.returnval(), "version").unwrap();
+    let v = filtered(&app, &c, "propertyCollector", NAME_OF_1001).await;
     let older = blocked_wait(&app, &c, "propertyCollector", &v, 60).await;
     let newer = blocked_wait(&app, &c, "propertyCollector", &v, 60).await;
     let a = woken(older).await;
@@ -783,10 +778,7 @@ async fn destroying_a_collector_cancels_the_wait_blocked_on_it() {
     let c = login(&app).await;
     let pc = call(&app, Some(&c), "CreatePropertyCollector", PC, "").await;
     let id = pc.returnval().trimmed().to_owned();
-    call(&app, Some(&c), "CreateFilter", ("PropertyCollector", &id),
-        r#"<spec><propSet><type>VirtualMachine</type><pathSet>name</pathSet></propSet><objectSet><obj type="VirtualMachine">vm-1001</obj></objectSet></spec><partialUpdates>false</partialUpdates>"#).await;
-    let first = wait_ex(&app, &c, &id, "", "<maxWaitSeconds>0</maxWaitSeconds>").await;
-    let v = text_of(first.returnval(), "version").unwrap();
+    let v = filtered(&app, &c, &id, NAME_OF_1001).await;
     let waiter = blocked_wait(&app, &c, &id, &v, 60).await;
     let d = call(
         &app,
@@ -988,27 +980,19 @@ async fn the_datacenter_takes_the_fixtures_name_and_keeps_it_through_a_state_dum
 async fn cancel_wait_for_updates_ends_a_blocked_wait_with_request_canceled() {
     let app = TestApp::spawn().await;
     let c = login(&app).await;
-    call(&app, Some(&c), "CreateFilter", PC,
-        r#"<spec><propSet><type>VirtualMachine</type><pathSet>name</pathSet></propSet><objectSet><obj type="VirtualMachine">vm-1001</obj></objectSet></spec><partialUpdates>false</partialUpdates>"#).await;
-    let first = wait_ex(&app, &c, "propertyCollector", "", "").await;
-    let v = text_of(first.returnval(), "version").unwrap();
-    let waiter = {
-        let (url, client, cookie) = (app.url("/sdk"), app.client.clone(), c.clone());
-        let body = crate::soap::envelope("WaitForUpdates", PC, &format!("<version>{v}</version>"));
-        tokio::spawn(async move {
-            client
-                .post(url)
-                .header("cookie", format!("vmware_soap_session={cookie}"))
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-        })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let v = filtered(&app, &c, "propertyCollector", NAME_OF_1001).await;
+    // The legacy WaitForUpdates, which has no maxWaitSeconds: only the cancel ends it.
+    let waiter = blocked(
+        &app,
+        &c,
+        "WaitForUpdates",
+        "propertyCollector",
+        format!("<version>{v}</version>"),
+    )
+    .await;
     let cancel = call(&app, Some(&c), "CancelWaitForUpdates", PC, "").await;
     assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.text);
-    let a = crate::soap::read(waiter.await.unwrap()).await;
+    let a = woken(waiter).await;
     assert_eq!(a.fault().as_deref(), Some("RequestCanceled"), "{}", a.text);
 }
 
