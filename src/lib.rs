@@ -42,11 +42,3 @@ pub mod soap_xml {
     pub use crate::soap::envelope::{Call, read as read_envelope};
     pub use crate::soap::xml::{Bounds, Element, XmlError, parse};
 }
-
-/// What the benchmark harness needs from the inside: vcmock's TLS material and accept loop, to
-/// serve its baselines on the same stack.
-#[doc(hidden)]
-pub mod bench {
-    pub use crate::server::{Timeouts, serve};
-    pub use crate::tls::{TlsMaterial, default_sans, self_signed};
-}
