@@ -28,7 +28,7 @@ pub struct RestCall {
     state: AppState,
     session: Option<String>,
     login: Option<(String, String)>,
-    method: String,
+    method: axum::http::Method,
     uri: Uri,
     origin: Origin,
     record: Option<Arc<Record>>,
@@ -39,19 +39,15 @@ impl<S: Send + Sync> FromRequestParts<S> for RestCall {
 
     async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_request_parts(parts, s).await?;
-        let authority = parts
-            .headers
-            .get(HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| parts.uri.authority().map(|a| a.to_string()));
+        let host = parts.headers.get(HOST).and_then(|h| h.to_str().ok());
+        let authority = host.or_else(|| parts.uri.authority().map(|a| a.as_str()));
         let origin = Origin {
-            port: called_port(authority.as_deref(), state.settings()),
+            port: called_port(authority, state.settings()),
         };
         Ok(Self {
             session: session_id_from_headers(&parts.headers),
             login: basic_credentials(&parts.headers),
-            method: parts.method.to_string(),
+            method: parts.method.clone(),
             uri: parts.uri.clone(),
             origin,
             record: parts.extensions.get::<Arc<Record>>().cloned(),
@@ -119,7 +115,7 @@ impl RestCall {
         Call {
             state: &self.state,
             session,
-            method: &self.method,
+            method: self.method.as_str(),
             origin: self.origin,
             record: self.record.as_deref(),
         }
