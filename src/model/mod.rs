@@ -235,10 +235,9 @@ impl Vcenter {
 
     /// The user behind a session id.
     pub fn caller(&self, id: &str, now: OffsetDateTime) -> Result<std::sync::Arc<VcUser>, Fault> {
-        let session = self.session(id, now)?;
-        self.users
-            .get(&session.login)
-            .cloned()
+        lock(&self.sessions)
+            .touch_with(id, now, |s| self.users.get(&s.login).cloned())
+            .flatten()
             .ok_or(Fault::SessionRequired)
     }
 

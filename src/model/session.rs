@@ -86,6 +86,16 @@ impl SessionTable {
 
     /// Finds a live session and marks it used. An idle-expired session is removed.
     pub fn touch(&mut self, id: &str, now: OffsetDateTime) -> Option<Session> {
+        self.touch_with(id, now, Session::clone)
+    }
+
+    /// As [`SessionTable::touch`], answering what `f` reads of the session instead of a copy.
+    pub fn touch_with<R>(
+        &mut self,
+        id: &str,
+        now: OffsetDateTime,
+        f: impl FnOnce(&Session) -> R,
+    ) -> Option<R> {
         let idle = self.idle;
         let session = self.live.get_mut(id)?;
         if now - session.last_accessed >= idle {
@@ -94,7 +104,7 @@ impl SessionTable {
             return None;
         }
         session.last_accessed = now;
-        Some(session.clone())
+        Some(f(session))
     }
 
     /// Ends a session. Returns whether it existed (and had not expired).
