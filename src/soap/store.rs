@@ -254,8 +254,12 @@ impl Inner {
     /// A collector's state, made on first use.
     fn collector_mut(&mut self, session: &str, id: &str) -> &mut CollectorRecord {
         let seq = self.next();
-        let made = !self.owned(session).collectors.contains_key(id);
-        if made {
+        self.collector_made_at(session, id, seq)
+    }
+
+    /// A collector's state, made with number `seq` if it is new.
+    fn collector_made_at(&mut self, session: &str, id: &str, seq: u64) -> &mut CollectorRecord {
+        if !self.owned(session).collectors.contains_key(id) {
             self.collectors += 1;
         }
         self.owned(session)
@@ -519,8 +523,9 @@ impl Store {
             if let Some(oldest) = oldest {
                 g.remove_collector(session, &oldest);
             }
-            let id = format!("session-collector-{}", g.seq + 1);
-            g.collector_mut(session, &id);
+            let seq = g.next();
+            let id = format!("session-collector-{seq}");
+            g.collector_made_at(session, &id, seq);
             (id, true)
         })
     }
