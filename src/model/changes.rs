@@ -83,6 +83,24 @@ mod tests {
     }
 
     #[test]
+    fn guest_reads_are_no_change_and_a_guest_write_is_one() {
+        use crate::model::proptests::{admin, guest_creds, vcenter};
+        let changes = Arc::new(Changes::default());
+        let vc = vcenter(8).with_changes(changes.clone());
+        let vm = vc.vm_ids()[0].clone();
+        let (caller, creds) = (admin(), guest_creds(0, true, true));
+        vc.list_files(&caller, &vm, &creds, "/", 0, 100, false, &|_| true)
+            .unwrap();
+        vc.stat(&caller, &vm, &creds, "/").unwrap();
+        vc.list_processes(&caller, &vm, &creds, T0).unwrap();
+        vc.list_environment(&caller, &vm, &creds, &[], T0).unwrap();
+        assert_eq!(changes.generation(), 0, "reads");
+        vc.create_dir(&caller, &vm, &creds, "/made", false, T0)
+            .unwrap();
+        assert_eq!(changes.generation(), 1, "a directory made");
+    }
+
+    #[test]
     fn each_change_moves_the_generation_and_tells_the_listener_and_a_wake_only_tells_it() {
         let c = Changes::default();
         c.bump();

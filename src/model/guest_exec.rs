@@ -194,8 +194,9 @@ impl Vcenter {
         creds: &Credentials,
         now: OffsetDateTime,
     ) -> Result<Vec<ProcessInfo>, Fault> {
-        self.in_guest(caller, id, creds, inventory::GUEST_QUERY, now, |vm, _| {
-            Ok((vm.runtime.processes.list(now), Vec::new()))
+        self.settle(id, now);
+        self.guest_read(caller, id, creds, inventory::GUEST_QUERY, |vm, _| {
+            Ok(vm.runtime.processes.list(now))
         })
     }
 
@@ -208,9 +209,10 @@ impl Vcenter {
         pid: i64,
         now: OffsetDateTime,
     ) -> Result<ProcessInfo, Fault> {
-        self.in_guest(caller, id, creds, inventory::GUEST_QUERY, now, |vm, _| {
+        self.settle(id, now);
+        self.guest_read(caller, id, creds, inventory::GUEST_QUERY, |vm, _| {
             let pid = u64::try_from(pid).map_err(|_| Fault::ProcessNotFound { pid })?;
-            Ok((vm.runtime.processes.get(pid, now)?, Vec::new()))
+            vm.runtime.processes.get(pid, now)
         })
     }
 
@@ -246,19 +248,10 @@ impl Vcenter {
         names: &[String],
         now: OffsetDateTime,
     ) -> Result<Vec<(String, String)>, Fault> {
-        self.in_guest(
-            caller,
-            id,
-            creds,
-            inventory::GUEST_QUERY,
-            now,
-            |vm, user| {
-                Ok((
-                    environment::select(&vm.environment_for(user), names),
-                    Vec::new(),
-                ))
-            },
-        )
+        self.settle(id, now);
+        self.guest_read(caller, id, creds, inventory::GUEST_QUERY, |vm, user| {
+            Ok(environment::select(&vm.environment_for(user), names))
+        })
     }
 
     /// `Environment.get`: one variable of the guest user's environment.
@@ -270,23 +263,15 @@ impl Vcenter {
         name: &str,
         now: OffsetDateTime,
     ) -> Result<String, Fault> {
-        self.in_guest(
-            caller,
-            id,
-            creds,
-            inventory::GUEST_QUERY,
-            now,
-            |vm, user| {
-                let value = vm
-                    .environment_for(user)
-                    .get(name)
-                    .map(str::to_owned)
-                    .ok_or_else(|| Fault::EnvironmentVariableNotFound {
-                        name: name.to_owned(),
-                    })?;
-                Ok((value, Vec::new()))
-            },
-        )
+        self.settle(id, now);
+        self.guest_read(caller, id, creds, inventory::GUEST_QUERY, |vm, user| {
+            vm.environment_for(user)
+                .get(name)
+                .map(str::to_owned)
+                .ok_or_else(|| Fault::EnvironmentVariableNotFound {
+                    name: name.to_owned(),
+                })
+        })
     }
 
     /// `Power.shutdown`, `Power.reboot` and `Power.standby` of the guest, checked in vCenter's

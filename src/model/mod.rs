@@ -486,6 +486,38 @@ impl Vcenter {
             .vms
             .get_mut(id)
             .ok_or_else(|| Fault::VmNotFound { vm: id.to_owned() })?;
+        let user = Self::guest_checks(&vm, caller, creds, privilege)?;
+        let mut transfers = lock(&self.transfers);
+        op(&mut vm, &user, &mut transfers)
+    }
+
+    /// [`Vcenter::guest`] for an operation that only reads the VM: the same checks in the same
+    /// order, on a shared borrow, so that reading neither waits for other readers nor counts
+    /// as a change.
+    pub fn guest_read<R>(
+        &self,
+        caller: &VcUser,
+        id: &str,
+        creds: &Credentials,
+        privilege: &'static str,
+        op: impl FnOnce(&VirtualMachine, &GuestUser) -> Result<R, Fault>,
+    ) -> Result<R, Fault> {
+        let vm = self
+            .vms
+            .get(id)
+            .ok_or_else(|| Fault::VmNotFound { vm: id.to_owned() })?;
+        let user = Self::guest_checks(&vm, caller, creds, privilege)?;
+        op(&vm, &user)
+    }
+
+    /// The common guest checks after the VM is found, in vCenter's order; the guest user.
+    fn guest_checks(
+        vm: &VirtualMachine,
+        caller: &VcUser,
+        creds: &Credentials,
+        privilege: &'static str,
+    ) -> Result<GuestUser, Fault> {
+        let id = &vm.id;
         Self::require(caller, privilege)?;
         if vm.power != PowerState::PoweredOn {
             return Err(Fault::VmNotRunning { vm: id.to_owned() });
@@ -499,12 +531,11 @@ impl Vcenter {
         if !vm.tools.guest_ops_enabled {
             return Err(Fault::GuestOpsDisabled { vm: id.to_owned() });
         }
-        let user = Self::guest_login(&vm, creds)?;
+        let user = Self::guest_login(vm, creds)?;
         if vm.busy {
             return Err(Fault::GuestBusy { vm: id.to_owned() });
         }
-        let mut transfers = lock(&self.transfers);
-        op(&mut vm, &user, &mut transfers)
+        Ok(user)
     }
 
     fn guest_login(vm: &VirtualMachine, creds: &Credentials) -> Result<GuestUser, Fault> {
@@ -671,7 +702,7 @@ impl Vcenter {
         detailed: bool,
         matches: &dyn Fn(&str) -> bool,
     ) -> Result<ListPage, Fault> {
-        self.guest(caller, id, creds, inventory::GUEST_QUERY, |vm, user, _| {
+        self.guest_read(caller, id, creds, inventory::GUEST_QUERY, |vm, user| {
             let path = vm.fs.path(path)?;
             vm.fs.list(&path, user, index, size, detailed, matches)
         })
@@ -685,7 +716,7 @@ impl Vcenter {
         creds: &Credentials,
         path: &str,
     ) -> Result<FileInfo, Fault> {
-        self.guest(caller, id, creds, inventory::GUEST_QUERY, |vm, user, _| {
+        self.guest_read(caller, id, creds, inventory::GUEST_QUERY, |vm, user| {
             let path = vm.fs.path(path)?;
             vm.fs.stat(&path, user)
         })

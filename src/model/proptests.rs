@@ -434,7 +434,7 @@ pub(super) fn vcenter(max_live_transfers: usize) -> Vcenter {
     Vcenter::new(vms, vec![admin()], limits)
 }
 
-fn admin() -> VcUser {
+pub(super) fn admin() -> VcUser {
     VcUser {
         login: "admin".into(),
         password: "pw".into(),
@@ -444,7 +444,7 @@ fn admin() -> VcUser {
     }
 }
 
-fn guest_creds(vm: usize, privileged: bool, right_password: bool) -> Credentials {
+pub(super) fn guest_creds(vm: usize, privileged: bool, right_password: bool) -> Credentials {
     let user = match (vm, privileged) {
         (0, true) => "root",
         (0, false) => "alice",
