@@ -233,12 +233,12 @@ read_bindings! {
     vm::GuestOperationsGet => "com.vmware.vcenter.vm.guest.operations", "com.vmware.vcenter.vm.guest.operations.info", dto::guest_operations_info;
 }
 
-/// Bindings of the power changes.
+/// Bindings of the power changes (VM power and guest power): a void answer, the VM alone as
+/// input, on JSON-RPC service `$service`.
 macro_rules! power_bindings {
-    ($($ty:ty => $operation:literal;)*) => {$(
+    ($service:literal: $($ty:ty => $operation:literal;)*) => {$(
         impl Binding for $ty {
-            const JSONRPC: Option<(&'static str, &'static str)> =
-                Some(("com.vmware.vcenter.vm.power", $operation));
+            const JSONRPC: Option<(&'static str, &'static str)> = Some(($service, $operation));
             const REST_STATUS: StatusCode = StatusCode::NO_CONTENT;
             const OUTPUT: &'static str = VOID_TYPE;
             type Body = IgnoredAny;
@@ -255,6 +255,7 @@ macro_rules! power_bindings {
 }
 
 power_bindings! {
+    "com.vmware.vcenter.vm.power":
     vm::Start => "start";
     vm::Stop => "stop";
     vm::Suspend => "suspend";
@@ -606,28 +607,8 @@ impl Binding for environment::Get {
     }
 }
 
-/// Bindings of the guest power requests.
-macro_rules! guest_power_bindings {
-    ($($ty:ty => $operation:literal;)*) => {$(
-        impl Binding for $ty {
-            const JSONRPC: Option<(&'static str, &'static str)> =
-                Some(("com.vmware.vcenter.vm.guest.power", $operation));
-            const REST_STATUS: StatusCode = StatusCode::NO_CONTENT;
-            const OUTPUT: &'static str = VOID_TYPE;
-            type Body = IgnoredAny;
-
-            fn input(vars: Vars, _: IgnoredAny) -> Result<Self, Fault> {
-                Ok(Self { vm: vars.vm()? })
-            }
-
-            fn json(_: &()) -> Vec<u8> {
-                VOID.to_vec()
-            }
-        }
-    )*};
-}
-
-guest_power_bindings! {
+power_bindings! {
+    "com.vmware.vcenter.vm.guest.power":
     guest_power::Shutdown => "shutdown";
     guest_power::Reboot => "reboot";
     guest_power::Standby => "standby";
