@@ -602,9 +602,7 @@ impl Vcenter {
         let raw = match (&user.temp_dir, vm.family()) {
             (Some(dir), _) => dir.clone(),
             (None, guest_fs::Family::Linux) => "/tmp".into(),
-            (None, guest_fs::Family::Windows) => {
-                format!("C:\\Users\\{}\\AppData\\Local\\Temp", user.name)
-            }
+            (None, guest_fs::Family::Windows) => process::environment::windows_temp(user),
         };
         vm.fs.path(&raw)
     }
