@@ -488,7 +488,7 @@ fn cat(ctx: &mut Ctx<'_, '_>, args: &[String]) -> Flow {
 }
 
 /// The destination of a copy or move of `src` to `dst`: inside `dst` when it is a directory.
-fn into_dir(ctx: &Ctx<'_, '_>, src: &GuestPath, dst: &GuestPath) -> GuestPath {
+pub(super) fn into_dir(ctx: &Ctx<'_, '_>, src: &GuestPath, dst: &GuestPath) -> GuestPath {
     match guestio::follow(&*ctx.guest.fs, dst, ctx.user) {
         Ok((real, info)) if info.file_type == FileType::Directory => {
             real.join(src.file_name().unwrap_or_default())

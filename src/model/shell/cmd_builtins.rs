@@ -115,13 +115,7 @@ fn copy(ctx: &mut Ctx<'_, '_>, raw: &str) -> Flow {
     let result = (|| {
         let from = ctx.path(&src)?;
         let (blob, _) = guestio::read_blob(&*ctx.guest.fs, &from, ctx.user)?;
-        let to = ctx.path(&dst)?;
-        let to = match guestio::follow(&*ctx.guest.fs, &to, ctx.user) {
-            Ok((real, info)) if info.file_type == FileType::Directory => {
-                real.join(from.file_name().unwrap_or_default())
-            }
-            _ => to,
-        };
+        let to = super::builtins::into_dir(ctx, &from, &ctx.path(&dst)?);
         guestio::write_file(ctx.guest.fs, &to, ctx.user, blob, 0o644, ctx.now).map(|_| ())
     })();
     match result {
