@@ -39,7 +39,8 @@ impl GuestUser {
         }
     }
 
-    pub(super) fn is_superuser(&self, family: Family) -> bool {
+    /// Whether the user is the guest's superuser: uid 0 on Linux, an administrator on Windows.
+    pub fn is_superuser(&self, family: Family) -> bool {
         match family {
             Family::Linux => self.uid == 0,
             Family::Windows => self.admin,

@@ -284,13 +284,6 @@ fn api_pid(pid: u64) -> i64 {
     i64::try_from(pid).unwrap_or(i64::MAX)
 }
 
-fn is_superuser(family: Family, user: &GuestUser) -> bool {
-    match family {
-        Family::Linux => user.uid == 0,
-        Family::Windows => user.admin,
-    }
-}
-
 impl ProcessTable {
     /// The table of a guest of `family` that booted at `booted`.
     pub fn new(family: Family, booted: OffsetDateTime) -> Self {
@@ -573,7 +566,7 @@ impl ProcessTable {
         now: OffsetDateTime,
     ) -> Result<Vec<Event>, Fault> {
         let family = self.family;
-        let superuser = is_superuser(family, user);
+        let superuser = user.is_superuser(family);
         if let Some(i) = self.standing.iter().position(|s| s.pid == pid) {
             let s = &self.standing[i];
             if s.protected || !superuser {
@@ -601,14 +594,7 @@ impl ProcessTable {
         if !(own || superuser) {
             return Err(Fault::ProcessTerminateDenied { pid: api_pid(pid) });
         }
-        if let Run::Running { .. } = p.run {
-            let code = match family {
-                Family::Linux => TERMINATED_EXIT_LINUX,
-                Family::Windows => TERMINATED_EXIT_WINDOWS,
-            };
-            p.runner.kill(code);
-            p.run = Run::Finished { at: now, code };
-        }
+        self.kill(pid, now);
         Ok(Vec::new())
     }
 }
