@@ -235,10 +235,7 @@ impl VirtualMachine {
 /// The key a guest account is stored under: as is on Linux (borrowed, so that a lookup copies
 /// nothing), lower-case on Windows.
 pub fn user_key(family: Family, name: &str) -> std::borrow::Cow<'_, str> {
-    match family {
-        Family::Linux => std::borrow::Cow::Borrowed(name),
-        Family::Windows => std::borrow::Cow::Owned(name.to_lowercase()),
-    }
+    super::guest_fs::name_key(family, name)
 }
 
 /// A VM's state as the inventory operations report it (VM get, power, Tools, guest identity,

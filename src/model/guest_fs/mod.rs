@@ -18,7 +18,7 @@ pub use node::{
     AttrUpdate, FileInfo, FileType, ListEntry, ListPage, Meta, Node, NodeKind, PosixAttrs,
     WindowsAttrs, format_mode, parse_mode,
 };
-pub use path::{GuestPath, NAME_MAX};
+pub use path::{GuestPath, NAME_MAX, key as name_key};
 pub use tree::GuestFs;
 
 /// The guest operating system family, which decides path syntax and permission rules.

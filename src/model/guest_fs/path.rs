@@ -251,7 +251,7 @@ pub fn name_problem(family: Family, name: &str) -> Option<&'static str> {
 }
 
 /// How a name is compared: as is on Linux, case-folded on Windows.
-pub(super) fn key(family: Family, name: &str) -> Cow<'_, str> {
+pub fn key(family: Family, name: &str) -> Cow<'_, str> {
     match family {
         Family::Linux => Cow::Borrowed(name),
         Family::Windows => Cow::Owned(name.to_lowercase()),
