@@ -39,11 +39,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RestCall {
 
     async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_request_parts(parts, s).await?;
-        let host = parts.headers.get(HOST).and_then(|h| h.to_str().ok());
-        let authority = host.or_else(|| parts.uri.authority().map(|a| a.as_str()));
-        let origin = Origin {
-            port: called_port(authority, state.settings()),
-        };
+        let origin = origin(parts, &state);
         Ok(Self {
             session: session_id_from_headers(&parts.headers),
             login: basic_credentials(&parts.headers),
@@ -53,6 +49,16 @@ impl<S: Send + Sync> FromRequestParts<S> for RestCall {
             record: parts.extensions.get::<Arc<Record>>().cloned(),
             state,
         })
+    }
+}
+
+/// How a request reached the server: the port it called, from its `Host` header or its URL's
+/// authority (read in place), for every wire.
+pub fn origin(parts: &Parts, state: &AppState) -> Origin {
+    let host = parts.headers.get(HOST).and_then(|h| h.to_str().ok());
+    let authority = host.or_else(|| parts.uri.authority().map(|a| a.as_str()));
+    Origin {
+        port: called_port(authority, state.settings()),
     }
 }
 

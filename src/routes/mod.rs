@@ -6,6 +6,7 @@ pub mod admin;
 mod admin_guest;
 mod body;
 mod call;
+pub(crate) use call::origin;
 pub mod guest_file;
 pub mod guest_fs;
 pub mod jsonrpc;

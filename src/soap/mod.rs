@@ -244,19 +244,11 @@ async fn sdk(state: AppState, req: axum::extract::Request) -> Response {
         store.sweep(ended, |s| live.contains(s));
     }
     let session = session_id(&parts.headers);
-    let authority = parts
-        .headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| parts.uri.authority().map(|a| a.to_string()));
     let on = crate::ops::Call {
         state: &state,
         session: session.clone(),
         method: "POST",
-        origin: crate::ops::Origin {
-            port: crate::ops::transfers::called_port(authority.as_deref(), state.settings()),
-        },
+        origin: crate::routes::origin(&parts, &state),
         record,
     };
     let call = ops::SoapCall {
