@@ -52,11 +52,7 @@ pub fn power_state(p: PowerState) -> &'static str {
 }
 
 fn rest_power_state(s: &str) -> &'static str {
-    match s {
-        "POWERED_ON" => "poweredOn",
-        "SUSPENDED" => "suspended",
-        _ => "poweredOff",
-    }
+    PowerState::parse(s).map_or("poweredOff", power_state)
 }
 
 fn human_power(s: &str) -> &'static str {
