@@ -134,7 +134,7 @@ pub struct VirtualMachine {
     /// Guest identity.
     pub identity: GuestIdentity,
     /// Guest accounts, by name as the guest compares them.
-    pub users: BTreeMap<String, GuestUser>,
+    pub users: GuestUsers,
     /// SAML bearer tokens accepted by the guest, mapped to guest user names.
     pub saml_tokens: BTreeMap<String, String>,
     /// The guest's filesystem (built on first use when it comes from a fixture).
@@ -144,6 +144,48 @@ pub struct VirtualMachine {
     /// What runs in the guest: processes, declared programs, the environment, a reboot in
     /// progress.
     pub runtime: GuestRuntime,
+}
+
+/// A guest's accounts, keyed by name as the guest compares them ([`user_key`]), in key order.
+///
+/// A guest has a handful of accounts, so they sit in one sorted vector of exactly their size:
+/// a map node per VM would cost over a kilobyte for a single account, which a 10,000-VM fixture
+/// pays 10,000 times.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GuestUsers(Vec<(String, GuestUser)>);
+
+impl GuestUsers {
+    /// The account whose key is `key`.
+    pub fn get(&self, key: &str) -> Option<&GuestUser> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    /// The accounts in key order.
+    pub fn values(&self) -> impl Iterator<Item = &GuestUser> {
+        self.0.iter().map(|(_, u)| u)
+    }
+}
+
+impl FromIterator<(String, GuestUser)> for GuestUsers {
+    /// Collects accounts by key; of two with the same key, the later one is kept (as a map
+    /// insert would).
+    fn from_iter<I: IntoIterator<Item = (String, GuestUser)>>(iter: I) -> Self {
+        let mut all: Vec<(String, GuestUser)> = iter.into_iter().collect();
+        // A stable sort keeps equal keys in arrival order; keep the last of each run.
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut kept: Vec<(String, GuestUser)> = Vec::with_capacity(all.len());
+        for entry in all {
+            match kept.last_mut() {
+                Some(last) if last.0 == entry.0 => *last = entry,
+                _ => kept.push(entry),
+            }
+        }
+        kept.shrink_to_fit();
+        Self(kept)
+    }
 }
 
 impl VirtualMachine {
