@@ -172,11 +172,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Vcenter {
-    /// A vCenter holding `vms` and `users`.
-    pub fn new(vms: Vec<VirtualMachine>, users: Vec<VcUser>, limits: Limits) -> Self {
+    /// A vCenter holding `vms` and `users`. The VMs go straight into the registry, so a large
+    /// fixture's VMs are never held twice.
+    pub fn new(
+        vms: impl IntoIterator<Item = VirtualMachine, IntoIter: ExactSizeIterator>,
+        users: Vec<VcUser>,
+        limits: Limits,
+    ) -> Self {
         let changes = std::sync::Arc::new(Changes::default());
         Self {
-            vms: Vms::new(vms, changes.clone()),
+            vms: Vms::new(vms.into_iter(), changes.clone()),
             changes,
             users: users
                 .into_iter()

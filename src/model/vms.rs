@@ -52,11 +52,16 @@ impl Drop for VmMut<'_> {
 
 impl Vms {
     /// The table of `vms`, counting its changes in `changes`.
-    pub(super) fn new(vms: Vec<VirtualMachine>, changes: Arc<Changes>) -> Self {
-        Self {
-            map: vms.into_iter().map(|v| (v.id.clone(), v)).collect(),
-            changes,
+    pub(super) fn new(
+        vms: impl ExactSizeIterator<Item = VirtualMachine>,
+        changes: Arc<Changes>,
+    ) -> Self {
+        // Sized up front: growing by rehashing would hold two tables of VMs at once.
+        let map = DashMap::with_capacity(vms.len());
+        for vm in vms {
+            map.insert(vm.id.clone(), vm);
         }
+        Self { map, changes }
     }
 
     /// Counts changes in `changes` from now on.
@@ -111,7 +116,7 @@ mod tests {
             guest("vm-1001", Family::Linux, &[("root", 0)]),
             guest("vm-1002", Family::Windows, &[("Administrator", 0)]),
         ];
-        (Vms::new(vms, changes.clone()), changes)
+        (Vms::new(vms.into_iter(), changes.clone()), changes)
     }
 
     #[test]
