@@ -501,7 +501,9 @@ impl Runner {
             self.clock = Some(now);
             self.step(guest, user, now);
             if self.events.iter().any(|e| e.change.ends_processes()) && self.exit.is_none() {
-                self.wake = Wake::At(now);
+                // Paused for the caller, not waiting on the clock: if the process outlives
+                // the change, it carries on at the time it is resumed, never before it.
+                self.wake = Wake::Ready;
                 return State::Running { wake: Some(now) };
             }
         }
