@@ -336,3 +336,24 @@ impl VirtualMachine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(name: &str, uid: u32) -> (String, GuestUser) {
+        (name.to_owned(), GuestUser::plain(name, uid))
+    }
+
+    #[test]
+    fn guest_users_are_found_by_key_in_key_order_and_the_last_of_a_key_wins() {
+        let users: GuestUsers = [account("zed", 3), account("root", 0), account("zed", 4)]
+            .into_iter()
+            .collect();
+        assert_eq!(users.get("zed").map(|u| u.uid), Some(4));
+        assert_eq!(users.get("root").map(|u| u.uid), Some(0));
+        assert!(users.get("nobody").is_none());
+        let names: Vec<&str> = users.values().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["root", "zed"]);
+    }
+}
