@@ -181,7 +181,7 @@ impl Vcenter {
     ) -> Self {
         let changes = std::sync::Arc::new(Changes::default());
         Self {
-            vms: Vms::new(vms.into_iter(), changes.clone()),
+            vms: Vms::new(vms, changes.clone()),
             changes,
             users: users
                 .into_iter()

@@ -174,17 +174,12 @@ impl FromIterator<(String, GuestUser)> for GuestUsers {
     /// insert would).
     fn from_iter<I: IntoIterator<Item = (String, GuestUser)>>(iter: I) -> Self {
         let mut all: Vec<(String, GuestUser)> = iter.into_iter().collect();
-        // A stable sort keeps equal keys in arrival order; keep the last of each run.
+        // Reversed, a stable sort puts the latest of equal keys first, which dedup keeps.
+        all.reverse();
         all.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut kept: Vec<(String, GuestUser)> = Vec::with_capacity(all.len());
-        for entry in all {
-            match kept.last_mut() {
-                Some(last) if last.0 == entry.0 => *last = entry,
-                _ => kept.push(entry),
-            }
-        }
-        kept.shrink_to_fit();
-        Self(kept)
+        all.dedup_by(|a, b| a.0 == b.0);
+        all.shrink_to_fit();
+        Self(all)
     }
 }
 

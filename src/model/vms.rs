@@ -53,9 +53,10 @@ impl Drop for VmMut<'_> {
 impl Vms {
     /// The table of `vms`, counting its changes in `changes`.
     pub(super) fn new(
-        vms: impl ExactSizeIterator<Item = VirtualMachine>,
+        vms: impl IntoIterator<Item = VirtualMachine, IntoIter: ExactSizeIterator>,
         changes: Arc<Changes>,
     ) -> Self {
+        let vms = vms.into_iter();
         // Sized up front: growing by rehashing would hold two tables of VMs at once.
         let map = DashMap::with_capacity(vms.len());
         for vm in vms {
@@ -116,7 +117,7 @@ mod tests {
             guest("vm-1001", Family::Linux, &[("root", 0)]),
             guest("vm-1002", Family::Windows, &[("Administrator", 0)]),
         ];
-        (Vms::new(vms.into_iter(), changes.clone()), changes)
+        (Vms::new(vms, changes.clone()), changes)
     }
 
     #[test]
