@@ -475,9 +475,9 @@ async fn journal(state: AppState, uri: axum::http::Uri) -> Result<Response, ApiE
 fn query_object(uri: &axum::http::Uri) -> Value {
     let mut map = serde_json::Map::new();
     for (k, v) in crate::vapi::extract::query_pairs(uri) {
-        let v = v.unwrap_or_default();
+        let v = v.unwrap_or_default().into_owned();
         let value = v.parse::<u64>().map_or(Value::String(v), Value::from);
-        map.insert(k, value);
+        map.insert(k.to_owned(), value);
     }
     Value::Object(map)
 }

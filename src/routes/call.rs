@@ -79,7 +79,7 @@ fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(String, String)
 
 impl RestCall {
     /// The request's `action` (or legacy `~action`).
-    pub fn action(&self) -> ActionQuery {
+    pub fn action(&self) -> ActionQuery<'_> {
         action_of(&self.uri)
     }
 

@@ -32,8 +32,8 @@ pub fn routes() -> Router {
 fn id_and_token(uri: &Uri) -> Result<Token, Fault> {
     let (mut id, mut token) = (Vec::new(), Vec::new());
     for (k, v) in crate::vapi::extract::query_pairs(uri) {
-        let v = v.unwrap_or_default();
-        match k.as_str() {
+        let v = v.unwrap_or_default().into_owned();
+        match k {
             "id" => id.push(v),
             "token" => token.push(v),
             _ => {}

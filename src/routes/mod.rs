@@ -15,6 +15,7 @@ pub mod session;
 pub mod transfers;
 pub mod vm;
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
@@ -170,18 +171,16 @@ async fn soap_panics(req: Request, next: Next) -> Response {
     }
 }
 
-/// The `action` query parameter.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-pub struct ActionQuery {
+/// The `action` query parameter, borrowed from the URL.
+#[derive(Debug, Clone, Default)]
+pub struct ActionQuery<'a> {
     /// The action, e.g. `list`.
-    #[serde(default)]
-    pub action: Option<String>,
+    pub action: Option<Cow<'a, str>>,
     /// The legacy `~action` form.
-    #[serde(default, rename = "~action")]
-    pub tilde_action: Option<String>,
+    pub tilde_action: Option<Cow<'a, str>>,
 }
 
-impl ActionQuery {
+impl ActionQuery<'_> {
     /// The action given in either form.
     pub fn get(&self) -> Option<&str> {
         self.action.as_deref().or(self.tilde_action.as_deref())
@@ -189,13 +188,13 @@ impl ActionQuery {
 }
 
 /// Parses a query string leniently (bad or repeated parameters fall back to defaults).
-pub fn action_of(uri: &Uri) -> ActionQuery {
+pub fn action_of(uri: &Uri) -> ActionQuery<'_> {
     let mut out = ActionQuery::default();
     for (k, v) in extract::query_pairs(uri) {
         let Some(v) = v else {
             return ActionQuery::default();
         };
-        match k.as_str() {
+        match k {
             "action" => out.action = Some(v),
             "~action" => out.tilde_action = Some(v),
             _ => {}

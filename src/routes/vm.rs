@@ -53,7 +53,7 @@ pub fn rest_routes() -> Router {
 fn filter_of(uri: &Uri) -> Result<VmFilter, Fault> {
     let mut f = VmFilter::default();
     for (k, v) in crate::vapi::extract::query_pairs(uri) {
-        let k = k.strip_prefix("filter.").unwrap_or(&k);
+        let k = k.strip_prefix("filter.").unwrap_or(k);
         let v = v.ok_or_else(|| Fault::InvalidInput {
             detail: format!("{k}: not UTF-8"),
         })?;

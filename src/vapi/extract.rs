@@ -211,20 +211,27 @@ impl<S: Send + Sync> FromRequestParts<S> for AppState {
     }
 }
 
-/// The query string's `key=value` pairs, in order. Values are percent-decoded once, with `+` read
-/// as a space; a value that is not UTF-8 once decoded is `None`.
-pub fn query_pairs(uri: &axum::http::Uri) -> Vec<(String, Option<String>)> {
+/// The query string's `key=value` pairs, in order, borrowed from the URL. Values are
+/// percent-decoded once, with `+` read as a space (copied only when decoding changes them); a
+/// value that is not UTF-8 once decoded is `None`.
+pub fn query_pairs(
+    uri: &axum::http::Uri,
+) -> impl Iterator<Item = (&str, Option<std::borrow::Cow<'_, str>>)> {
+    use std::borrow::Cow;
     uri.query()
         .unwrap_or("")
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let v = percent_encoding::percent_decode_str(&v.replace('+', " "))
-                .decode_utf8()
-                .ok()
-                .map(|s| s.into_owned());
-            (k.to_owned(), v)
+            let v = if v.contains('+') {
+                percent_encoding::percent_decode_str(&v.replace('+', " "))
+                    .decode_utf8()
+                    .ok()
+                    .map(|s| Cow::Owned(s.into_owned()))
+            } else {
+                percent_encoding::percent_decode_str(v).decode_utf8().ok()
+            };
+            (k, v)
         })
-        .collect()
 }
