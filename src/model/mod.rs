@@ -491,7 +491,7 @@ impl Vcenter {
             .vms
             .get_mut(id)
             .ok_or_else(|| Fault::VmNotFound { vm: id.to_owned() })?;
-        let user = Self::guest_checks(&vm, caller, creds, privilege)?;
+        let user = Self::guest_checks(&vm, caller, creds, privilege)?.clone();
         let mut transfers = lock(&self.transfers);
         op(&mut vm, &user, &mut transfers)
     }
@@ -512,16 +512,16 @@ impl Vcenter {
             .get(id)
             .ok_or_else(|| Fault::VmNotFound { vm: id.to_owned() })?;
         let user = Self::guest_checks(&vm, caller, creds, privilege)?;
-        op(&vm, &user)
+        op(&vm, user)
     }
 
     /// The common guest checks after the VM is found, in vCenter's order; the guest user.
-    fn guest_checks(
-        vm: &VirtualMachine,
+    fn guest_checks<'vm>(
+        vm: &'vm VirtualMachine,
         caller: &VcUser,
         creds: &Credentials,
         privilege: &'static str,
-    ) -> Result<GuestUser, Fault> {
+    ) -> Result<&'vm GuestUser, Fault> {
         let id = &vm.id;
         Self::require(caller, privilege)?;
         if vm.power != PowerState::PoweredOn {
@@ -543,7 +543,10 @@ impl Vcenter {
         Ok(user)
     }
 
-    fn guest_login(vm: &VirtualMachine, creds: &Credentials) -> Result<GuestUser, Fault> {
+    fn guest_login<'vm>(
+        vm: &'vm VirtualMachine,
+        creds: &Credentials,
+    ) -> Result<&'vm GuestUser, Fault> {
         let user = match &creds.auth {
             GuestAuth::Password { user, password } => vm
                 .user(user)
@@ -568,7 +571,7 @@ impl Vcenter {
                 user: user.name.clone(),
             });
         }
-        Ok(user.clone())
+        Ok(user)
     }
 
     /// Parses `raw` for `vm`'s guest and fails with `RESOURCE_BUSY` if a transfer in flight
