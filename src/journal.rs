@@ -1,6 +1,7 @@
 //! Owns the request journal: the bounded record of what clients sent, kept for tests to read.
 //! It never holds bodies, headers, session ids, passwords or transfer tokens.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -20,11 +21,11 @@ pub struct JournalEntry {
     #[serde(serialize_with = "serialize_time")]
     pub time: time::OffsetDateTime,
     /// HTTP method.
-    pub method: String,
+    pub method: Cow<'static, str>,
     /// URL path (the query is left out: it can hold a token).
     pub path: String,
     /// Stable operation name, e.g. `files.list`.
-    pub operation: String,
+    pub operation: &'static str,
     /// The VM, if the operation names one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vm: Option<String>,
@@ -35,12 +36,32 @@ pub struct JournalEntry {
     pub status: u16,
     /// vCenter error type, for errors.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_type: Option<String>,
+    pub error_type: Option<&'static str>,
     /// Why a transfer token was refused, or which fault rule fired.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// How long it took, in milliseconds.
     pub duration_ms: f64,
+}
+
+/// An HTTP method's name for a journal entry: the standard ones without a copy.
+pub fn method_name(method: &axum::http::Method) -> Cow<'static, str> {
+    use axum::http::Method;
+    const STANDARD: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::PATCH, "PATCH"),
+        (Method::HEAD, "HEAD"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    STANDARD.iter().find(|(m, _)| m == method).map_or_else(
+        || Cow::Owned(method.as_str().to_owned()),
+        |(_, name)| Cow::Borrowed(*name),
+    )
 }
 
 fn serialize_time<S: serde::Serializer>(t: &time::OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
@@ -116,6 +137,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_journal_entry_names_standard_methods_without_a_copy_and_others_as_sent() {
+        use axum::http::Method;
+        for (method, name) in [
+            (Method::GET, "GET"),
+            (Method::POST, "POST"),
+            (Method::DELETE, "DELETE"),
+        ] {
+            assert!(matches!(method_name(&method), Cow::Borrowed(n) if n == name));
+        }
+        let custom = Method::from_bytes(b"PROPFIND").unwrap();
+        assert!(matches!(method_name(&custom), Cow::Owned(n) if n == "PROPFIND"));
+    }
+
+    #[test]
     fn the_journal_keeps_only_its_newest_entries() {
         let j = Journal::new(3);
         for i in 0..10 {
@@ -124,7 +159,7 @@ mod tests {
                 time: time::OffsetDateTime::UNIX_EPOCH,
                 method: "GET".into(),
                 path: format!("/{i}"),
-                operation: "x".into(),
+                operation: "x",
                 vm: None,
                 guest_path: None,
                 status: 200,

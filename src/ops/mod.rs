@@ -232,9 +232,10 @@ impl Record {
         f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// A copy of what is known so far.
-    pub fn get(&self) -> Recorded {
-        self.with(|r| r.clone())
+    /// What is known, taken out (the record is left empty): for the one reader at the end of a
+    /// request.
+    pub fn take(&self) -> Recorded {
+        self.with(std::mem::take)
     }
 
     /// Names the request's operation.
@@ -274,6 +275,15 @@ pub fn bounded(text: &str) -> String {
         end -= 1;
     }
     format!("{}… ({} bytes)", &text[..end], text.len())
+}
+
+/// [`bounded`] for a text the caller owns: kept as it is when it is short enough.
+pub fn bounded_owned(text: String) -> String {
+    if text.len() <= RECORDED_TEXT_MAX {
+        text
+    } else {
+        bounded(&text)
+    }
 }
 
 /// One request's call of an operation, as a wire makes it.

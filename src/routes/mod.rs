@@ -242,7 +242,7 @@ async fn observe(state: &AppState, mut req: Request, routes: &Router) -> Respons
     let record = Arc::new(Record::default());
     req.extensions_mut().insert(record.clone());
     let resp = body::buffer(state, req, routes).await;
-    let facts = record.get();
+    let facts = record.take();
     let operation = facts.operation.unwrap_or(UNNAMED);
     let status = resp.status().as_u16();
     let error_type = facts.error_type.or_else(|| {
@@ -268,13 +268,13 @@ async fn observe(state: &AppState, mut req: Request, routes: &Router) -> Respons
         state.journal().record(JournalEntry {
             seq: 0,
             time: now,
-            method: method.to_string(),
-            path: ops::bounded(&path),
-            operation: operation.to_owned(),
+            method: crate::journal::method_name(&method),
+            path: ops::bounded_owned(path),
+            operation,
             vm: facts.vm,
             guest_path: facts.guest_path,
             status,
-            error_type: error_type.map(str::to_owned),
+            error_type,
             note: facts.note,
             duration_ms,
         });

@@ -543,7 +543,7 @@ async fn the_journal_names_soap_operations_and_their_vm() {
         .journal()
         .requests()
         .into_iter()
-        .map(|e| (e.operation, e.vm, e.status))
+        .map(|e| (e.operation.to_owned(), e.vm, e.status))
         .collect();
     assert!(ops.contains(&("soap.Login".into(), None, 200)), "{ops:?}");
     assert!(

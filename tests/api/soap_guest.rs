@@ -869,7 +869,7 @@ async fn soap_guest_calls_are_journaled_and_ruled_as_the_rest_operation_they_run
         .collect::<Vec<_>>();
     assert_eq!(
         failed,
-        [(500, Some("RESOURCE_BUSY".to_owned())), (200, None)],
+        [(500, Some("RESOURCE_BUSY")), (200, None)],
         "the rule fired once, then the call went through"
     );
 }

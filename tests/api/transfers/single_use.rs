@@ -42,7 +42,7 @@ async fn the_reason_for_a_refusal_is_kept_in_the_journal() {
         .filter(|e| e.path == "/guestFile" && e.status == 404)
         .collect();
     assert_eq!(refused.len(), 1, "{refused:?}");
-    assert_eq!(refused[0].error_type.as_deref(), Some("NOT_FOUND"));
+    assert_eq!(refused[0].error_type, Some("NOT_FOUND"));
     let note = refused[0].note.clone().unwrap_or_default();
     assert!(note.contains("(used)"), "the note names the reason: {note}");
 }
