@@ -1,6 +1,6 @@
 //! Owns vCenter sessions: login, lookup with idle expiry, logout, and a bounded table.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -24,7 +24,9 @@ pub struct Session {
 pub struct SessionTable {
     idle: Duration,
     cap: usize,
-    live: HashMap<String, Session>,
+    /// Live sessions by id. The ids are the server's own random ones, never a client's, so a
+    /// fast unkeyed hash is safe here.
+    live: rustc_hash::FxHashMap<String, Session>,
     /// Ids in creation order; may hold ids already deleted (skipped when met).
     order: VecDeque<String>,
     /// How many sessions have ended in all: logged out, expired or dropped for room.
@@ -37,7 +39,7 @@ impl SessionTable {
         Self {
             idle,
             cap: cap.max(1),
-            live: HashMap::new(),
+            live: rustc_hash::FxHashMap::default(),
             order: VecDeque::new(),
             ended: 0,
         }
