@@ -291,8 +291,9 @@ pub fn bounded_owned(text: String) -> String {
 pub struct Call<'a> {
     /// The server.
     pub state: &'a AppState,
-    /// The vCenter session id the request carried, as the wire found it.
-    pub session: Option<String>,
+    /// The vCenter session id the request carried, as the wire found it (borrowed from the
+    /// request where the wire can).
+    pub session: Option<std::borrow::Cow<'a, str>>,
     /// The HTTP method (rules can match it).
     pub method: &'a str,
     /// How the client reached the server.

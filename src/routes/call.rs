@@ -1,6 +1,7 @@
 //! Owns calling an operation from a REST request: reading the session, the called port and the
 //! action from the request, invoking the operation, and answering in the `/api` shape.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -112,12 +113,16 @@ impl RestCall {
 
     /// The operation call this request makes, with the session from its header or cookie.
     pub fn call(&self) -> Call<'_> {
-        self.call_as(self.session.clone())
+        self.call_with(self.session.as_deref().map(Cow::Borrowed))
     }
 
     /// The operation call this request makes, with a session the wire found elsewhere (the
     /// JSON-RPC security context).
     pub fn call_as(&self, session: Option<String>) -> Call<'_> {
+        self.call_with(session.map(Cow::Owned))
+    }
+
+    fn call_with<'a>(&'a self, session: Option<Cow<'a, str>>) -> Call<'a> {
         Call {
             state: &self.state,
             session,

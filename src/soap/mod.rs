@@ -246,7 +246,7 @@ async fn sdk(state: AppState, req: axum::extract::Request) -> Response {
     let session = session_id(&parts.headers);
     let on = crate::ops::Call {
         state: &state,
-        session: session.clone(),
+        session: session.clone().map(std::borrow::Cow::Owned),
         method: "POST",
         origin: crate::routes::origin(&parts, &state),
         record,
