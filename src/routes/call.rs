@@ -28,7 +28,8 @@ use crate::vapi::extract::{JsonBody, session_id_from_headers};
 pub struct RestCall {
     state: AppState,
     session: Option<String>,
-    login: Option<(String, String)>,
+    /// The `Authorization` header as sent, decoded only for the operations that read it.
+    authorization: Option<axum::http::HeaderValue>,
     method: axum::http::Method,
     uri: Uri,
     origin: Origin,
@@ -43,7 +44,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RestCall {
         let origin = origin(parts, &state);
         Ok(Self {
             session: session_id_from_headers(&parts.headers),
-            login: basic_credentials(&parts.headers),
+            authorization: parts.headers.get(AUTHORIZATION).cloned(),
             method: parts.method.clone(),
             uri: parts.uri.clone(),
             origin,
@@ -64,8 +65,8 @@ pub fn origin(parts: &Parts, state: &AppState) -> Origin {
 }
 
 /// The user name and password of an `Authorization: Basic` header.
-fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+fn basic_credentials(header: &axum::http::HeaderValue) -> Option<(String, String)> {
+    let value = header.to_str().ok()?;
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -73,9 +74,11 @@ fn basic_credentials(headers: &axum::http::HeaderMap) -> Option<(String, String)
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, pass) = text.split_once(':')?;
-    Some((user.to_owned(), pass.to_owned()))
+    let mut user = String::from_utf8(decoded).ok()?;
+    let colon = user.find(':')?;
+    let password = user[colon + 1..].to_owned();
+    user.truncate(colon);
+    Some((user, password))
 }
 
 impl RestCall {
@@ -106,7 +109,7 @@ impl RestCall {
         Vars {
             vm,
             path,
-            login: self.login.clone(),
+            login: self.authorization.as_ref().and_then(basic_credentials),
             ..Vars::default()
         }
     }
