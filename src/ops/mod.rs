@@ -246,7 +246,7 @@ impl Record {
     /// Notes why the request ended as it did, in words (at most [`RECORDED_TEXT_MAX`] bytes:
     /// a refusal's message can quote a client's path).
     pub fn note(&self, note: impl Into<String>) {
-        let note = bounded(&note.into());
+        let note = bounded_owned(note.into());
         self.with(|r| r.note = Some(note));
     }
 

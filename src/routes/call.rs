@@ -28,7 +28,8 @@ use crate::vapi::extract::{JsonBody, session_id_from_headers};
 pub struct RestCall {
     state: AppState,
     session: Option<String>,
-    /// The `Authorization` header as sent, decoded only for the operations that read it.
+    /// The `Authorization` header as sent (a shared buffer), decoded when an operation's
+    /// variables are made.
     authorization: Option<axum::http::HeaderValue>,
     method: axum::http::Method,
     uri: Uri,

@@ -268,7 +268,7 @@ async fn observe(state: &AppState, mut req: Request, routes: &Router) -> Respons
         state.journal().record(JournalEntry {
             seq: 0,
             time: now,
-            method: crate::journal::method_name(&method),
+            method,
             path: ops::bounded_owned(path),
             operation,
             vm: facts.vm,
