@@ -337,10 +337,13 @@ impl Call<'_> {
             Err(_) => Shaping::default(),
         };
         let vcenter = self.state.vcenter();
+        // One instant for the whole call (read after any injected delay): the session's
+        // expiry and the operation see the same time.
+        let now = self.state.now();
         let caller = match O::ACCESS {
             Access::Session => {
                 let id = self.session.as_deref().ok_or(Fault::SessionRequired)?;
-                Some(vcenter.caller(id, self.state.now())?)
+                Some(vcenter.caller(id, now)?)
             }
             Access::Anyone => None,
         };
@@ -348,7 +351,7 @@ impl Call<'_> {
         let cx = Context {
             state: self.state,
             vcenter,
-            now: self.state.now(),
+            now,
             caller,
             session: self.session.as_deref(),
             origin: self.origin,
