@@ -95,7 +95,7 @@ fn admin_name(path: &str) -> &'static str {
 }
 
 async fn name(req: Request, next: Next) -> Response {
-    if let Some(record) = req.extensions().get::<std::sync::Arc<crate::ops::Record>>() {
+    if let Some(record) = crate::vapi::extract::record(req.extensions()) {
         record.set_operation(admin_name(req.uri().path()));
     }
     next.run(req).await

@@ -120,7 +120,7 @@ pub async fn buffer(state: &AppState, req: Request, routes: &Router) -> Response
     // Each wire answers in its own shape: SOAP faults on /sdk, vAPI errors elsewhere.
     let refuse = |fault: Fault| {
         if parts.uri.path().starts_with("/sdk") {
-            let record = parts.extensions.get::<std::sync::Arc<crate::ops::Record>>();
+            let record = crate::vapi::extract::record(&parts.extensions);
             crate::soap::answer_fault(record.map(|r| &**r), &fault)
         } else {
             ApiError(fault).into_response()

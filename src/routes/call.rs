@@ -49,7 +49,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RestCall {
             method: parts.method.clone(),
             uri: parts.uri.clone(),
             origin,
-            record: parts.extensions.get::<Arc<Record>>().cloned(),
+            record: crate::vapi::extract::record(&parts.extensions).cloned(),
             state,
         })
     }

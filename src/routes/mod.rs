@@ -40,7 +40,7 @@ pub struct ResetConnection;
 
 /// The whole application of one server: vCenter API, legacy API, `/guestFile`, SOAP and the
 /// admin API, serving `state`. The routes are built once per process (per admin setting) and
-/// shared; each server only adds its state as a request extension.
+/// shared; each server only adds its state to each request (see [`extract::Scope`]).
 pub fn router(state: AppState) -> App {
     static WITH_ADMIN: OnceLock<Router> = OnceLock::new();
     static WITHOUT_ADMIN: OnceLock<Router> = OnceLock::new();
@@ -68,9 +68,8 @@ pub struct App {
 
 impl App {
     /// Answers one request.
-    pub async fn handle(&self, mut req: Request) -> Response {
+    pub async fn handle(&self, req: Request) -> Response {
         use futures_util::FutureExt as _;
-        req.extensions_mut().insert(self.state.clone());
         std::panic::AssertUnwindSafe(observe(&self.state, req, &self.routes))
             .catch_unwind()
             .await
@@ -157,7 +156,7 @@ fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// clients cannot read the vAPI body [`App::handle`] gives.
 async fn soap_panics(req: Request, next: Next) -> Response {
     use futures_util::FutureExt as _;
-    let record = req.extensions().get::<Arc<Record>>().cloned();
+    let record = extract::record(req.extensions()).cloned();
     match std::panic::AssertUnwindSafe(next.run(req))
         .catch_unwind()
         .await
@@ -231,7 +230,8 @@ pub fn no_content() -> Response {
 /// The name requests get when they reach no operation (unknown routes, bodies over the limit).
 const UNNAMED: &str = "unknown";
 
-/// Gives each request a [`Record`] for the operation layer to fill, has `routes` answer it (its
+/// Gives each request its [`extract::Scope`] (the state, and a [`Record`] for the operation
+/// layer to fill), has `routes` answer it (its
 /// body read first), then records the journal entry, the metrics and the log line from what it
 /// learned.
 async fn observe(state: &AppState, mut req: Request, routes: &Router) -> Response {
@@ -240,7 +240,10 @@ async fn observe(state: &AppState, mut req: Request, routes: &Router) -> Respons
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let record = Arc::new(Record::default());
-    req.extensions_mut().insert(record.clone());
+    req.extensions_mut().insert(extract::Scope {
+        state: state.clone(),
+        record: record.clone(),
+    });
     let resp = body::buffer(state, req, routes).await;
     let facts = record.take();
     let operation = facts.operation.unwrap_or(UNNAMED);

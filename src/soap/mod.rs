@@ -23,8 +23,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use std::sync::Arc;
-
 use crate::model::Fault;
 use crate::ops::{Record, Stop};
 use crate::state::AppState;
@@ -209,7 +207,7 @@ async fn keep_waiting(
 
 async fn sdk(state: AppState, req: axum::extract::Request) -> Response {
     let (parts, body) = req.into_parts();
-    let record = parts.extensions.get::<Arc<Record>>().cloned();
+    let record = crate::vapi::extract::record(&parts.extensions).cloned();
     let record = record.as_deref();
     let limit = state.settings().body_limit;
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {

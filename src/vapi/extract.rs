@@ -3,6 +3,9 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use std::sync::Arc;
+
+use axum::http::Extensions;
 use axum::http::header::{CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -10,6 +13,7 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use super::strict::Strict;
 use crate::model::Fault;
+use crate::ops::Record;
 use crate::state::AppState;
 
 /// The session header vCenter uses.
@@ -109,8 +113,8 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         let state = req
             .extensions()
-            .get::<AppState>()
-            .cloned()
+            .get::<Scope>()
+            .map(|s| s.state.clone())
             .ok_or_else(missing_state)?;
         let content_type = req.headers().get(CONTENT_TYPE).cloned();
         // The router has read the body whole already, within the limit of its route (the
@@ -191,6 +195,22 @@ where
     }
 }
 
+/// What the router gives every request, in one extension (one allocation and one map entry
+/// where two would do the same): the server's state, and the [`Record`] the operation layer
+/// fills for the journal, the metrics and the log.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// The state of the server the request reached.
+    pub state: AppState,
+    /// What the request's operation learned.
+    pub record: Arc<Record>,
+}
+
+/// The record of a request that went through the router.
+pub fn record(extensions: &Extensions) -> Option<&Arc<Record>> {
+    extensions.get::<Scope>().map(|s| &s.record)
+}
+
 fn missing_state() -> ApiError {
     ApiError(Fault::Internal {
         detail: "the server state is missing from the request".into(),
@@ -205,8 +225,8 @@ impl<S: Send + Sync> FromRequestParts<S> for AppState {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         parts
             .extensions
-            .get::<AppState>()
-            .cloned()
+            .get::<Scope>()
+            .map(|s| s.state.clone())
             .ok_or_else(missing_state)
     }
 }
