@@ -231,9 +231,8 @@ pub fn no_content() -> Response {
 const UNNAMED: &str = "unknown";
 
 /// Gives each request its [`extract::Scope`] (the state, and a [`Record`] for the operation
-/// layer to fill), has `routes` answer it (its
-/// body read first), then records the journal entry, the metrics and the log line from what it
-/// learned.
+/// layer to fill), has `routes` answer it (its body read first), then records the journal
+/// entry, the metrics and the log line from what it learned.
 async fn observe(state: &AppState, mut req: Request, routes: &Router) -> Response {
     let started = crate::clock::Stopwatch::start();
     let now = state.now();

@@ -1,10 +1,10 @@
 //! Owns request extraction: JSON bodies read into typed inputs with vAPI errors on failure, and
 //! the caller's vCenter session.
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
 use std::sync::Arc;
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::Extensions;
 use axum::http::header::{CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
@@ -111,18 +111,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        let state = req
-            .extensions()
-            .get::<Scope>()
-            .map(|s| s.state.clone())
-            .ok_or_else(missing_state)?;
+        let settings = state(req.extensions())?.settings();
         let content_type = req.headers().get(CONTENT_TYPE).cloned();
         // The router has read the body whole already, within the limit of its route (the
         // admin API's is larger); what remains is to take it.
-        let limit = state
-            .settings()
-            .body_limit
-            .max(state.settings().admin_body_limit);
+        let limit = settings.body_limit.max(settings.admin_body_limit);
         let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|_| ApiError(Fault::BodyTooLarge { limit }))?;
@@ -211,9 +204,12 @@ pub fn record(extensions: &Extensions) -> Option<&Arc<Record>> {
     extensions.get::<Scope>().map(|s| &s.record)
 }
 
-fn missing_state() -> ApiError {
-    ApiError(Fault::Internal {
-        detail: "the server state is missing from the request".into(),
+/// The state of the server a request reached (borrowed from its [`Scope`]).
+fn state(extensions: &Extensions) -> Result<&AppState, ApiError> {
+    extensions.get::<Scope>().map(|s| &s.state).ok_or_else(|| {
+        ApiError(Fault::Internal {
+            detail: "the server state is missing from the request".into(),
+        })
     })
 }
 
@@ -223,11 +219,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AppState {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Scope>()
-            .map(|s| s.state.clone())
-            .ok_or_else(missing_state)
+        state(&parts.extensions).cloned()
     }
 }
 
